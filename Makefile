@@ -1,0 +1,70 @@
+# The two commands of the README:
+#   make dev    run the shop locally (embedded PostgreSQL + moto server + local gateway)
+#   make test   run every check CI runs: ruff, mypy, pytest
+# Both bootstrap uv and the virtual environment on a fresh machine. uv always
+# uses the machine's Python; it never downloads an interpreter.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(PYTHON) -m uv
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench clean
+
+help:
+	@echo "make dev    - run the shop locally (ARGS='--port 8080 --reset' to pass options)"
+	@echo "make test   - lint, type-check and run every test"
+	@echo "make lock   - re-pin requirements/*.txt from pyproject.toml"
+	@echo "make bench  - run the benchmarks in bench/"
+
+bootstrap: $(STAMP)
+
+$(STAMP):
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements/dev.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@rm -f $(VENV)/.synced-* && touch $@
+
+dev: bootstrap
+	$(PY) -m shop.local $(ARGS)
+
+test: bootstrap system-deps lint typecheck pytest
+
+# Debian packages the end-to-end tests need (headless Chromium).
+system-deps:
+	@scripts/system-deps.sh
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: bootstrap
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: bootstrap
+	$(VENV)/bin/mypy
+
+pytest: bootstrap
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Pinned, hashed requirements with no index address in them (uv.lock would record one).
+lock:
+	$(UV) pip compile --quiet pyproject.toml --group infra --group local --group dev \
+		--universal --python-version 3.11 --generate-hashes --no-header -o requirements/dev.txt
+	$(UV) pip compile --quiet pyproject.toml --python-platform aarch64-manylinux_2_28 \
+		--python-version 3.13 --generate-hashes --no-header -o requirements/lambda.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One pulumi.ComponentResource per concern. Each takes a typed *Args dataclass."""

@@ -1,0 +1,96 @@
+"""Customer-managed KMS key for data at rest (Aurora, DynamoDB, S3, SNS, logs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.settings import Settings
+
+
+@dataclass
+class EncryptionArgs:
+    settings: Settings
+
+
+class Encryption(pulumi.ComponentResource):
+    """One symmetric key with rotation on, and an alias ``alias/ecommerce-data-<suffix>``.
+
+    The key policy keeps administration with the account (so IAM policies decide
+    who may use it) and lets CloudWatch Logs and CloudWatch alarms (SNS) use it
+    for this account's resources only.
+    """
+
+    key: aws.kms.Key
+    alias: aws.kms.Alias
+
+    def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:security:Encryption", name, None, opts)
+        settings = args.settings
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+        account_root = pulumi.Output.format("arn:{0}:iam::{1}:root", partition.partition, identity.account_id)
+
+        policy = pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": account_root},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "CloudWatchLogsEncrypt",
+                        "Effect": "Allow",
+                        "Principal": {"Service": f"logs.{settings.region}.amazonaws.com"},
+                        "Action": [
+                            "kms:Encrypt",
+                            "kms:Decrypt",
+                            "kms:ReEncrypt*",
+                            "kms:GenerateDataKey*",
+                            "kms:Describe*",
+                        ],
+                        "Resource": "*",
+                        "Condition": {
+                            "ArnLike": {
+                                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.format(
+                                    "arn:{0}:logs:{1}:{2}:log-group:*",
+                                    partition.partition,
+                                    settings.region,
+                                    identity.account_id,
+                                )
+                            }
+                        },
+                    },
+                    {
+                        "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
+                    },
+                ],
+            }
+        )
+
+        self.key = aws.kms.Key(
+            "data",
+            description=f"ecommerce data at rest ({settings.suffix})",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if settings.is_prod else 7,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.profile.protect_data),
+        )
+        self.alias = aws.kms.Alias(
+            "data",
+            name=f"alias/{settings.name('data')}",
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"keyArn": self.key.arn, "aliasName": self.alias.name})

@@ -1,0 +1,376 @@
+"""Typed, validated stack settings.
+
+The program reads Pulumi config exactly once, through :func:`load_settings`,
+and every component receives the resulting :class:`Settings`. Bad values fail
+here, before any resource is declared, with a message that names the config
+key and what it accepts.
+
+Config keys (namespace ``ecommerce``):
+
+- ``environment`` (required): dev | staging | prod; selects a sizing profile.
+- ``environmentSuffix``: goes into every physical name; defaults to the stack name.
+- ``owner``, ``costCenter``: tag values.
+- ``alarmEmail``: subscribe this address to the alarm topic.
+- ``domainName``, ``certificateArn`` (regional, for API Gateway and the ALB),
+  ``cloudfrontCertificateArn`` (us-east-1): optional custom domain.
+- any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
+  ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal, get_args
+
+import pulumi
+
+from shop.declarations import PROJECT
+
+Environment = Literal["dev", "staging", "prod"]
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
+BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
+BILLING_MODES: tuple[str, ...] = get_args(BillingMode)
+PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+PRICE_CLASSES: tuple[str, ...] = get_args(PriceClass)
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+_SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+class SettingsError(ValueError):
+    """A config value is missing or out of range."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizing and protection values for one environment. See ARCHITECTURE.md."""
+
+    # Network
+    nat_gateways: int
+    # DynamoDB
+    dynamo_billing_mode: BillingMode
+    dynamo_read_capacity: int
+    dynamo_write_capacity: int
+    dynamo_max_read_capacity: int
+    dynamo_max_write_capacity: int
+    # API function
+    lambda_memory_mb: int
+    lambda_timeout_seconds: int
+    lambda_reserved_concurrency: int
+    # API Gateway stage throttling
+    api_rate_limit: int
+    api_burst_limit: int
+    # The handler duration the throttle is sized for (see ARCHITECTURE.md):
+    # api_rate_limit must not exceed reserved concurrency / this duration.
+    handler_duration_budget_ms: int
+    # Aurora Serverless v2
+    aurora_readers: int
+    aurora_min_acu: float
+    aurora_max_acu: float
+    db_backup_retention_days: int
+    # Data protection: deletion protection, final snapshots, retained backups.
+    protect_data: bool
+    aws_backup: bool
+    # Logs and delivery
+    log_retention_days: int
+    cloudfront_price_class: PriceClass
+    # Alarm thresholds
+    alarm_lambda_errors: int
+    alarm_lambda_p99_ms: int
+    alarm_api_5xx_percent: float
+    alarm_db_connections: int
+
+    @property
+    def throttle_capacity_rps(self) -> int:
+        """Requests per second reserved concurrency can serve at the budgeted duration."""
+        return self.lambda_reserved_concurrency * 1000 // self.handler_duration_budget_ms
+
+
+PROFILES: dict[str, Profile] = {
+    "dev": Profile(
+        nat_gateways=1,
+        dynamo_billing_mode="PROVISIONED",
+        dynamo_read_capacity=5,
+        dynamo_write_capacity=5,
+        dynamo_max_read_capacity=50,
+        dynamo_max_write_capacity=50,
+        lambda_memory_mb=3072,
+        lambda_timeout_seconds=30,
+        lambda_reserved_concurrency=10,
+        api_rate_limit=100,
+        api_burst_limit=50,
+        handler_duration_budget_ms=80,
+        aurora_readers=1,
+        aurora_min_acu=0.5,
+        aurora_max_acu=4,
+        db_backup_retention_days=1,
+        protect_data=False,
+        aws_backup=False,
+        log_retention_days=7,
+        cloudfront_price_class="PriceClass_100",
+        alarm_lambda_errors=10,
+        alarm_lambda_p99_ms=10_000,
+        alarm_api_5xx_percent=5.0,
+        alarm_db_connections=200,
+    ),
+    "staging": Profile(
+        nat_gateways=3,
+        dynamo_billing_mode="PROVISIONED",
+        dynamo_read_capacity=10,
+        dynamo_write_capacity=10,
+        dynamo_max_read_capacity=100,
+        dynamo_max_write_capacity=100,
+        lambda_memory_mb=3072,
+        lambda_timeout_seconds=30,
+        lambda_reserved_concurrency=100,
+        api_rate_limit=1_000,
+        api_burst_limit=500,
+        handler_duration_budget_ms=80,
+        aurora_readers=2,
+        aurora_min_acu=0.5,
+        aurora_max_acu=16,
+        db_backup_retention_days=7,
+        protect_data=False,
+        aws_backup=True,
+        log_retention_days=30,
+        cloudfront_price_class="PriceClass_100",
+        alarm_lambda_errors=5,
+        alarm_lambda_p99_ms=5_000,
+        alarm_api_5xx_percent=2.0,
+        alarm_db_connections=500,
+    ),
+    "prod": Profile(
+        nat_gateways=3,
+        dynamo_billing_mode="PROVISIONED",
+        dynamo_read_capacity=50,
+        dynamo_write_capacity=50,
+        dynamo_max_read_capacity=1_000,
+        dynamo_max_write_capacity=1_000,
+        lambda_memory_mb=3072,
+        lambda_timeout_seconds=30,
+        lambda_reserved_concurrency=800,
+        api_rate_limit=10_000,
+        api_burst_limit=5_000,
+        handler_duration_budget_ms=80,
+        aurora_readers=2,
+        aurora_min_acu=2,
+        aurora_max_acu=64,
+        db_backup_retention_days=30,
+        protect_data=True,
+        aws_backup=True,
+        log_retention_days=90,
+        cloudfront_price_class="PriceClass_All",
+        alarm_lambda_errors=5,
+        alarm_lambda_p99_ms=3_000,
+        alarm_api_5xx_percent=1.0,
+        alarm_db_connections=1_500,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program needs to know about the stack it deploys."""
+
+    project: str
+    stack: str
+    environment: Environment
+    suffix: str
+    region: str
+    profile: Profile
+    owner: str
+    cost_center: str
+    alarm_email: str | None = None
+    domain_name: str | None = None
+    certificate_arn: str | None = None
+    cloudfront_certificate_arn: str | None = None
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    def name(self, resource: str) -> str:
+        """Physical name: ``ecommerce-<resource>-<environmentSuffix>``."""
+        return f"{PROJECT}-{resource}-{self.suffix}"
+
+    @property
+    def common_tags(self) -> dict[str, str]:
+        """Tags every taggable resource carries (Name is added per resource)."""
+        return {
+            "Environment": self.environment,
+            "Project": self.project,
+            "ManagedBy": "Pulumi",
+            "CostCenter": self.cost_center,
+            "Owner": self.owner,
+        }
+
+
+def _camel(field_name: str) -> str:
+    head, *rest = field_name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SettingsError(f"config ecommerce:{key} = {value!r} is not valid; allowed values: {', '.join(allowed)}")
+    return value
+
+
+def _override(profile: Profile, config: pulumi.Config) -> Profile:
+    changes: dict[str, Any] = {}
+    for f in fields(Profile):
+        key = _camel(f.name)
+        raw = config.get(key)
+        if raw is None:
+            continue
+        current = getattr(profile, f.name)
+        value: Any
+        try:
+            if isinstance(current, bool):
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError
+                value = raw.lower() == "true"
+            elif isinstance(current, int):
+                value = int(raw)
+            elif isinstance(current, float):
+                value = float(raw)
+            else:
+                value = raw
+        except ValueError:
+            raise SettingsError(f"config ecommerce:{key} = {raw!r} is not a {type(current).__name__}") from None
+        changes[f.name] = value
+    return replace(profile, **changes) if changes else profile
+
+
+def validate_profile(profile: Profile) -> Profile:
+    """Reject values AWS would refuse, or that contradict each other."""
+
+    def at_least(name: str, minimum: float) -> None:
+        value = getattr(profile, name)
+        if value < minimum:
+            raise SettingsError(f"config ecommerce:{_camel(name)} = {value} is below the minimum of {minimum}")
+
+    for name in (
+        "dynamo_read_capacity",
+        "dynamo_write_capacity",
+        "lambda_reserved_concurrency",
+        "api_rate_limit",
+        "api_burst_limit",
+        "handler_duration_budget_ms",
+        "lambda_timeout_seconds",
+        "db_backup_retention_days",
+        "alarm_lambda_errors",
+        "alarm_lambda_p99_ms",
+        "alarm_db_connections",
+    ):
+        at_least(name, 1)
+    at_least("lambda_memory_mb", 128)
+    at_least("aurora_min_acu", 0.5)
+    if not 1 <= profile.nat_gateways <= 3:
+        raise SettingsError(f"config ecommerce:natGateways = {profile.nat_gateways}; allowed values: 1, 2, 3")
+    if not 0 <= profile.aurora_readers <= 15:
+        raise SettingsError(f"config ecommerce:auroraReaders = {profile.aurora_readers}; allowed range: 0 to 15")
+    if profile.aurora_max_acu < profile.aurora_min_acu or profile.aurora_max_acu > 256:
+        raise SettingsError(
+            f"config ecommerce:auroraMaxAcu = {profile.aurora_max_acu}; allowed range: "
+            f"auroraMinAcu ({profile.aurora_min_acu}) to 256"
+        )
+    if profile.dynamo_max_read_capacity < profile.dynamo_read_capacity:
+        raise SettingsError("config ecommerce:dynamoMaxReadCapacity must be at least dynamoReadCapacity")
+    if profile.dynamo_max_write_capacity < profile.dynamo_write_capacity:
+        raise SettingsError("config ecommerce:dynamoMaxWriteCapacity must be at least dynamoWriteCapacity")
+    if profile.lambda_timeout_seconds > 900:
+        raise SettingsError("config ecommerce:lambdaTimeoutSeconds: allowed range 1 to 900")
+    if profile.db_backup_retention_days > 35:
+        raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
+    _choice("dynamoBillingMode", profile.dynamo_billing_mode, BILLING_MODES)
+    _choice("cloudfrontPriceClass", profile.cloudfront_price_class, PRICE_CLASSES)
+    if profile.log_retention_days not in LOG_RETENTION_DAYS:
+        raise SettingsError(
+            f"config ecommerce:logRetentionDays = {profile.log_retention_days}; allowed values: "
+            + ", ".join(map(str, LOG_RETENTION_DAYS))
+        )
+    if profile.api_rate_limit > profile.throttle_capacity_rps:
+        raise SettingsError(
+            f"config ecommerce:apiRateLimit = {profile.api_rate_limit} rps exceeds what "
+            f"lambdaReservedConcurrency = {profile.lambda_reserved_concurrency} can serve at "
+            f"handlerDurationBudgetMs = {profile.handler_duration_budget_ms} "
+            f"({profile.throttle_capacity_rps} rps)"
+        )
+    return profile
+
+
+def load_settings(config: pulumi.Config | None = None) -> Settings:
+    """Read and validate the stack's config. Raises SettingsError on bad values."""
+    config = config or pulumi.Config()
+    stack = pulumi.get_stack()
+    environment = _choice("environment", config.get("environment") or "<unset>", ENVIRONMENTS)
+
+    suffix = config.get("environmentSuffix") or stack
+    if not _SUFFIX.match(suffix):
+        raise SettingsError(
+            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-16 characters, "
+            "lower-case letters, digits and hyphens, starting with a letter"
+        )
+
+    region = pulumi.Config("aws").get("region")
+    if not region:
+        raise SettingsError("config aws:region is required (for example: pulumi config set aws:region us-west-2)")
+
+    alarm_email = config.get("alarmEmail")
+    if alarm_email is not None and not _EMAIL.match(alarm_email):
+        raise SettingsError(f"config ecommerce:alarmEmail = {alarm_email!r} is not an e-mail address")
+
+    domain_name = config.get("domainName")
+    certificate_arn = config.get("certificateArn")
+    if domain_name and not certificate_arn:
+        raise SettingsError("config ecommerce:domainName requires ecommerce:certificateArn (an ACM certificate ARN)")
+
+    profile = validate_profile(_override(PROFILES[environment], config))
+    return Settings(
+        project=PROJECT,
+        stack=stack,
+        environment=environment,  # type: ignore[arg-type]
+        suffix=suffix,
+        region=region,
+        profile=profile,
+        owner=config.get("owner") or "platform-team",
+        cost_center=config.get("costCenter") or "engineering",
+        alarm_email=alarm_email,
+        domain_name=domain_name,
+        certificate_arn=certificate_arn,
+        cloudfront_certificate_arn=config.get("cloudfrontCertificateArn"),
+    )
+
+
+def profile_table() -> list[dict[str, Any]]:
+    """The profile values as rows (used by the docs test that keeps ARCHITECTURE.md honest)."""
+    return [{"environment": env, **dataclasses.asdict(p)} for env, p in PROFILES.items()]

@@ -1,0 +1,1 @@
+"""The shop: API Lambda, edge function, migrations and local platform. Never imports Pulumi."""

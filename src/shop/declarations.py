@@ -1,0 +1,159 @@
+"""Declarations shared by the Pulumi program (infra/) and the shop (src/shop).
+
+Everything that both sides must agree on lives here exactly once: DynamoDB key
+schemas, environment variable names, the API's routes and path prefix. The
+infrastructure imports this module to create tables, environment variables and
+API Gateway resources; the application imports it to read them. This module
+must stay dependency-free (standard library only) so that importing it from
+the Lambda handler costs nothing at cold start and never pulls in Pulumi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+PROJECT = "ecommerce"
+SERVICE_NAME = "ecommerce-api"
+METRICS_NAMESPACE = "Ecommerce"
+
+# Every API route lives below this prefix, on every entry point: CloudFront
+# forwards /api/* to the ALB, API Gateway exposes the same paths under its
+# stage, and the local platform serves them at the same place.
+API_PREFIX = "/api"
+HEALTH_PATH = f"{API_PREFIX}/health"
+ADMIN_PREFIX = f"{API_PREFIX}/admin"
+
+# Headers with meaning across the platform.
+REQUEST_ID_HEADER = "X-Request-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+API_KEY_HEADER = "x-api-key"
+
+
+class Env(StrEnum):
+    """Names of the environment variables the API function reads (at call time)."""
+
+    ENVIRONMENT = "ECOMMERCE_ENVIRONMENT"
+    SESSIONS_TABLE = "SESSIONS_TABLE"
+    CACHE_TABLE = "CACHE_TABLE"
+    IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+    # In AWS: RDS Proxy endpoints, IAM authentication, database name and user.
+    DB_WRITER_HOST = "DB_WRITER_HOST"
+    DB_READER_HOST = "DB_READER_HOST"
+    DB_PORT = "DB_PORT"
+    DB_NAME = "DB_NAME"
+    DB_USER = "DB_USER"
+    DB_IAM_AUTH = "DB_IAM_AUTH"
+    # Locally: plain libpq connection strings instead of host/IAM settings.
+    DATABASE_URL = "DATABASE_URL"
+    DATABASE_READER_URL = "DATABASE_READER_URL"
+    CACHE_TTL_SECONDS = "CACHE_TTL_SECONDS"
+    CART_TTL_SECONDS = "CART_TTL_SECONDS"
+    CORS_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
+    LOG_LEVEL = "LOG_LEVEL"
+    POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+
+
+AttributeType = Literal["S", "N", "B"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: AttributeType = "S"
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    name: str
+    hash_key: Attribute
+    range_key: Attribute | None = None
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table as both sides see it.
+
+    ``logical`` is the short name used in physical names
+    (``ecommerce-<logical>-<suffix>``); ``env`` is the variable through which
+    the function learns the physical name.
+    """
+
+    logical: str
+    env: Env
+    hash_key: Attribute
+    range_key: Attribute | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[GlobalIndex, ...] = field(default_factory=tuple)
+
+    @property
+    def attributes(self) -> tuple[Attribute, ...]:
+        """Every attribute that appears in a key schema (table or index), once."""
+        seen: dict[str, Attribute] = {}
+        keys = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            keys += [index.hash_key, index.range_key]
+        for attr in keys:
+            if attr is not None:
+                seen.setdefault(attr.name, attr)
+        return tuple(seen.values())
+
+
+# Carts (one item per cart session), expiring through TTL.
+SESSIONS_TABLE = TableSpec(
+    logical="sessions",
+    env=Env.SESSIONS_TABLE,
+    hash_key=Attribute("session_id"),
+    ttl_attribute="expires_at",
+)
+
+# Read-through cache for hot catalog reads, expiring through TTL.
+CACHE_TABLE = TableSpec(
+    logical="cache",
+    env=Env.CACHE_TABLE,
+    hash_key=Attribute("cache_key"),
+    ttl_attribute="expires_at",
+)
+
+# Powertools idempotency records (its default attribute names).
+IDEMPOTENCY_TABLE = TableSpec(
+    logical="idempotency",
+    env=Env.IDEMPOTENCY_TABLE,
+    hash_key=Attribute("id"),
+    ttl_attribute="expiration",
+)
+
+TABLES: tuple[TableSpec, ...] = (SESSIONS_TABLE, CACHE_TABLE, IDEMPOTENCY_TABLE)
+
+
+Access = Literal["public", "api_key"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API operation. ``body`` names the request model for write endpoints."""
+
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str
+    operation: str
+    access: Access = "public"
+    body: str | None = None
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", f"{API_PREFIX}/health", "health"),
+    Route("GET", f"{API_PREFIX}/products", "list_products"),
+    Route("GET", f"{API_PREFIX}/products/{{product_id}}", "get_product"),
+    Route("POST", f"{API_PREFIX}/carts", "create_cart"),
+    Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart"),
+    Route("PUT", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "put_cart_item", body="CartItemUpdate"),
+    Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item"),
+    Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest"),
+    Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order"),
+    Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
+    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
+    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
+)

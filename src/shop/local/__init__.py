@@ -1,0 +1,1 @@
+"""The shop on one machine (see `make dev`)."""

@@ -1,0 +1,532 @@
+"""Run the real Pulumi program in infra/ under Pulumi's unit-test mocks.
+
+``run_program("prod")`` reads ``Pulumi.prod.yaml``, runs ``infra/__main__.py``
+exactly as ``pulumi up`` would (minus the engine), and returns a
+:class:`Program`: every registered resource with its type token, logical name,
+inputs (after the stack's transforms, as the engine would apply them), parent,
+provider and dependencies, plus the stack outputs.
+
+The mocks answer the lookups the program makes (availability zones, caller
+identity, region, partition, IAM policy documents, managed policies and prefix
+lists) with realistic values, and give resources the computed attributes a
+real provider would (ARNs, endpoints, DNS names). An invoke nobody taught the
+mocks fails loudly, so a new lookup cannot silently return nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "infra" / "__main__.py"
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+STACKS = ("dev", "staging", "prod")
+ACCOUNT = "123456789012"
+
+_lock = threading.Lock()
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    parent: str | None
+    provider: str | None
+    custom: bool
+    dependencies: list[str] = field(default_factory=list)
+    id: str | None = None
+    # Resource options the engine acts on: protect, retainOnDelete, ignoreChanges, ...
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def provider_urn(self) -> str | None:
+        """The URN part of a provider reference (``urn::id``)."""
+        return self.provider.split("::" + self.provider.rsplit("::", 1)[-1])[0] if self.provider else None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.inputs[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.inputs.get(key, default)
+
+
+@dataclass
+class Program:
+    stack: str
+    config: dict[str, Any]
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def of_type(self, type_token: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str | None = None) -> Resource:
+        found = [r for r in self.of_type(type_token) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_token} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise KeyError(urn)
+
+    def by_id(self, resource_id: str) -> Resource:
+        for r in self.resources:
+            if r.id == resource_id:
+                return r
+        raise KeyError(resource_id)
+
+    def children(self, parent: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def provider_of(self, resource: Resource) -> Resource | None:
+        """The explicit provider resource a resource was created with, if any."""
+        if not resource.provider:
+            return None
+        urn = resource.provider.rsplit("::", 1)[0]
+        return self.by_urn(urn)
+
+
+# --------------------------------------------------------------------------- mocks
+
+
+def _policy_document(args: dict[str, Any]) -> dict[str, Any]:
+    """Render aws.iam.get_policy_document arguments the way the provider does."""
+
+    def listify(v: Any) -> Any:
+        if isinstance(v, list) and len(v) == 1:
+            return v[0]
+        return v
+
+    statements = []
+    for s in args.get("statements") or []:
+        out: dict[str, Any] = {}
+        if s.get("sid"):
+            out["Sid"] = s["sid"]
+        out["Effect"] = s.get("effect", "Allow")
+        for key, name in (("actions", "Action"), ("notActions", "NotAction")):
+            if s.get(key):
+                out[name] = listify(sorted(s[key]))
+        for key, name in (("resources", "Resource"), ("notResources", "NotResource")):
+            if s.get(key):
+                out[name] = listify(sorted(s[key]))
+        if s.get("principals"):
+            principals: dict[str, Any] = {}
+            for p in s["principals"]:
+                principals[p["type"]] = listify(sorted(p["identifiers"]))
+            out["Principal"] = principals
+        if s.get("conditions"):
+            conditions: dict[str, dict[str, Any]] = {}
+            for c in s["conditions"]:
+                conditions.setdefault(c["test"], {})[c["variable"]] = listify(c["values"])
+            out["Condition"] = conditions
+        statements.append(out)
+    doc = {"Version": args.get("version", "2012-10-17"), "Statement": statements}
+    return {"json": json.dumps(doc, indent=2), "minifiedJson": json.dumps(doc, separators=(",", ":")), "id": "policy"}
+
+
+def _service_of(type_token: str) -> str:
+    module = type_token.split(":")[1].split("/")[0]
+    return {
+        "lb": "elasticloadbalancing",
+        "alb": "elasticloadbalancing",
+        "cloudwatch": "logs",
+        "apigateway": "apigateway",
+        "lambda": "lambda",
+        "ec2": "ec2",
+    }.get(module, module)
+
+
+class PlatformMocks(Mocks):
+    """Resource and invoke mocks with realistic AWS values."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.transforms: list[Callable[..., Any]] = []
+        self._counter = 0
+
+    # The monitor applies stack transforms itself (see RecordingMonitor).
+    def register_transform(self, transform: Any) -> None:
+        self.transforms.append(transform)
+
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        token, a = args.token, args.args
+        # Region of the explicit provider, when one is used for the call.
+        region = self.region
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{region}{z}" for z in "abcd"]
+            return {
+                "names": names,
+                "zoneIds": [f"usw2-az{i}" for i in range(1, 5)],
+                "id": region,
+                "state": "available",
+                "groupNames": [region],
+            }
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/ci",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT,
+            }
+        if token == "aws:index/getRegion:getRegion":
+            name = a.get("region") or a.get("name") or region
+            return {
+                "name": name,
+                "region": name,
+                "id": name,
+                "endpoint": f"ec2.{name}.amazonaws.com",
+                "description": name,
+            }
+        if token == "aws:index/getPartition:getPartition":
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": "aws",
+            }
+        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            return _policy_document(a)
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            name = a.get("name", "")
+            return {
+                "id": "pl-82a045eb" if "cloudfront" in name else "pl-00000001",
+                "name": name,
+                "arn": f"arn:aws:ec2:{region}:aws:prefix-list/pl-82a045eb",
+                "addressFamily": "IPv4",
+                "maxEntries": 55,
+                "entries": [],
+            }
+        if token in (
+            "aws:cloudfront/getCachePolicy:getCachePolicy",
+            "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy",
+            "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy",
+        ):
+            name = a.get("name", "policy")
+            return {"id": f"managed-{name}", "name": name}
+        if token == "aws:iam/getPolicy:getPolicy":
+            name = a.get("name") or str(a.get("arn", "")).rsplit("/", 1)[-1]
+            return {"arn": f"arn:aws:iam::aws:policy/{name}", "name": name, "id": name}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "authorizationToken": "QVdTOnRva2Vu",
+                "userName": "AWS",
+                "password": "token",
+                "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{region}.amazonaws.com",
+                "expiresAt": "2099-01-01T00:00:00Z",
+                "id": region,
+            }
+        raise NotImplementedError(
+            f"the infra test mocks do not answer the invoke {token}; add it to tests/infra/harness.py"
+        )
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        t, name, inputs = args.typ, args.name, dict(args.inputs)
+        n = self._next()
+        region = self.region
+        resource_id = f"{name}-{n:04d}"
+        state: dict[str, Any] = dict(inputs)
+        physical = inputs.get("name") or inputs.get("bucket") or name
+        service = _service_of(t)
+        state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT}:{t.split(':')[-1].lower()}/{physical}")
+
+        if t == "aws:ec2/vpc:Vpc":
+            resource_id = f"vpc-{n:08x}"
+            state.update(defaultSecurityGroupId=f"sg-default{n:04x}", mainRouteTableId=f"rtb-main{n:04x}")
+        elif t == "aws:ec2/subnet:Subnet":
+            resource_id = f"subnet-{n:08x}"
+        elif t == "aws:ec2/securityGroup:SecurityGroup":
+            resource_id = f"sg-{n:08x}"
+        elif t == "aws:ec2/routeTable:RouteTable":
+            resource_id = f"rtb-{n:08x}"
+        elif t == "aws:ec2/natGateway:NatGateway":
+            resource_id = f"nat-{n:08x}"
+        elif t == "aws:ec2/internetGateway:InternetGateway":
+            resource_id = f"igw-{n:08x}"
+        elif t == "aws:ec2/eip:Eip":
+            resource_id = f"eipalloc-{n:08x}"
+            state.update(publicIp=f"203.0.113.{n % 250}", allocationId=resource_id)
+        elif t == "aws:ec2/vpcEndpoint:VpcEndpoint":
+            resource_id = f"vpce-{n:08x}"
+        elif t == "aws:kms/key:Key":
+            resource_id = f"{n:08x}-0000-4000-8000-000000000000"
+            state.update(keyId=resource_id, arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{resource_id}")
+        elif t == "aws:rds/cluster:Cluster":
+            ident = inputs.get("clusterIdentifier", name)
+            state.update(
+                endpoint=f"{ident}.cluster-abc123.{region}.rds.amazonaws.com",
+                readerEndpoint=f"{ident}.cluster-ro-abc123.{region}.rds.amazonaws.com",
+                clusterResourceId=f"cluster-{n:026X}",
+                port=5432,
+                arn=f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{ident}",
+                masterUserSecrets=[
+                    {
+                        "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!cluster-{n}-AbCdEf",
+                        "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                        "secretStatus": "active",
+                    }
+                ],
+            )
+            resource_id = ident
+        elif t == "aws:rds/clusterInstance:ClusterInstance":
+            ident = inputs.get("identifier", name)
+            state.update(
+                endpoint=f"{ident}.abc123.{region}.rds.amazonaws.com",
+                arn=f"arn:aws:rds:{region}:{ACCOUNT}:db:{ident}",
+            )
+            resource_id = ident
+        elif t == "aws:rds/proxy:Proxy":
+            state.update(
+                endpoint=f"{physical}.proxy-abc123.{region}.rds.amazonaws.com",
+                arn=f"arn:aws:rds:{region}:{ACCOUNT}:db-proxy:prx-{n:017x}",
+            )
+        elif t == "aws:rds/proxyEndpoint:ProxyEndpoint":
+            ident = inputs.get("dbProxyEndpointName", name)
+            state.update(
+                endpoint=f"{ident}.endpoint.proxy-abc123.{region}.rds.amazonaws.com",
+                arn=f"arn:aws:rds:{region}:{ACCOUNT}:db-proxy-endpoint:prx-endpoint-{n:017x}",
+            )
+        elif t == "aws:dynamodb/table:Table":
+            state.update(
+                arn=f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{physical}",
+                streamArn=f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{physical}/stream/2026-01-01T00:00:00.000",
+            )
+            resource_id = physical
+        elif t == "aws:s3/bucket:Bucket" or t == "aws:s3/bucketV2:BucketV2":
+            bucket = inputs.get("bucket") or f"{name}-{n:08x}"
+            state.update(
+                bucket=bucket,
+                arn=f"arn:aws:s3:::{bucket}",
+                bucketDomainName=f"{bucket}.s3.amazonaws.com",
+                bucketRegionalDomainName=f"{bucket}.s3.{region}.amazonaws.com",
+                region=region,
+            )
+            resource_id = bucket
+        elif t == "aws:ecr/repository:Repository":
+            state.update(
+                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{physical}",
+                registryId=ACCOUNT,
+                arn=f"arn:aws:ecr:{region}:{ACCOUNT}:repository/{physical}",
+            )
+        elif t.startswith("docker-build:index:Image"):
+            digest = f"sha256:{n:064x}"
+            tags = inputs.get("tags") or []
+            state.update(digest=digest, ref=(f"{tags[0].split(':')[0]}@{digest}" if tags else f"image@{digest}"))
+        elif t == "aws:lambda/function:Function":
+            fn = inputs.get("name", name)
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}"
+            state.update(
+                arn=arn,
+                qualifiedArn=f"{arn}:1",
+                version="1",
+                invokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                qualifiedInvokeArn=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}:1/invocations",
+            )
+            resource_id = fn
+        elif t == "aws:iam/role:Role":
+            role = inputs.get("name", name)
+            state.update(arn=f"arn:aws:iam::{ACCOUNT}:role/{role}", uniqueId=f"AROA{n:016X}")
+            resource_id = role
+        elif t == "aws:iam/policy:Policy":
+            state.update(arn=f"arn:aws:iam::{ACCOUNT}:policy/{physical}")
+        elif t == "aws:cloudwatch/logGroup:LogGroup":
+            group = inputs.get("name", name)
+            state.update(arn=f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{group}")
+            resource_id = group
+        elif t in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
+            state.update(
+                arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{physical}/{n:016x}",
+                arnSuffix=f"app/{physical}/{n:016x}",
+                dnsName=f"{physical}-{n}.{region}.elb.amazonaws.com",
+                zoneId="Z1H1FL5HABSF5",
+            )
+        elif t in ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"):
+            state.update(
+                arn=f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/{physical}/{n:016x}",
+                arnSuffix=f"targetgroup/{physical}/{n:016x}",
+            )
+        elif t == "aws:cloudfront/distribution:Distribution":
+            resource_id = f"E{n:013X}"
+            state.update(
+                domainName=f"d{n:012x}.cloudfront.net",
+                hostedZoneId="Z2FDTNDATAQYW2",
+                arn=f"arn:aws:cloudfront::{ACCOUNT}:distribution/{resource_id}",
+            )
+        elif t == "aws:cloudfront/originAccessControl:OriginAccessControl":
+            resource_id = f"E{n:013X}"
+        elif t == "aws:apigateway/restApi:RestApi":
+            resource_id = f"{n:010x}"
+            state.update(
+                rootResourceId=f"root{n:06x}",
+                executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{resource_id}",
+                arn=f"arn:aws:apigateway:{region}::/restapis/{resource_id}",
+            )
+        elif t == "aws:apigateway/stage:Stage":
+            stage = inputs.get("stageName", name)
+            rest = inputs.get("restApi", "api")
+            state.update(
+                invokeUrl=f"https://{rest}.execute-api.{region}.amazonaws.com/{stage}",
+                executionArn=f"arn:aws:execute-api:{region}:{ACCOUNT}:{rest}/{stage}",
+                arn=f"arn:aws:apigateway:{region}::/restapis/{rest}/stages/{stage}",
+            )
+        elif t == "aws:apigateway/apiKey:ApiKey":
+            state.update(value=f"key-{n:032x}")
+        elif t == "aws:sns/topic:Topic":
+            state.update(arn=f"arn:aws:sns:{region}:{ACCOUNT}:{physical}")
+        elif t == "aws:secretsmanager/secret:Secret":
+            state.update(arn=f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{physical}-AbCdEf")
+        elif t == "aws:backup/vault:Vault":
+            state.update(arn=f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{physical}")
+        elif t == "aws:index/provider:Provider" or t.startswith("pulumi:providers:"):
+            resource_id = f"provider-{n}"
+        return resource_id, state
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that records every registration, as the engine sees it.
+
+    The mock monitor does not run stack transforms; the real engine does, so
+    we apply them here before the resource is "created". Inputs are recorded
+    after transforms.
+    """
+
+    def __init__(self, mocks: PlatformMocks) -> None:
+        super().__init__(mocks)
+        self.platform_mocks = mocks
+        self.records: list[Resource] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        if request.type != "pulumi:pulumi:Stack" and self.platform_mocks.transforms:
+            inputs = rpc.deserialize_properties(request.object)
+            for transform in self.platform_mocks.transforms:
+                result = transform(
+                    pulumi.ResourceTransformArgs(
+                        custom=request.custom,
+                        type_=request.type,
+                        name=request.name,
+                        props=inputs,
+                        opts=pulumi.ResourceOptions(),
+                    )
+                )
+                if asyncio.iscoroutine(result):
+                    result = _sync_await(result)
+                if result is not None:
+                    inputs = dict(result.props)
+            serialized = _sync_await(rpc.serialize_properties(inputs, {}))
+            request.object.Clear()
+            request.object.MergeFrom(serialized)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            registration = self.resources[response.urn]
+            self.records.append(
+                Resource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=_plain(rpc.deserialize_properties(request.object)),
+                    outputs=_plain(registration.state),
+                    parent=request.parent or None,
+                    provider=request.provider or None,
+                    custom=request.custom,
+                    dependencies=list(request.dependencies),
+                    id=response.id or None,
+                    options={
+                        "protect": bool(request.protect),
+                        "retainOnDelete": bool(request.retainOnDelete),
+                        "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                        "ignoreChanges": list(request.ignoreChanges),
+                        "replaceOnChanges": list(request.replaceOnChanges),
+                    },
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def _plain(value: Any) -> Any:
+    """Unwrap secrets and resource references into plain Python values."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value.get("value"))
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, pulumi.Resource):
+        return getattr(value, "_name", repr(value))
+    return value
+
+
+# --------------------------------------------------------------------------- running
+
+
+def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
+    """The stack's config as Pulumi passes it to the program (namespaced keys),
+    and the keys that are secrets (their ciphertext replaced by a test value)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    values: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for key, value in config.items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and "secure" in value:
+            value = f"test-secret-for-{full}"
+            secrets.add(full)
+        values[full] = value
+    return values, secrets
+
+
+def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
+    """Run infra/__main__.py for ``stack`` under mocks; raise what the program raises."""
+    config, secrets = stack_config(stack)
+    for key, value in (overrides or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value
+    region = str(config.get("aws:region", "us-west-2"))
+    serialized = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+    with _lock:
+        mocks = PlatformMocks(region)
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(serialized, sorted(secrets & serialized.keys()))
+        runtime_settings.ROOT.set(None)  # run_in_stack creates the root stack, as `pulumi up` does
+
+        def program() -> None:
+            runpy.run_path(str(PROGRAM), run_name="__main__")
+
+        _sync_await(run_in_stack(program))
+        return Program(stack=stack, config=config, resources=list(monitor.records), outputs=dict(monitor.stack_outputs))

@@ -1,0 +1,81 @@
+"""Stack settings: profiles per environment, and clear failures on bad config."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import PROFILES, SettingsError
+from tests.infra.harness import STACKS, Program, run_program
+
+
+def test_every_stack_file_selects_its_own_profile(program: Program) -> None:
+    assert program.outputs["environment"] == program.stack
+    assert program.outputs["environmentSuffix"] == program.stack
+    assert program.outputs["region"] == program.config["aws:region"]
+
+
+@pytest.mark.parametrize(
+    ("env", "read", "write"),
+    [("dev", 5, 5), ("staging", 10, 10), ("prod", 50, 50)],
+)
+def test_dynamodb_capacity_floor_from_the_seeds(env: str, read: int, write: int) -> None:
+    profile = PROFILES[env]
+    assert (profile.dynamo_read_capacity, profile.dynamo_write_capacity) == (read, write)
+    assert profile.dynamo_max_read_capacity >= read and profile.dynamo_max_write_capacity >= write
+
+
+def test_profile_sizes() -> None:
+    assert PROFILES["dev"].nat_gateways == 1
+    assert PROFILES["prod"].nat_gateways == 3
+    assert PROFILES["dev"].lambda_reserved_concurrency == 10
+    for env in STACKS:
+        assert PROFILES[env].lambda_memory_mb == 3072
+        assert PROFILES[env].lambda_timeout_seconds == 30
+    for env in ("staging", "prod"):
+        assert PROFILES[env].aurora_readers == 2
+    assert PROFILES["prod"].api_rate_limit == 10_000
+    assert PROFILES["prod"].api_burst_limit == 5_000
+    assert PROFILES["prod"].protect_data and not PROFILES["dev"].protect_data
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_throttle_never_promises_more_than_concurrency_can_serve(env: str) -> None:
+    p = PROFILES[env]
+    # rps a function can serve = concurrent executions / seconds per request
+    assert p.api_rate_limit <= p.lambda_reserved_concurrency / (p.handler_duration_budget_ms / 1000)
+    assert p.api_burst_limit <= p.api_rate_limit
+
+
+def test_environment_suffix_defaults_to_the_stack_and_can_be_set() -> None:
+    program = run_program("dev", {"environmentSuffix": "pr-123"})
+    assert program.outputs["environmentSuffix"] == "pr-123"
+    key = program.one("aws:kms/key:Key")
+    assert key.inputs["tags"]["Name"] == "ecommerce-data-pr-123"
+
+
+def test_profile_values_can_be_overridden_per_stack() -> None:
+    program = run_program("dev", {"dynamoReadCapacity": "7"})
+    assert program.outputs["environment"] == "dev"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"environment": "qa"}, "ecommerce:environment = 'qa' is not valid; allowed values: dev, staging, prod"),
+        ({"environment": None}, "ecommerce:environment = '<unset>' is not valid; allowed values: dev, staging, prod"),
+        ({"dynamoReadCapacity": "0"}, "ecommerce:dynamoReadCapacity = 0 is below the minimum of 1"),
+        ({"lambdaReservedConcurrency": "ten"}, "ecommerce:lambdaReservedConcurrency = 'ten' is not a int"),
+        ({"alarmEmail": "oncall-at-example"}, "ecommerce:alarmEmail = 'oncall-at-example' is not an e-mail address"),
+        ({"environmentSuffix": "PR_1"}, "ecommerce:environmentSuffix = 'PR_1' is not valid"),
+        ({"dynamoBillingMode": "ON_DEMAND"}, "allowed values: PROVISIONED, PAY_PER_REQUEST"),
+        ({"logRetentionDays": "10"}, "ecommerce:logRetentionDays = 10; allowed values: 1, 3, 5, 7"),
+        ({"natGateways": "4"}, "ecommerce:natGateways = 4; allowed values: 1, 2, 3"),
+        ({"apiRateLimit": "100000"}, "ecommerce:apiRateLimit = 100000 rps exceeds"),
+        ({"aws:region": None}, "config aws:region is required"),
+        ({"domainName": "shop.example.com"}, "ecommerce:domainName requires ecommerce:certificateArn"),
+    ],
+)
+def test_bad_config_fails_naming_the_key_and_allowed_values(overrides: dict[str, str | None], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        run_program("prod", overrides)
+    assert message in str(error.value)
