@@ -29,6 +29,8 @@ ADMIN_PREFIX = f"{API_PREFIX}/admin"
 REQUEST_ID_HEADER = "X-Request-Id"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 API_KEY_HEADER = "x-api-key"
+# The secret issued with an order at checkout; required to read the order back.
+ORDER_TOKEN_HEADER = "X-Order-Token"
 
 
 class Env(StrEnum):
