@@ -13,6 +13,8 @@ Config keys (namespace ``ecommerce``):
 - ``alarmEmail``: subscribe this address to the alarm topic.
 - ``domainName``, ``certificateArn`` (regional, for API Gateway and the ALB),
   ``cloudfrontCertificateArn`` (us-east-1): optional custom domain.
+- ``storefrontCredential`` (secret, required outside prod): ``user:password`` that
+  the edge function asks for before serving a non-prod storefront.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
 """
@@ -212,6 +214,8 @@ class Settings:
     domain_name: str | None = None
     certificate_arn: str | None = None
     cloudfront_certificate_arn: str | None = None
+    # "user:password" guarding the storefront of non-prod stacks (secret; None in prod).
+    storefront_credential: pulumi.Output[str] | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -355,6 +359,14 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         raise SettingsError("config ecommerce:domainName requires ecommerce:certificateArn (an ACM certificate ARN)")
 
     profile = validate_profile(_override(PROFILES[environment], config))
+    storefront_credential = config.get_secret("storefrontCredential")
+    if storefront_credential is None and environment != "prod":
+        raise SettingsError(
+            f"config ecommerce:storefrontCredential is required for a {environment} stack (the storefront is "
+            "closed to the public outside prod): pulumi config set --secret storefrontCredential 'user:password'"
+        )
+    if storefront_credential is not None and environment == "prod":
+        raise SettingsError("config ecommerce:storefrontCredential must not be set for a prod stack (the shop is public)")
     return Settings(
         project=PROJECT,
         stack=stack,
@@ -368,6 +380,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         domain_name=domain_name,
         certificate_arn=certificate_arn,
         cloudfront_certificate_arn=config.get("cloudfrontCertificateArn"),
+        storefront_credential=storefront_credential,
     )
 
 

@@ -37,6 +37,8 @@ PROGRAM = ROOT / "infra" / "__main__.py"
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 STACKS = ("dev", "staging", "prod")
 ACCOUNT = "123456789012"
+STOREFRONT_CREDENTIAL_KEY = f"{PROJECT}:storefrontCredential"
+TEST_STOREFRONT_CREDENTIAL = "tester:correct-horse-battery-staple"
 
 _lock = threading.Lock()
 
@@ -274,6 +276,9 @@ class PlatformMocks(Mocks):
             state.update(publicIp=f"203.0.113.{n % 250}", allocationId=resource_id)
         elif t == "aws:ec2/vpcEndpoint:VpcEndpoint":
             resource_id = f"vpce-{n:08x}"
+            if inputs.get("vpcEndpointType") == "Gateway":
+                # Gateway endpoints expose their service's regional prefix list.
+                state.update(prefixListId=f"pl-gw{n:06x}")
         elif t == "aws:kms/key:Key":
             resource_id = f"{n:08x}-0000-4000-8000-000000000000"
             state.update(keyId=resource_id, arn=f"arn:aws:kms:{region}:{ACCOUNT}:key/{resource_id}")
@@ -503,6 +508,11 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
             value = f"test-secret-for-{full}"
             secrets.add(full)
         values[full] = value
+    # Outside prod the storefront credential is a secret each operator sets with
+    # `pulumi config set --secret storefrontCredential`; tests use a known value.
+    if values.get(f"{PROJECT}:environment") != "prod" and STOREFRONT_CREDENTIAL_KEY not in values:
+        values[STOREFRONT_CREDENTIAL_KEY] = TEST_STOREFRONT_CREDENTIAL
+        secrets.add(STOREFRONT_CREDENTIAL_KEY)
     return values, secrets
 
 
