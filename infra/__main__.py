@@ -6,6 +6,7 @@ Only wiring lives here. Each concern is a component in infra/components/.
 import pulumi
 
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.network import Network, NetworkArgs
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
 
@@ -13,8 +14,19 @@ settings = load_settings()
 register_default_tags(settings)
 
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
+network = Network("network", NetworkArgs(settings=settings, key=encryption.key))
 
 pulumi.export("environment", settings.environment)
 pulumi.export("environmentSuffix", settings.suffix)
 pulumi.export("region", settings.region)
 pulumi.export("kmsKeyArn", encryption.key.arn)
+pulumi.export("vpcId", network.vpc.id)
+pulumi.export("publicSubnetIds", [s.id for s in network.public_subnets])
+pulumi.export("privateSubnetIds", [s.id for s in network.private_subnets])
+pulumi.export("databaseSubnetIds", [s.id for s in network.database_subnets])
+pulumi.export("natGatewayPublicIps", [e.public_ip for e in network.nat_eips])
+pulumi.export("flowLogGroupName", network.flow_log_group.name)
+pulumi.export("albSecurityGroupId", network.alb_security_group.id)
+pulumi.export("functionSecurityGroupId", network.function_security_group.id)
+pulumi.export("proxySecurityGroupId", network.proxy_security_group.id)
+pulumi.export("databaseSecurityGroupId", network.database_security_group.id)

@@ -1,0 +1,407 @@
+"""The VPC: three AZs, public / private / database subnets, NAT, gateway endpoints,
+security groups and flow logs.
+
+Subnet layout (computed from the VPC CIDR, one subnet of each tier per AZ):
+
+- private (API function ENIs, RDS Proxy): the first three /20s, room for Lambda's
+  ENIs at high concurrency; default route to a NAT gateway.
+- public (ALB, NAT gateways): three /24s from the fourth /20; default route to
+  the internet gateway.
+- database (Aurora): three /24s from the fifth /20; no route out of the VPC.
+
+Security groups hold no inline rules; every rule is its own resource and names a
+security group or a managed prefix list as its peer, never a CIDR, except the
+function's HTTPS egress to AWS APIs without a VPC endpoint (see below).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.settings import Settings
+
+AZ_COUNT = 3
+VPC_CIDR = "10.0.0.0/16"
+POSTGRES_PORT = 5432
+HTTPS_PORT = 443
+HTTP_PORT = 80
+# CloudFront's managed prefix list of origin-facing addresses. A rule that names
+# it counts as the list's max entries (55) against the security group's quota of
+# 60 inbound rules, so the ALB group can afford exactly one such rule.
+CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+
+@dataclass(frozen=True)
+class SubnetLayout:
+    public: tuple[str, ...]
+    private: tuple[str, ...]
+    database: tuple[str, ...]
+
+
+def subnet_layout(vpc_cidr: str = VPC_CIDR, az_count: int = AZ_COUNT) -> SubnetLayout:
+    """Carve the VPC CIDR into one private /20, one public /24 and one database /24 per AZ."""
+    vpc = ipaddress.ip_network(vpc_cidr)
+    blocks = list(vpc.subnets(new_prefix=20))
+    if len(blocks) < az_count + 2:
+        raise ValueError(f"VPC CIDR {vpc_cidr} is too small for {az_count} AZs (needs a /{20 - 3} or larger)")
+    private = tuple(str(b) for b in blocks[:az_count])
+    public = tuple(str(s) for s in list(blocks[az_count].subnets(new_prefix=24))[:az_count])
+    database = tuple(str(s) for s in list(blocks[az_count + 1].subnets(new_prefix=24))[:az_count])
+    return SubnetLayout(public=public, private=private, database=database)
+
+
+def _nth(names: list[str], index: int) -> str:
+    if len(names) < AZ_COUNT:
+        raise ValueError(f"the region offers {len(names)} available AZs; the platform needs {AZ_COUNT}")
+    return names[index]
+
+
+@dataclass
+class NetworkArgs:
+    settings: Settings
+    # The customer-managed key for the flow log group (unencrypted without one).
+    key: aws.kms.Key | None = None
+    cidr_block: str = VPC_CIDR
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, routes, NAT, gateway endpoints, security groups and flow logs."""
+
+    vpc: aws.ec2.Vpc
+    public_subnets: list[aws.ec2.Subnet]
+    private_subnets: list[aws.ec2.Subnet]
+    database_subnets: list[aws.ec2.Subnet]
+    public_route_table: aws.ec2.RouteTable
+    private_route_tables: list[aws.ec2.RouteTable]
+    database_route_table: aws.ec2.RouteTable
+    nat_gateways: list[aws.ec2.NatGateway]
+    nat_eips: list[aws.ec2.Eip]
+    dynamodb_endpoint: aws.ec2.VpcEndpoint
+    s3_endpoint: aws.ec2.VpcEndpoint
+    alb_security_group: aws.ec2.SecurityGroup
+    function_security_group: aws.ec2.SecurityGroup
+    proxy_security_group: aws.ec2.SecurityGroup
+    database_security_group: aws.ec2.SecurityGroup
+    flow_log_group: aws.cloudwatch.LogGroup
+    flow_log: aws.ec2.FlowLog
+    # The AZ names the subnets use, in subnet order.
+    availability_zones: list[pulumi.Output[str]]
+    # The one port CloudFront may reach the ALB on: 443 with a regional
+    # certificate (HTTPS listener), 80 otherwise. The ALB listener must use it.
+    alb_listener_port: int
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:network:Network", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        layout = subnet_layout(args.cidr_block)
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+
+        zones = aws.get_availability_zones_output(
+            state="available",
+            # Regular AZs only: no Local or Wavelength Zones.
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+        )
+        self.availability_zones = [zones.names.apply(lambda names, i=i: _nth(names, i)) for i in range(AZ_COUNT)]
+
+        self.vpc = aws.ec2.Vpc(
+            "vpc",
+            cidr_block=args.cidr_block,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            opts=child,
+        )
+        # The default security group matches nothing and allows nothing.
+        aws.ec2.DefaultSecurityGroup("default-sg", vpc_id=self.vpc.id, opts=child)
+
+        igw = aws.ec2.InternetGateway("igw", vpc_id=self.vpc.id, opts=child)
+
+        def subnets(tier: str, cidrs: tuple[str, ...]) -> list[aws.ec2.Subnet]:
+            return [
+                aws.ec2.Subnet(
+                    f"{tier}-{i + 1}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=self.availability_zones[i],
+                    map_public_ip_on_launch=False,
+                    tags={"Tier": tier},
+                    opts=child,
+                )
+                for i, cidr in enumerate(cidrs)
+            ]
+
+        self.public_subnets = subnets("public", layout.public)
+        self.private_subnets = subnets("private", layout.private)
+        self.database_subnets = subnets("database", layout.database)
+
+        # Public: one route table, default route to the internet gateway.
+        self.public_route_table = aws.ec2.RouteTable("public", vpc_id=self.vpc.id, opts=child)
+        aws.ec2.Route(
+            "public-internet",
+            route_table_id=self.public_route_table.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        for i, subnet in enumerate(self.public_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"public-{i + 1}", subnet_id=subnet.id, route_table_id=self.public_route_table.id, opts=child
+            )
+
+        # NAT gateways in the first N public subnets (1 in dev: cheap, one AZ's
+        # egress depends on another; 3 in staging/prod: one per AZ).
+        nat_count = settings.profile.nat_gateways
+        self.nat_eips = []
+        self.nat_gateways = []
+        for i in range(nat_count):
+            eip = aws.ec2.Eip(f"nat-{i + 1}", domain="vpc", opts=child)
+            self.nat_eips.append(eip)
+            self.nat_gateways.append(
+                aws.ec2.NatGateway(
+                    f"nat-{i + 1}",
+                    allocation_id=eip.allocation_id,
+                    subnet_id=self.public_subnets[i].id,
+                    connectivity_type="public",
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+            )
+
+        # Private: one route table per AZ, default route to the AZ's NAT gateway
+        # (or the first one when there are fewer NAT gateways than AZs).
+        self.private_route_tables = []
+        for i, subnet in enumerate(self.private_subnets):
+            table = aws.ec2.RouteTable(f"private-{i + 1}", vpc_id=self.vpc.id, opts=child)
+            aws.ec2.Route(
+                f"private-{i + 1}-nat",
+                route_table_id=table.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=self.nat_gateways[i if i < nat_count else 0].id,
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"private-{i + 1}", subnet_id=subnet.id, route_table_id=table.id, opts=child)
+            self.private_route_tables.append(table)
+
+        # Database: isolated, only the VPC's local route.
+        self.database_route_table = aws.ec2.RouteTable("database", vpc_id=self.vpc.id, opts=child)
+        for i, subnet in enumerate(self.database_subnets):
+            aws.ec2.RouteTableAssociation(
+                f"database-{i + 1}", subnet_id=subnet.id, route_table_id=self.database_route_table.id, opts=child
+            )
+
+        # Gateway endpoints: DynamoDB and S3 traffic from the private subnets
+        # stays on the AWS network and off the NAT gateways (no data charges).
+        private_table_ids = [t.id for t in self.private_route_tables]
+        self.dynamodb_endpoint = aws.ec2.VpcEndpoint(
+            "dynamodb",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{settings.region}.dynamodb",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=private_table_ids,
+            opts=child,
+        )
+        self.s3_endpoint = aws.ec2.VpcEndpoint(
+            "s3",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{settings.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=private_table_ids,
+            opts=child,
+        )
+
+        # ------------------------------------------------------------ security groups
+        def group(logical: str, description: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(
+                logical,
+                name=settings.name(logical),
+                description=description,
+                vpc_id=self.vpc.id,
+                opts=child,
+            )
+
+        self.alb_security_group = group("alb-sg", "ALB: reachable from CloudFront origin-facing addresses only")
+        self.function_security_group = group("function-sg", "API function: no inbound; egress to proxy and AWS APIs")
+        self.proxy_security_group = group("proxy-sg", "RDS Proxy: PostgreSQL from the API function only")
+        self.database_security_group = group("database-sg", "Aurora: PostgreSQL from the RDS Proxy only")
+
+        def ingress(logical: str, sg: aws.ec2.SecurityGroup, port: int, description: str, **peer: object) -> None:
+            aws.vpc.SecurityGroupIngressRule(
+                logical,
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+                opts=child,
+                **peer,  # type: ignore[arg-type]
+            )
+
+        def egress(logical: str, sg: aws.ec2.SecurityGroup, port: int, description: str, **peer: object) -> None:
+            aws.vpc.SecurityGroupEgressRule(
+                logical,
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                description=description,
+                opts=child,
+                **peer,  # type: ignore[arg-type]
+            )
+
+        # ALB <- CloudFront. The ALB has no egress rule: Lambda targets are
+        # invoked through the Lambda service, not connected to.
+        cloudfront = aws.ec2.get_managed_prefix_list_output(name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST)
+        self.alb_listener_port = HTTPS_PORT if settings.certificate_arn else HTTP_PORT
+        ingress(
+            "alb-from-cloudfront",
+            self.alb_security_group,
+            self.alb_listener_port,
+            "CloudFront origin-facing addresses to the listener",
+            prefix_list_id=cloudfront.id,
+        )
+
+        # API function -> RDS Proxy, DynamoDB and S3 (gateway endpoints), AWS APIs.
+        egress(
+            "function-to-proxy",
+            self.function_security_group,
+            POSTGRES_PORT,
+            "PostgreSQL to the RDS Proxy",
+            referenced_security_group_id=self.proxy_security_group.id,
+        )
+        egress(
+            "function-to-dynamodb",
+            self.function_security_group,
+            HTTPS_PORT,
+            "HTTPS to DynamoDB through the gateway endpoint",
+            prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
+        )
+        egress(
+            "function-to-s3",
+            self.function_security_group,
+            HTTPS_PORT,
+            "HTTPS to S3 through the gateway endpoint",
+            prefix_list_id=self.s3_endpoint.prefix_list_id,
+        )
+        # HTTPS to the AWS APIs that have no gateway endpoint (X-Ray, CloudWatch,
+        # KMS, STS), through the NAT gateways. Port 443 only; never inbound.
+        egress(
+            "function-to-aws-apis",
+            self.function_security_group,
+            HTTPS_PORT,
+            "HTTPS to AWS APIs without a VPC endpoint, through NAT",
+            cidr_ipv4="0.0.0.0/0",
+        )
+
+        # RDS Proxy <- function; RDS Proxy -> Aurora.
+        ingress(
+            "proxy-from-function",
+            self.proxy_security_group,
+            POSTGRES_PORT,
+            "PostgreSQL from the API function",
+            referenced_security_group_id=self.function_security_group.id,
+        )
+        egress(
+            "proxy-to-database",
+            self.proxy_security_group,
+            POSTGRES_PORT,
+            "PostgreSQL to Aurora",
+            referenced_security_group_id=self.database_security_group.id,
+        )
+
+        # Aurora <- RDS Proxy only. No egress.
+        ingress(
+            "database-from-proxy",
+            self.database_security_group,
+            POSTGRES_PORT,
+            "PostgreSQL from the RDS Proxy",
+            referenced_security_group_id=self.proxy_security_group.id,
+        )
+
+        # ------------------------------------------------------------ flow logs
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            "flow-logs",
+            name=settings.name("vpc-flow-logs"),
+            retention_in_days=7,
+            kms_key_id=args.key.arn if args.key is not None else None,
+            opts=child,
+        )
+        assume = pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": identity.account_id},
+                            "ArnLike": {
+                                "aws:SourceArn": pulumi.Output.format(
+                                    "arn:{0}:ec2:{1}:{2}:vpc-flow-log/*",
+                                    partition.partition,
+                                    settings.region,
+                                    identity.account_id,
+                                )
+                            },
+                        },
+                    }
+                ],
+            }
+        )
+        role = aws.iam.Role(
+            "flow-logs",
+            name=settings.name("vpc-flow-logs"),
+            description="VPC flow logs delivery to their log group",
+            assume_role_policy=assume,
+            opts=child,
+        )
+        delivery = aws.iam.RolePolicy(
+            "flow-logs",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "DeliverToTheFlowLogGroupOnly",
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                                "logs:DescribeLogStreams",
+                            ],
+                            "Resource": [
+                                self.flow_log_group.arn,
+                                pulumi.Output.concat(self.flow_log_group.arn, ":*"),
+                            ],
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        self.flow_log = aws.ec2.FlowLog(
+            "vpc",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[delivery]),
+        )
+
+        self.register_outputs(
+            {
+                "vpcId": self.vpc.id,
+                "publicSubnetIds": [s.id for s in self.public_subnets],
+                "privateSubnetIds": [s.id for s in self.private_subnets],
+                "databaseSubnetIds": [s.id for s in self.database_subnets],
+                "natGatewayPublicIps": [e.public_ip for e in self.nat_eips],
+                "flowLogGroupName": self.flow_log_group.name,
+            }
+        )
