@@ -7,6 +7,7 @@ import pulumi
 
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.tables import Tables, TablesArgs
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
 
@@ -15,6 +16,7 @@ register_default_tags(settings)
 
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
 network = Network("network", NetworkArgs(settings=settings, key=encryption.key))
+tables = Tables("tables", TablesArgs(settings=settings, key=encryption.key))
 
 pulumi.export("environment", settings.environment)
 pulumi.export("environmentSuffix", settings.suffix)
@@ -30,3 +32,6 @@ pulumi.export("albSecurityGroupId", network.alb_security_group.id)
 pulumi.export("functionSecurityGroupId", network.function_security_group.id)
 pulumi.export("proxySecurityGroupId", network.proxy_security_group.id)
 pulumi.export("databaseSecurityGroupId", network.database_security_group.id)
+pulumi.export("sessionsTableName", tables.tables["sessions"].name)
+pulumi.export("cacheTableName", tables.tables["cache"].name)
+pulumi.export("idempotencyTableName", tables.tables["idempotency"].name)
