@@ -1,0 +1,90 @@
+"""Build-time configuration of the Lambda@Edge function.
+
+Lambda@Edge has no environment variables, so the deployment renders this
+configuration with :func:`render_config` and bakes the JSON text into the
+function's zip as ``config.json``, next to ``handler.py``. At run time
+:func:`load_config` reads it once per execution environment.
+
+Standard library only, and no imports from outside this directory: the zip
+contains nothing but the files of ``src/shop/edge/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILENAME = "config.json"
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+# These mirror shop.declarations (which the zip cannot import);
+# tests/app/test_edge.py checks that they stay equal.
+HEALTH_PATH = "/api/health"
+ADMIN_PREFIX = "/api/admin"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """What the viewer-request function needs to know about its stack.
+
+    ``basic_auth_sha256`` is the lowercase hex SHA-256 of ``"user:password"``;
+    when it is set, every request except the health check must carry HTTP
+    Basic credentials that hash to it.
+    """
+
+    environment: str
+    basic_auth_sha256: str | None = None
+
+    @property
+    def require_auth(self) -> bool:
+        return self.basic_auth_sha256 is not None
+
+
+def _validate(environment: str, basic_auth_sha256: str | None) -> EdgeConfig:
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"edge config: environment {environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    if basic_auth_sha256 is not None:
+        if not _SHA256_HEX.fullmatch(basic_auth_sha256):
+            raise ValueError("edge config: basic_auth_sha256 must be 64 lowercase hex characters (sha256 hexdigest)")
+        if environment == "prod":
+            raise ValueError("edge config: the storefront credential is for non-production stacks only")
+    return EdgeConfig(environment=environment, basic_auth_sha256=basic_auth_sha256)
+
+
+def render_config(environment: str, basic_auth_sha256: str | None) -> str:
+    """The ``config.json`` text to bake into the zip.
+
+    ``basic_auth_sha256`` must be ``None`` for prod (the public shop) and may be
+    ``None`` elsewhere to leave a stack open. Raises ``ValueError`` on bad input
+    so a broken package is never built.
+    """
+    config = _validate(environment, basic_auth_sha256)
+    return json.dumps(
+        {"environment": config.environment, "basic_auth_sha256": config.basic_auth_sha256},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def parse_config(text: str) -> EdgeConfig:
+    """Parse and validate ``config.json`` text."""
+    data: Any = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("edge config: expected a JSON object")
+    environment = data.get("environment")
+    digest = data.get("basic_auth_sha256")
+    if not isinstance(environment, str) or not (digest is None or isinstance(digest, str)):
+        raise ValueError("edge config: malformed config.json")
+    return _validate(environment, digest)
+
+
+def load_config(path: Path | None = None) -> EdgeConfig:
+    """Read the baked ``config.json`` (by default the one next to this file)."""
+    path = path or Path(__file__).with_name(CONFIG_FILENAME)
+    return parse_config(path.read_text(encoding="utf-8"))
