@@ -5,6 +5,8 @@ Only wiring lives here. Each concern is a component in infra/components/.
 
 import pulumi
 
+from infra.components.backups import Backups, BackupsArgs
+from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.tables import Tables, TablesArgs
@@ -17,6 +19,9 @@ register_default_tags(settings)
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
 network = Network("network", NetworkArgs(settings=settings, key=encryption.key))
 tables = Tables("tables", TablesArgs(settings=settings, key=encryption.key))
+database = Database("database", DatabaseArgs(settings=settings, network=network, key=encryption.key))
+if settings.profile.aws_backup:
+    Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
 
 pulumi.export("environment", settings.environment)
 pulumi.export("environmentSuffix", settings.suffix)
@@ -35,3 +40,8 @@ pulumi.export("databaseSecurityGroupId", network.database_security_group.id)
 pulumi.export("sessionsTableName", tables.tables["sessions"].name)
 pulumi.export("cacheTableName", tables.tables["cache"].name)
 pulumi.export("idempotencyTableName", tables.tables["idempotency"].name)
+pulumi.export("auroraClusterId", database.cluster.cluster_identifier)
+pulumi.export("auroraClusterArn", database.cluster.arn)
+pulumi.export("dbProxyEndpoint", database.writer_host)
+pulumi.export("dbProxyReadOnlyEndpoint", database.read_only_endpoint.endpoint)
+pulumi.export("dbSecretArn", database.secret_arn)

@@ -101,6 +101,8 @@ class Profile:
     # Data protection: deletion protection, final snapshots, retained backups.
     protect_data: bool
     aws_backup: bool
+    # Days AWS Backup keeps each daily recovery point (when aws_backup is on).
+    backup_retention_days: int
     # Logs and delivery
     log_retention_days: int
     cloudfront_price_class: PriceClass
@@ -136,6 +138,7 @@ PROFILES: dict[str, Profile] = {
         db_backup_retention_days=1,
         protect_data=False,
         aws_backup=False,
+        backup_retention_days=7,
         log_retention_days=7,
         cloudfront_price_class="PriceClass_100",
         alarm_lambda_errors=10,
@@ -162,6 +165,7 @@ PROFILES: dict[str, Profile] = {
         db_backup_retention_days=7,
         protect_data=False,
         aws_backup=True,
+        backup_retention_days=14,
         log_retention_days=30,
         cloudfront_price_class="PriceClass_100",
         alarm_lambda_errors=5,
@@ -188,6 +192,7 @@ PROFILES: dict[str, Profile] = {
         db_backup_retention_days=30,
         protect_data=True,
         aws_backup=True,
+        backup_retention_days=35,
         log_retention_days=90,
         cloudfront_price_class="PriceClass_All",
         alarm_lambda_errors=5,
@@ -291,6 +296,7 @@ def validate_profile(profile: Profile) -> Profile:
         "handler_duration_budget_ms",
         "lambda_timeout_seconds",
         "db_backup_retention_days",
+        "backup_retention_days",
         "alarm_lambda_errors",
         "alarm_lambda_p99_ms",
         "alarm_db_connections",

@@ -311,6 +311,9 @@ class PlatformMocks(Mocks):
                 endpoint=f"{physical}.proxy-abc123.{region}.rds.amazonaws.com",
                 arn=f"arn:aws:rds:{region}:{ACCOUNT}:db-proxy:prx-{n:017x}",
             )
+        elif t == "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
+            # A proxy's default target group is always called "default".
+            state.update(name="default", arn=f"arn:aws:rds:{region}:{ACCOUNT}:target-group:prx-tg-{n:017x}")
         elif t == "aws:rds/proxyEndpoint:ProxyEndpoint":
             ident = inputs.get("dbProxyEndpointName", name)
             state.update(

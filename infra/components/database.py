@@ -1,0 +1,270 @@
+"""Aurora PostgreSQL Serverless v2 behind RDS Proxy.
+
+The cluster lives in the isolated database subnets and accepts connections from
+the proxy's security group only. The proxy lives in the private subnets, next
+to the API function: clients must use TLS and an IAM authentication token; the
+proxy itself signs in to the cluster with the master credentials that RDS keeps
+in Secrets Manager (``manage_master_user_password``), which its role can read
+and nothing else. The function therefore connects as the master user name, with
+an IAM token for ``rds-db:connect`` on the proxy (``connect_arn``): no password
+ever appears in config, code or environment variables.
+
+Two proxy endpoints: the proxy's own (read/write, to the writer) and a
+``READ_ONLY`` endpoint that spreads connections over the readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.network import POSTGRES_PORT, Network
+from infra.settings import Settings
+
+ENGINE = "aurora-postgresql"
+# A current Aurora PostgreSQL 16 minor version that supports Serverless v2.
+ENGINE_VERSION = "16.8"
+DATABASE_NAME = "shop"
+MASTER_USERNAME = "shop_admin"
+BACKUP_WINDOW = "03:00-04:00"
+MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
+
+
+def _first_secret_arn(secrets: list[aws.rds.outputs.ClusterMasterUserSecret] | None) -> str:
+    if not secrets or not secrets[0].secret_arn:
+        raise ValueError("the cluster has no managed master user secret")
+    return secrets[0].secret_arn
+
+
+def _proxy_resource_id(arn: str) -> str:
+    """``arn:aws:rds:<region>:<account>:db-proxy:prx-0123...`` -> ``prx-0123...``."""
+    return arn.rsplit(":", 1)[-1]
+
+
+@dataclass
+class DatabaseArgs:
+    settings: Settings
+    network: Network
+    key: aws.kms.Key
+
+
+class Database(pulumi.ComponentResource):
+    """The Aurora cluster, its Serverless v2 instances, and the RDS Proxy in front of it."""
+
+    subnet_group: aws.rds.SubnetGroup
+    cluster: aws.rds.Cluster
+    writer: aws.rds.ClusterInstance
+    readers: list[aws.rds.ClusterInstance]
+    proxy_role: aws.iam.Role
+    proxy: aws.rds.Proxy
+    proxy_target: aws.rds.ProxyTarget
+    read_only_endpoint: aws.rds.ProxyEndpoint
+    writer_host: pulumi.Output[str]
+    reader_host: pulumi.Output[str]
+    database_name: str
+    db_user: str
+    secret_arn: pulumi.Output[str]
+    connect_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:data:Database", name, None, opts)
+        settings, network, key = args.settings, args.network, args.key
+        profile = settings.profile
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+        self.database_name = DATABASE_NAME
+        self.db_user = MASTER_USERNAME
+
+        self.subnet_group = aws.rds.SubnetGroup(
+            "aurora",
+            name=settings.name("aurora"),
+            description="Aurora: the isolated database subnets",
+            subnet_ids=[s.id for s in network.database_subnets],
+            opts=child,
+        )
+
+        self.cluster = aws.rds.Cluster(
+            "aurora",
+            cluster_identifier=settings.name("aurora"),
+            engine=ENGINE,
+            engine_version=ENGINE_VERSION,
+            engine_mode="provisioned",
+            serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+                min_capacity=profile.aurora_min_acu,
+                max_capacity=profile.aurora_max_acu,
+            ),
+            database_name=DATABASE_NAME,
+            master_username=MASTER_USERNAME,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=key.arn,
+            iam_database_authentication_enabled=True,
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            port=POSTGRES_PORT,
+            db_subnet_group_name=self.subnet_group.name,
+            vpc_security_group_ids=[network.database_security_group.id],
+            enabled_cloudwatch_logs_exports=["postgresql"],
+            backup_retention_period=profile.db_backup_retention_days,
+            preferred_backup_window=BACKUP_WINDOW,
+            preferred_maintenance_window=MAINTENANCE_WINDOW,
+            copy_tags_to_snapshot=True,
+            deletion_protection=profile.protect_data,
+            skip_final_snapshot=not profile.protect_data,
+            final_snapshot_identifier=settings.name("aurora-final") if profile.protect_data else None,
+            apply_immediately=not profile.protect_data,
+            opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data),
+        )
+
+        # One writer and profile.aurora_readers readers, each pinned to a
+        # different AZ (round robin) so a zone outage leaves a promotable reader.
+        # Readers in promotion tier 1 scale with the writer (tiers 0-1 do).
+        zones = network.availability_zones
+
+        def instance(logical: str, index: int, tier: int) -> aws.rds.ClusterInstance:
+            ident = settings.name(logical)
+            return aws.rds.ClusterInstance(
+                logical,
+                identifier=ident,
+                cluster_identifier=self.cluster.id,
+                instance_class="db.serverless",
+                engine=self.cluster.engine,
+                engine_version=self.cluster.engine_version,
+                db_subnet_group_name=self.subnet_group.name,
+                availability_zone=zones[index % len(zones)],
+                promotion_tier=tier,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=key.arn,
+                performance_insights_retention_period=7,
+                apply_immediately=not profile.protect_data,
+                tags={"Name": ident},
+                opts=child,
+            )
+
+        self.writer = instance("aurora-writer", 0, 0)
+        self.readers = [instance(f"aurora-reader-{i}", i, 1) for i in range(1, profile.aurora_readers + 1)]
+
+        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
+
+        # The proxy's role: read that one secret, decrypt it only through Secrets Manager.
+        self.proxy_role = aws.iam.Role(
+            "db-proxy",
+            name=settings.name("db-proxy"),
+            description="RDS Proxy: read the Aurora master secret",
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "rds.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        secret_access = aws.iam.RolePolicy(
+            "db-proxy-secret",
+            role=self.proxy_role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ReadTheMasterSecret",
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": self.secret_arn,
+                        },
+                        {
+                            "Sid": "DecryptItThroughSecretsManager",
+                            "Effect": "Allow",
+                            "Action": "kms:Decrypt",
+                            "Resource": key.arn,
+                            "Condition": {
+                                "StringEquals": {"kms:ViaService": f"secretsmanager.{settings.region}.amazonaws.com"}
+                            },
+                        },
+                    ],
+                }
+            ),
+            opts=child,
+        )
+
+        private_subnet_ids = [s.id for s in network.private_subnets]
+        self.proxy = aws.rds.Proxy(
+            "db-proxy",
+            name=settings.name("db-proxy"),
+            engine_family="POSTGRESQL",
+            role_arn=self.proxy_role.arn,
+            vpc_subnet_ids=private_subnet_ids,
+            vpc_security_group_ids=[network.proxy_security_group.id],
+            require_tls=True,
+            idle_client_timeout=1800,
+            debug_logging=False,
+            auths=[
+                aws.rds.ProxyAuthArgs(
+                    auth_scheme="SECRETS",
+                    iam_auth="REQUIRED",
+                    secret_arn=self.secret_arn,
+                    client_password_auth_type="POSTGRES_SCRAM_SHA_256",
+                    description="IAM-authenticated clients; the proxy signs in with the master secret",
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret_access]),
+        )
+        default_group = aws.rds.ProxyDefaultTargetGroup(
+            "db-proxy",
+            db_proxy_name=self.proxy.name,
+            connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
+                max_connections_percent=90,
+                max_idle_connections_percent=50,
+                connection_borrow_timeout=120,
+            ),
+            opts=child,
+        )
+        self.proxy_target = aws.rds.ProxyTarget(
+            "db-proxy",
+            db_proxy_name=self.proxy.name,
+            target_group_name=default_group.name,
+            db_cluster_identifier=self.cluster.cluster_identifier,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.writer, *self.readers]),
+        )
+        self.read_only_endpoint = aws.rds.ProxyEndpoint(
+            "db-proxy-read-only",
+            db_proxy_endpoint_name=settings.name("db-proxy-read-only"),
+            db_proxy_name=self.proxy.name,
+            vpc_subnet_ids=private_subnet_ids,
+            vpc_security_group_ids=[network.proxy_security_group.id],
+            target_role="READ_ONLY",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.proxy_target]),
+        )
+
+        self.writer_host = self.proxy.endpoint
+        # Without readers the read-only endpoint has nothing to route to.
+        self.reader_host = self.read_only_endpoint.endpoint if self.readers else self.proxy.endpoint
+        self.connect_arn = pulumi.Output.format(
+            "arn:{0}:rds-db:{1}:{2}:dbuser:{3}/{4}",
+            partition.partition,
+            settings.region,
+            identity.account_id,
+            self.proxy.arn.apply(_proxy_resource_id),
+            self.db_user,
+        )
+
+        self.register_outputs(
+            {
+                "clusterArn": self.cluster.arn,
+                "writerHost": self.writer_host,
+                "readerHost": self.reader_host,
+                "secretArn": self.secret_arn,
+                "connectArn": self.connect_arn,
+            }
+        )
