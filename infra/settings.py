@@ -111,6 +111,10 @@ class Profile:
     alarm_lambda_p99_ms: int
     alarm_api_5xx_percent: float
     alarm_db_connections: int
+    # Per 5 minutes: ALB 5xx responses, Lambda throttles, DynamoDB throttle events (per table).
+    alarm_alb_5xx_count: int
+    alarm_lambda_throttles: int
+    alarm_dynamo_throttles: int
 
     @property
     def throttle_capacity_rps(self) -> int:
@@ -145,6 +149,9 @@ PROFILES: dict[str, Profile] = {
         alarm_lambda_p99_ms=10_000,
         alarm_api_5xx_percent=5.0,
         alarm_db_connections=200,
+        alarm_alb_5xx_count=20,
+        alarm_lambda_throttles=10,
+        alarm_dynamo_throttles=10,
     ),
     "staging": Profile(
         nat_gateways=3,
@@ -172,6 +179,9 @@ PROFILES: dict[str, Profile] = {
         alarm_lambda_p99_ms=5_000,
         alarm_api_5xx_percent=2.0,
         alarm_db_connections=500,
+        alarm_alb_5xx_count=10,
+        alarm_lambda_throttles=5,
+        alarm_dynamo_throttles=5,
     ),
     "prod": Profile(
         nat_gateways=3,
@@ -199,6 +209,9 @@ PROFILES: dict[str, Profile] = {
         alarm_lambda_p99_ms=3_000,
         alarm_api_5xx_percent=1.0,
         alarm_db_connections=1_500,
+        alarm_alb_5xx_count=10,
+        alarm_lambda_throttles=5,
+        alarm_dynamo_throttles=5,
     ),
 }
 
@@ -300,6 +313,9 @@ def validate_profile(profile: Profile) -> Profile:
         "alarm_lambda_errors",
         "alarm_lambda_p99_ms",
         "alarm_db_connections",
+        "alarm_alb_5xx_count",
+        "alarm_lambda_throttles",
+        "alarm_dynamo_throttles",
     ):
         at_least(name, 1)
     at_least("lambda_memory_mb", 128)
