@@ -5,10 +5,15 @@ Only wiring lives here. Each concern is a component in infra/components/.
 
 import pulumi
 
+from infra.components.api_function import ApiFunction, ApiFunctionArgs, cors_allow_origin
+from infra.components.api_gateway import ApiGateway, ApiGatewayArgs
 from infra.components.backups import Backups, BackupsArgs
+from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
@@ -22,6 +27,26 @@ tables = Tables("tables", TablesArgs(settings=settings, key=encryption.key))
 database = Database("database", DatabaseArgs(settings=settings, network=network, key=encryption.key))
 if settings.profile.aws_backup:
     Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
+storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))
+api_function = ApiFunction(
+    "api-function",
+    ApiFunctionArgs(settings=settings, key=encryption.key, network=network, database=database, tables=tables.tables),
+)
+load_balancer = LoadBalancer(
+    "load-balancer",
+    LoadBalancerArgs(settings=settings, network=network, storage=storage, function=api_function.function),
+)
+cdn = Cdn("cdn", CdnArgs(settings=settings, storage=storage, load_balancer=load_balancer))
+api_gateway = ApiGateway(
+    "api-gateway",
+    ApiGatewayArgs(
+        settings=settings,
+        key=encryption.key,
+        function=api_function.function,
+        # Browsers may call from anywhere outside prod; in prod from the storefront only.
+        cors_origin=cors_allow_origin(settings) or cdn.url.apply(lambda url: url.rstrip("/")),
+    ),
+)
 
 pulumi.export("environment", settings.environment)
 pulumi.export("environmentSuffix", settings.suffix)
@@ -45,3 +70,18 @@ pulumi.export("auroraClusterArn", database.cluster.arn)
 pulumi.export("dbProxyEndpoint", database.writer_host)
 pulumi.export("dbProxyReadOnlyEndpoint", database.read_only_endpoint.endpoint)
 pulumi.export("dbSecretArn", database.secret_arn)
+pulumi.export("apiUrl", api_gateway.url)
+pulumi.export("apiStage", api_gateway.stage.stage_name)
+pulumi.export("apiKeyId", api_gateway.api_key.id)
+pulumi.export("albDnsName", load_balancer.load_balancer.dns_name)
+pulumi.export("cloudfrontDomainName", cdn.distribution.domain_name)
+pulumi.export("cloudfrontDistributionId", cdn.distribution.id)
+pulumi.export("storefrontUrl", cdn.url)
+pulumi.export("ecrRepositoryUrl", api_function.repository.repository_url)
+pulumi.export("imageUri", api_function.image_uri)
+pulumi.export("apiFunctionName", api_function.function.name)
+pulumi.export("apiFunctionArn", api_function.function.arn)
+pulumi.export("edgeFunctionVersionArn", cdn.edge_function.qualified_arn)
+pulumi.export("staticBucketName", storage.static_bucket.bucket)
+pulumi.export("logsBucketName", storage.logs_bucket.bucket)
+pulumi.export("artifactsBucketName", storage.artifacts_bucket.bucket)

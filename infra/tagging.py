@@ -57,7 +57,8 @@ def name_tag(settings: Settings, logical_name: str, props: Mapping[str, Any]) ->
     for prop in _NAME_PROPS:
         value = props.get(prop)
         if isinstance(value, str) and value:
-            return value
+            # Path-like names AWS prescribes (/aws/lambda/<function>): the last segment.
+            return value.rstrip("/").rsplit("/", 1)[-1] or value
     return settings.name(logical_name)
 
 

@@ -75,6 +75,23 @@ class Encryption(pulumi.ComponentResource):
                         "Resource": "*",
                         "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
                     },
+                    {
+                        # CloudFront (Origin Access Control) reads the SSE-KMS static assets. The key
+                        # exists before the distribution, so the grant names this account's
+                        # distributions; the static bucket's policy admits exactly one of them.
+                        "Sid": "CloudFrontDecryptsStaticAssets",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Action": "kms:Decrypt",
+                        "Resource": "*",
+                        "Condition": {
+                            "ArnLike": {
+                                "AWS:SourceArn": pulumi.Output.format(
+                                    "arn:{0}:cloudfront::{1}:distribution/*", partition.partition, identity.account_id
+                                )
+                            }
+                        },
+                    },
                 ],
             }
         )

@@ -168,6 +168,8 @@ class PlatformMocks(Mocks):
         self.region = region
         self.transforms: list[Callable[..., Any]] = []
         self._counter = 0
+        # Explicit aws providers' ids → their region (e.g. us-east-1 for Lambda@Edge).
+        self.provider_regions: dict[str, str] = {}
 
     # The monitor applies stack transforms itself (see RecordingMonitor).
     def register_transform(self, transform: Any) -> None:
@@ -251,7 +253,8 @@ class PlatformMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         t, name, inputs = args.typ, args.name, dict(args.inputs)
         n = self._next()
-        region = self.region
+        # A resource created through an explicit provider lives in that provider's region.
+        region = self.provider_regions.get((args.provider or "").rsplit("::", 1)[-1], self.region)
         resource_id = f"{name}-{n:04d}"
         state: dict[str, Any] = dict(inputs)
         physical = inputs.get("name") or inputs.get("bucket") or name
@@ -413,6 +416,8 @@ class PlatformMocks(Mocks):
             state.update(arn=f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{physical}")
         elif t == "aws:index/provider:Provider" or t.startswith("pulumi:providers:"):
             resource_id = f"provider-{n}"
+            if inputs.get("region"):
+                self.provider_regions[resource_id] = str(inputs["region"])
         return resource_id, state
 
 

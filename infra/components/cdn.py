@@ -1,0 +1,381 @@
+"""CloudFront in front of everything a shopper touches, and its Lambda@Edge function.
+
+- Default behaviour: the static bucket through Origin Access Control (SigV4,
+  always signed); the bucket's policy admits this one distribution only.
+- ``/api/*``: the ALB (HTTP to the ALB's DNS name, or HTTPS to
+  ``alb.<domainName>`` when a regional certificate is configured), caching
+  disabled, every viewer header except Host forwarded.
+- Viewers: HTTPS only (redirect on the static behaviour, refuse plain HTTP on
+  the API), TLSv1.2_2021 with a custom certificate (CloudFront's default
+  certificate has a fixed policy), security headers on every response,
+  standard logging to the logs bucket, ``index.html`` as the root object,
+  price class from the profile.
+- The edge function: Python zip of ``src/shop/edge/*.py`` plus a generated
+  ``config.json`` (Lambda@Edge has no environment variables), deployed through
+  an explicit us-east-1 provider, published, associated as ``viewer-request``
+  on both behaviours. Outside prod ``config.json`` carries the SHA-256 of the
+  storefront credential, never the credential.
+- The storefront page (``storefront/``, when present) is uploaded to the
+  static bucket.
+
+Destroying a stack: CloudFront keeps replicas of an edge function for a while
+after the distribution is gone, so deleting the function can fail until AWS
+has removed them (usually within hours); run ``pulumi destroy`` again then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.storage import CLOUDFRONT_LOG_PREFIX, deny_insecure_transport
+from infra.settings import Settings
+from shop.declarations import API_PREFIX
+
+if TYPE_CHECKING:
+    from infra.components.load_balancer import LoadBalancer
+    from infra.components.storage import Storage
+
+ROOT = Path(__file__).resolve().parents[2]
+EDGE_SOURCE = ROOT / "src" / "shop" / "edge"
+STOREFRONT = ROOT / "storefront"
+EDGE_REGION = "us-east-1"  # Lambda@Edge functions must live in us-east-1.
+EDGE_RUNTIME = "python3.13"
+EDGE_HANDLER = "handler.handler"
+EDGE_MEMORY_MB = 128  # the viewer-trigger maximum
+EDGE_TIMEOUT_SECONDS = 5  # the viewer-trigger maximum
+EDGE_CONFIG_FILENAME = "config.json"
+STATIC_ORIGIN = "static"
+API_ORIGIN = "alb"
+API_PATH_PATTERN = f"{API_PREFIX}/*"
+MINIMUM_TLS = "TLSv1.2_2021"
+HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
+# The storefront is one page with its own script and stylesheet, calling /api
+# on the same origin; product images may come from any HTTPS host.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def edge_code(environment: str, credential: str | None) -> pulumi.AssetArchive:
+    """The edge function's zip: its Python files and the rendered ``config.json``."""
+    from shop.edge.config import render_config
+
+    digest = None
+    if credential is not None:
+        user, sep, password = credential.partition(":")
+        if not (user and sep and password):
+            raise ValueError("config ecommerce:storefrontCredential must look like 'user:password'")
+        digest = hashlib.sha256(credential.encode("utf-8")).hexdigest()
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {
+        path.name: pulumi.FileAsset(str(path)) for path in sorted(EDGE_SOURCE.glob("*.py"))
+    }
+    assets[EDGE_CONFIG_FILENAME] = pulumi.StringAsset(render_config(environment, digest))
+    return pulumi.AssetArchive(assets)
+
+
+def storefront_files() -> list[Path]:
+    """The storefront's files to publish (nothing hidden, no tests)."""
+    if not STOREFRONT.is_dir():
+        return []
+    return sorted(
+        p
+        for p in STOREFRONT.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") or part in ("node_modules", "__pycache__", "tests") for part in p.parts)
+    )
+
+
+@dataclass
+class CdnArgs:
+    settings: Settings
+    storage: Storage
+    load_balancer: LoadBalancer
+
+
+class Cdn(pulumi.ComponentResource):
+    distribution: aws.cloudfront.Distribution
+    edge_function: aws.lambda_.Function
+    edge_provider: aws.Provider
+    edge_role: aws.iam.Role
+    origin_access_control: aws.cloudfront.OriginAccessControl
+    response_headers_policy: aws.cloudfront.ResponseHeadersPolicy
+    static_bucket_policy: aws.s3.BucketPolicy
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:delivery:Cdn", name, None, opts)
+        settings, storage = args.settings, args.storage
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+
+        # -------------------------------------------------------- edge function
+        self.edge_provider = aws.Provider("us-east-1", region=EDGE_REGION, opts=child)
+        edge_name = settings.name("edge")
+        self.edge_role = aws.iam.Role(
+            "edge",
+            name=settings.name("edge-function"),
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        # Replicas log in the region that served the request, to
+        # /aws/lambda/us-east-1.<name>; test invocations log to /aws/lambda/<name>.
+        edge_logs = aws.iam.RolePolicy(
+            "edge",
+            role=self.edge_role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "OwnLogGroupsInEveryEdgeRegion",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": [
+                                pulumi.Output.format(
+                                    "arn:{0}:logs:*:{1}:log-group:/aws/lambda/{2}.{3}:*",
+                                    partition.partition,
+                                    identity.account_id,
+                                    EDGE_REGION,
+                                    edge_name,
+                                ),
+                                pulumi.Output.format(
+                                    "arn:{0}:logs:{1}:{2}:log-group:/aws/lambda/{3}:*",
+                                    partition.partition,
+                                    EDGE_REGION,
+                                    identity.account_id,
+                                    edge_name,
+                                ),
+                            ],
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        credential = settings.storefront_credential
+        environment = settings.environment
+        code: pulumi.Input[pulumi.Archive] = (
+            credential.apply(lambda c: edge_code(environment, c))
+            if credential is not None
+            else edge_code(environment, None)
+        )
+        self.edge_function = aws.lambda_.Function(
+            "edge",
+            name=edge_name,
+            description="viewer-request guard for the storefront and API",
+            role=self.edge_role.arn,
+            runtime=EDGE_RUNTIME,
+            handler=EDGE_HANDLER,
+            code=code,
+            memory_size=EDGE_MEMORY_MB,
+            timeout=EDGE_TIMEOUT_SECONDS,
+            publish=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.edge_provider, depends_on=[edge_logs]),
+        )
+        edge = self.edge_function.qualified_arn
+
+        # -------------------------------------------------------- policies
+        self.origin_access_control = aws.cloudfront.OriginAccessControl(
+            "static",
+            name=settings.name("static"),
+            description="CloudFront reads the static bucket (SigV4)",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+        self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
+            "security-headers",
+            name=settings.name("security-headers"),
+            comment="security headers on every response",
+            security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=HSTS_MAX_AGE_SECONDS, include_subdomains=True, override=True
+                ),
+                content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                    override=True
+                ),
+                frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option="DENY", override=True
+                ),
+                referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy="strict-origin-when-cross-origin", override=True
+                ),
+                content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                    content_security_policy=CONTENT_SECURITY_POLICY, override=True
+                ),
+            ),
+            opts=child,
+        )
+        caching_optimized = aws.cloudfront.get_cache_policy_output(name="Managed-CachingOptimized").id
+        caching_disabled = aws.cloudfront.get_cache_policy_output(name="Managed-CachingDisabled").id
+        all_viewer_except_host = aws.cloudfront.get_origin_request_policy_output(
+            name="Managed-AllViewerExceptHostHeader"
+        ).id
+
+        # -------------------------------------------------------- distribution
+        https_to_alb = bool(settings.certificate_arn and settings.domain_name)
+        alb_domain: pulumi.Input[str] = (
+            f"alb.{settings.domain_name}" if https_to_alb else args.load_balancer.load_balancer.dns_name
+        )
+        if settings.cloudfront_certificate_arn:
+            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=settings.cloudfront_certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=MINIMUM_TLS,
+            )
+            aliases = [settings.domain_name] if settings.domain_name else None
+        else:
+            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+            aliases = None
+
+        self.distribution = aws.cloudfront.Distribution(
+            "cdn",
+            comment=settings.name("cdn"),
+            enabled=True,
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=settings.profile.cloudfront_price_class,
+            default_root_object="index.html",
+            aliases=aliases,
+            origins=[
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id=STATIC_ORIGIN,
+                    domain_name=storage.static_bucket.bucket_regional_domain_name,
+                    origin_access_control_id=self.origin_access_control.id,
+                ),
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id=API_ORIGIN,
+                    domain_name=alb_domain,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only" if https_to_alb else "http-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                        origin_read_timeout=settings.profile.lambda_timeout_seconds,
+                    ),
+                ),
+            ],
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=STATIC_ORIGIN,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=["GET", "HEAD", "OPTIONS"],
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=caching_optimized,
+                response_headers_policy_id=self.response_headers_policy.id,
+                lambda_function_associations=[
+                    aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
+                        event_type="viewer-request", lambda_arn=edge, include_body=False
+                    )
+                ],
+            ),
+            ordered_cache_behaviors=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=API_PATH_PATTERN,
+                    target_origin_id=API_ORIGIN,
+                    # An API client must not be redirected (a POST would turn into a GET).
+                    viewer_protocol_policy="https-only",
+                    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    cached_methods=["GET", "HEAD"],
+                    compress=True,
+                    cache_policy_id=caching_disabled,
+                    origin_request_policy_id=all_viewer_except_host,
+                    response_headers_policy_id=self.response_headers_policy.id,
+                    lambda_function_associations=[
+                        aws.cloudfront.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
+                            event_type="viewer-request", lambda_arn=edge, include_body=False
+                        )
+                    ],
+                )
+            ],
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
+            ),
+            viewer_certificate=viewer_certificate,
+            logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+                bucket=storage.logs_bucket.bucket_domain_name,
+                prefix=CLOUDFRONT_LOG_PREFIX,
+                include_cookies=False,
+            ),
+            # Standard logging needs the logs bucket's ACLs (ObjectWriter) in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=storage.logs_ready),
+        )
+
+        # -------------------------------------------------------- static bucket policy
+        bucket = storage.static_bucket
+        self.static_bucket_policy = aws.s3.BucketPolicy(
+            "static",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        deny_insecure_transport(bucket.arn),
+                        {
+                            "Sid": "ThisDistributionReads",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudfront.amazonaws.com"},
+                            "Action": "s3:GetObject",
+                            "Resource": pulumi.Output.format("{0}/*", bucket.arn),
+                            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
+                        },
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[storage.public_access_blocks["static"]]),
+        )
+
+        # -------------------------------------------------------- storefront
+        for path in storefront_files():
+            key = path.relative_to(STOREFRONT).as_posix()
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            aws.s3.BucketObjectv2(
+                f"storefront-{key}",
+                bucket=bucket.id,
+                key=key,
+                source=pulumi.FileAsset(str(path)),
+                content_type=content_type,
+                cache_control="no-cache" if path.suffix == ".html" else "public, max-age=300",
+                opts=child,
+            )
+
+        self.url = pulumi.Output.format("https://{0}/", self.distribution.domain_name)
+        self.register_outputs(
+            {
+                "domainName": self.distribution.domain_name,
+                "distributionId": self.distribution.id,
+                "edgeFunctionVersionArn": edge,
+                "url": self.url,
+            }
+        )

@@ -1,0 +1,199 @@
+"""The application load balancer CloudFront forwards ``/api/*`` to.
+
+Public subnets, but reachable from CloudFront only: its security group (owned
+by the network component) admits 80/443 from CloudFront's origin-facing
+managed prefix list and nothing else. The API function is its only target
+(a Lambda target group: the ALB invokes the function, no connection into the
+VPC is involved). Admin paths are never forwarded: they exist on API Gateway
+only, behind the API key.
+
+Listener rules, by priority:
+
+1. ``/api/admin`` and ``/api/admin/*`` → fixed 403 (JSON error body).
+2. ``/api/*`` → the function.
+3. anything else (default action) → fixed 404 (JSON error body).
+
+With ``certificateArn`` set the rules live on an HTTPS listener and port 80
+redirects to it; otherwise they live on the HTTP listener.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.storage import ALB_LOG_PREFIX
+from infra.settings import Settings
+from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH
+
+if TYPE_CHECKING:
+    from infra.components.network import Network
+    from infra.components.storage import Storage
+
+HEALTH_CHECK_INTERVAL_SECONDS = 5
+HEALTH_CHECK_TIMEOUT_SECONDS = 2
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+ADMIN_RULE_PRIORITY = 10
+API_RULE_PRIORITY = 20
+
+
+def error_body(code: str, message: str) -> str:
+    """The platform's error shape, for responses the ALB makes itself."""
+    return json.dumps({"error": {"code": code, "message": message, "details": {}}}, separators=(",", ":"))
+
+
+@dataclass
+class LoadBalancerArgs:
+    settings: Settings
+    network: Network
+    storage: Storage
+    function: aws.lambda_.Function
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    load_balancer: aws.lb.LoadBalancer
+    target_group: aws.lb.TargetGroup
+    # The listener the rules are on (HTTPS when a certificate is configured).
+    listener: aws.lb.Listener
+    invoke_permission: aws.lambda_.Permission
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:delivery:LoadBalancer", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.load_balancer = aws.lb.LoadBalancer(
+            "alb",
+            name=settings.name("alb"),
+            load_balancer_type="application",
+            internal=False,
+            subnets=[s.id for s in args.network.public_subnets],
+            security_groups=[args.network.alb_security_group.id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_deletion_protection=settings.is_prod,
+            idle_timeout=60,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=args.storage.logs_bucket.bucket, prefix=ALB_LOG_PREFIX, enabled=True
+            ),
+            # ALB checks that it may write to the bucket when logging is enabled.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=args.storage.logs_ready),
+        )
+
+        self.target_group = aws.lb.TargetGroup(
+            "api",
+            name=settings.name("api"),
+            target_type="lambda",
+            lambda_multi_value_headers_enabled=False,
+            # Lambda target groups do not health-check unless told to.
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                path=HEALTH_PATH,
+                interval=HEALTH_CHECK_INTERVAL_SECONDS,
+                timeout=HEALTH_CHECK_TIMEOUT_SECONDS,
+                healthy_threshold=2,
+                unhealthy_threshold=2,
+                matcher="200",
+            ),
+            opts=child,
+        )
+        self.invoke_permission = aws.lambda_.Permission(
+            "alb-invoke",
+            action="lambda:InvokeFunction",
+            function=args.function.name,
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=self.target_group.arn,
+            opts=child,
+        )
+        # Registering the target makes the ALB invoke the function: the
+        # permission must exist first.
+        aws.lb.TargetGroupAttachment(
+            "api",
+            target_group_arn=self.target_group.arn,
+            target_id=args.function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.invoke_permission]),
+        )
+
+        not_found = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                content_type="application/json",
+                status_code="404",
+                message_body=error_body("not_found", "no such resource"),
+            ),
+        )
+        if settings.certificate_arn:
+            self.listener = aws.lb.Listener(
+                "https",
+                load_balancer_arn=self.load_balancer.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=settings.certificate_arn,
+                default_actions=[not_found],
+                opts=child,
+            )
+            aws.lb.Listener(
+                "http",
+                load_balancer_arn=self.load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                opts=child,
+            )
+        else:
+            self.listener = aws.lb.Listener(
+                "http",
+                load_balancer_arn=self.load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[not_found],
+                opts=child,
+            )
+
+        aws.lb.ListenerRule(
+            "admin-forbidden",
+            listener_arn=self.listener.arn,
+            priority=ADMIN_RULE_PRIORITY,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[ADMIN_PREFIX, f"{ADMIN_PREFIX}/*"])
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="application/json",
+                        status_code="403",
+                        message_body=error_body("forbidden", "admin operations are not served here"),
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        aws.lb.ListenerRule(
+            "api",
+            listener_arn=self.listener.arn,
+            priority=API_RULE_PRIORITY,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[f"{API_PREFIX}/*"])
+                )
+            ],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            opts=child,
+        )
+
+        self.register_outputs({"dnsName": self.load_balancer.dns_name, "targetGroupArn": self.target_group.arn})
