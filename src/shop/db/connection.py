@@ -1,0 +1,175 @@
+"""PostgreSQL connections for the API function.
+
+In AWS (``DB_IAM_AUTH=true``) the function connects to the RDS Proxy endpoints (``DB_WRITER_HOST`` for
+writes, ``DB_READER_HOST`` for catalog reads) with TLS and an IAM authentication token as password. A
+token is valid for 15 minutes; it is generated when a connection is opened and cached until shortly
+before it expires. Locally, ``DATABASE_URL`` / ``DATABASE_READER_URL`` are plain libpq URLs.
+
+Connections are kept per role and per thread (one thread per Lambda execution environment; the
+local server and the tests use threads) and reused across warm invocations. A reused connection that
+turns out to be closed or broken is reopened once. Settings are read at call time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import dict_row
+
+from shop.declarations import Env
+
+T = TypeVar("T")
+
+CONNECT_TIMEOUT_SECONDS = 5
+# IAM auth tokens live 15 minutes; stop handing one out well before that.
+TOKEN_REUSE_SECONDS = 10 * 60
+
+DictConnection = psycopg.Connection[dict[str, Any]]
+
+
+class Role(StrEnum):
+    WRITER = "writer"
+    READER = "reader"
+
+
+class DatabaseNotConfiguredError(RuntimeError):
+    """Neither IAM settings nor a DATABASE_URL are present."""
+
+
+_local = threading.local()
+_token_lock = threading.Lock()
+_token_cache: dict[tuple[str, int, str, str], tuple[str, float]] = {}
+_rds_client: Any = None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _rds() -> Any:
+    global _rds_client
+    if _rds_client is None:
+        import boto3
+
+        _rds_client = boto3.client("rds")
+    return _rds_client
+
+
+def auth_token(host: str, port: int, user: str, region: str) -> str:
+    """An RDS IAM authentication token for ``user`` at ``host:port``, cached until shortly before expiry."""
+    key = (host, port, user, region)
+    now = time.monotonic()
+    with _token_lock:
+        cached = _token_cache.get(key)
+        if cached is not None and now - cached[1] < TOKEN_REUSE_SECONDS:
+            return cached[0]
+    token: str = _rds().generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
+    with _token_lock:
+        _token_cache[key] = (token, now)
+    return token
+
+
+def connect_kwargs(role: Role) -> dict[str, Any]:
+    """psycopg.connect() arguments for ``role``, from the environment as it is now."""
+    env = os.environ
+    common: dict[str, Any] = {
+        "autocommit": True,
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "application_name": env.get(Env.POWERTOOLS_SERVICE_NAME, "ecommerce-api"),
+        "row_factory": dict_row,
+    }
+    if _truthy(env.get(Env.DB_IAM_AUTH)):
+        writer = env[Env.DB_WRITER_HOST]
+        host = (env.get(Env.DB_READER_HOST) or writer) if role is Role.READER else writer
+        port = int(env.get(Env.DB_PORT) or 5432)
+        user = env[Env.DB_USER]
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+        return {
+            **common,
+            "host": host,
+            "port": port,
+            "dbname": env.get(Env.DB_NAME) or "shop",
+            "user": user,
+            "password": auth_token(host, port, user, region),
+            "sslmode": "require",
+        }
+    url = env.get(Env.DATABASE_URL)
+    if role is Role.READER:
+        url = env.get(Env.DATABASE_READER_URL) or url
+    if not url:
+        raise DatabaseNotConfiguredError(
+            f"set {Env.DATABASE_URL} (locally) or {Env.DB_IAM_AUTH}=true with the proxy settings"
+        )
+    return {**common, "conninfo": url}
+
+
+def _open(role: Role) -> DictConnection:
+    kwargs = connect_kwargs(role)
+    conninfo = kwargs.pop("conninfo", "")
+    conn: DictConnection = psycopg.connect(conninfo, **kwargs)
+    return conn
+
+
+def _slot() -> dict[Role, DictConnection]:
+    slot: dict[Role, DictConnection] | None = getattr(_local, "connections", None)
+    if slot is None:
+        slot = {}
+        _local.connections = slot
+    return slot
+
+
+def get_connection(role: Role) -> tuple[DictConnection, bool]:
+    """This thread's connection for ``role`` (opened if needed) and whether it was reused."""
+    slot = _slot()
+    conn = slot.get(role)
+    if conn is not None and not conn.closed and not conn.broken:
+        return conn, True
+    if conn is not None:
+        discard(role)
+    conn = _open(role)
+    slot[role] = conn
+    return conn, False
+
+
+def discard(role: Role) -> None:
+    """Close and forget this thread's connection for ``role``."""
+    conn = _slot().pop(role, None)
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def close_all() -> None:
+    """Close this thread's connections (tests, shutdown)."""
+    for role in list(_slot()):
+        discard(role)
+
+
+def run(role: Role, work: Callable[[DictConnection], T]) -> T:
+    """Run ``work`` with this thread's connection for ``role``.
+
+    If a *reused* connection fails with an OperationalError (the proxy or server closed it while the
+    environment was frozen), it is discarded and ``work`` runs once more on a fresh connection. Work
+    that writes must do so in one transaction so that a failed attempt leaves nothing behind. A
+    failure on a fresh connection propagates (the API maps it to 503).
+    """
+    conn, reused = get_connection(role)
+    try:
+        return work(conn)
+    except psycopg.OperationalError:
+        discard(role)
+        if not reused:
+            raise
+    conn, _ = get_connection(role)
+    try:
+        return work(conn)
+    except psycopg.OperationalError:
+        discard(role)
+        raise

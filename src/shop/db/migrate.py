@@ -1,0 +1,128 @@
+"""Apply pending SQL migrations: ``python -m shop.db.migrate [--database-url URL]``.
+
+Migrations are the files ``migrations/NNNN_<name>.sql`` in this package, applied in version order,
+each in its own transaction together with its row in ``schema_migrations`` (version, name, checksum,
+applied_at). Running it again applies nothing. A session advisory lock serialises concurrent runs
+(two deploy steps, or the local platform and a test session). A migration whose file changed after
+it was applied is an error: write a new migration instead.
+
+Without ``--database-url`` the connection settings come from the environment like the API's writer
+connection (``DATABASE_URL`` locally; RDS Proxy + IAM token with ``DB_IAM_AUTH=true``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+# An arbitrary constant shared by every migrate run: pg_advisory_lock key.
+ADVISORY_LOCK_KEY = 0x5E0C0_0001
+_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def available() -> list[Migration]:
+    """Every migration shipped in ``shop.db.migrations``, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files("shop.db.migrations").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            found.append(Migration(int(match["version"]), match["name"], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration versions: {versions}")
+    return found
+
+
+def _connect(database_url: str | None) -> psycopg.Connection[tuple[object, ...]]:
+    if database_url:
+        return psycopg.connect(database_url, autocommit=True, connect_timeout=10)
+    from shop.db.connection import Role, connect_kwargs
+
+    kwargs = connect_kwargs(Role.WRITER)
+    kwargs.pop("row_factory", None)
+    conninfo = kwargs.pop("conninfo", "")
+    return psycopg.connect(conninfo, **kwargs)
+
+
+def migrate(database_url: str | None = None) -> list[str]:
+    """Apply pending migrations; return the ``NNNN_name`` of each one applied (empty when up to date)."""
+    applied_now: list[str] = []
+    with _connect(database_url) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        try:
+            conn.execute(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer     PRIMARY KEY,
+                    name       text        NOT NULL,
+                    checksum   text        NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """
+            )
+            done = {
+                int(str(row[0])): str(row[1])
+                for row in conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+            }
+            for migration in available():
+                label = f"{migration.version:04d}_{migration.name}"
+                if migration.version in done:
+                    if done[migration.version] != migration.checksum:
+                        raise RuntimeError(f"migration {label} changed after it was applied; add a new migration")
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                        (migration.version, migration.name, migration.checksum),
+                    )
+                applied_now.append(label)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+    return applied_now
+
+
+def current_version(database_url: str | None = None) -> int:
+    """Highest applied version (0 when none)."""
+    with _connect(database_url) as conn:
+        exists = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+        if exists is None or exists[0] is None:
+            return 0
+        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        return int(str(row[0])) if row else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shop.db.migrate", description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="libpq URL (default: the API's writer settings from the environment)")
+    args = parser.parse_args(argv)
+    applied = migrate(args.database_url)
+    if applied:
+        for label in applied:
+            print(f"applied {label}")
+    else:
+        print("schema up to date")
+    print(f"schema version {current_version(args.database_url)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

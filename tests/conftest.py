@@ -1,0 +1,60 @@
+"""Shared fixtures: the shop's local data stores (embedded PostgreSQL, the moto server).
+
+- ``postgres``: a PostgreSQL server for this session, migrated (``schema_migrations`` up to date).
+- ``dynamodb``: moto's server on 127.0.0.1.
+- ``tables``: every table of ``shop.declarations.TABLES`` created on it (logical → physical name).
+- ``app_env``: the environment the API handler needs, applied to ``os.environ`` for the session (and
+  restored afterwards); the dict itself is the fixture's value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shop.local.services import (
+    DynamoHandle,
+    PostgresHandle,
+    app_environment,
+    ensure_tables,
+    start_dynamodb,
+    start_postgres,
+)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHandle]:
+    from shop.db.migrate import migrate
+
+    handle = start_postgres(Path(tmp_path_factory.mktemp("pg")) / "data")
+    migrate(handle.url)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def dynamodb() -> Iterator[DynamoHandle]:
+    handle = start_dynamodb()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def tables(dynamodb: DynamoHandle) -> dict[str, str]:
+    return ensure_tables(dynamodb.endpoint_url, suffix="test")
+
+
+@pytest.fixture(scope="session")
+def app_env(postgres: PostgresHandle, dynamodb: DynamoHandle, tables: dict[str, str]) -> Iterator[dict[str, str]]:
+    env = app_environment(postgres.url, dynamodb.endpoint_url, tables)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
