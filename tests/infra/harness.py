@@ -524,8 +524,9 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     return values, secrets
 
 
-def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
-    """Run infra/__main__.py for ``stack`` under mocks; raise what the program raises."""
+def run_program(stack: str, overrides: dict[str, Any] | None = None, main: Path = PROGRAM) -> Program:
+    """Run infra/__main__.py (or another program file, ``main``) for ``stack`` under mocks;
+    raise what the program raises."""
     config, secrets = stack_config(stack)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -544,7 +545,7 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None) -> Program:
         runtime_settings.ROOT.set(None)  # run_in_stack creates the root stack, as `pulumi up` does
 
         def program() -> None:
-            runpy.run_path(str(PROGRAM), run_name="__main__")
+            runpy.run_path(str(main), run_name="__main__")
 
         _sync_await(run_in_stack(program))
         return Program(stack=stack, config=config, resources=list(monitor.records), outputs=dict(monitor.stack_outputs))
