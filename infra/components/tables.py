@@ -16,8 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.settings import Settings
-from shop import declarations
-from shop.declarations import TableSpec
+from shop.declarations import TABLES, TableSpec
 
 # Target consumed/provisioned capacity ratio for auto-scaling, in percent.
 TARGET_UTILIZATION_PERCENT = 70.0
@@ -37,7 +36,7 @@ _DIMENSIONS = {
 class TablesArgs:
     settings: Settings
     key: aws.kms.Key
-    # Defaults to every table in shop.declarations.TABLES (read at construction).
+    # Defaults to every table in shop.declarations.TABLES.
     specs: tuple[TableSpec, ...] | None = None
 
 
@@ -51,7 +50,7 @@ class Tables(pulumi.ComponentResource):
         super().__init__("ecommerce:data:Tables", name, None, opts)
         settings = args.settings
         profile = settings.profile
-        specs = args.specs if args.specs is not None else declarations.TABLES
+        specs = args.specs if args.specs is not None else TABLES
         provisioned = profile.dynamo_billing_mode == "PROVISIONED"
         self.tables = {}
         self.scaling_targets = []
