@@ -1,43 +1,233 @@
-"""`make dev`: serve the shop on 127.0.0.1 (grows into the full local platform)."""
+"""`make dev`: the whole shop on one machine, no AWS account, no Docker.
+
+``python -m shop.local [--port 8080] [--data-dir .local-data] [--reset]
+[--database-url URL] [--dynamodb-endpoint URL] [--storefront-credential user:pass]``
+
+Starts embedded PostgreSQL (data on disk in ``<data-dir>/postgres``), applies the migrations and seeds
+the sample catalog; starts the moto server with the DynamoDB tables of ``shop.declarations.TABLES``
+(items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 30 s, and loaded back on start);
+then serves the storefront and the API on 127.0.0.1 through the local gateway (edge checks, API
+Gateway events, the API handler in-process). Ctrl-C or SIGTERM stops everything.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import contextlib
+import hashlib
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
 
 from shop.declarations import HEALTH_PATH
+from shop.edge.config import EdgeConfig
+from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer
+
+log = logging.getLogger("shop.local")
+
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_DATA_DIR = Path(".local-data")
+DEFAULT_STOREFRONT = ROOT / "storefront"
+SNAPSHOT_FILE = "dynamodb.json"
+SNAPSHOT_INTERVAL_SECONDS = 30.0
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path == HEALTH_PATH:
-            body, status = json.dumps({"status": "ok"}).encode(), 200
-        else:
-            body, status = (
-                json.dumps({"error": {"code": "not_found", "message": "no such route", "details": {}}}).encode(),
-                404,
-            )
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m shop.local", description="Run the shop locally.")
+    parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where local data lives (default .local-data)"
+    )
+    parser.add_argument("--reset", action="store_true", help="delete the local data first and start from scratch")
+    parser.add_argument("--database-url", help="use this PostgreSQL (libpq URL) instead of the embedded one")
+    parser.add_argument("--dynamodb-endpoint", help="use this DynamoDB endpoint (e.g. a moto server) instead")
+    parser.add_argument(
+        "--storefront-credential",
+        metavar="USER:PASSWORD",
+        help="require this HTTP Basic credential, as the edge does on non-production stacks",
+    )
+    parser.add_argument("--storefront-dir", type=Path, default=DEFAULT_STOREFRONT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.storefront_credential is not None and ":" not in args.storefront_credential:
+        parser.error("--storefront-credential must look like user:password")
+    if not 0 < args.port < 65536:
+        parser.error("--port must be between 1 and 65535")
+    return args
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the shop locally.")
-    parser.add_argument("--port", type=int, default=8080)
-    args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    print(f"shop: http://127.0.0.1:{args.port}{HEALTH_PATH}", flush=True)
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the platform; further signals during shutdown are ignored.
+
+    The first SIGINT/SIGTERM raises KeyboardInterrupt in the main thread; a second one (a
+    double Ctrl-C, or ``make`` forwarding the signal too) must not cut the cleanup short and leave
+    PostgreSQL running.
+    """
+    interrupted: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if interrupted:
+            return
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+def _api_handler() -> LambdaHandler:
+    """The API function's handler, imported on first use (after the environment is set)."""
+    module = importlib.import_module("shop.api.handler")
+    return cast(LambdaHandler, module.handler)
+
+
+def _dynamodb_client(endpoint: str) -> Any:
+    import boto3
+
+    from shop.local.services import LOCAL_REGION
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # moto accepts any credentials
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from shop.db.migrate import migrate
+    from shop.db.seed import seed
+    from shop.local import services, snapshot
+
+    started = time.perf_counter()
+    data_dir: Path = args.data_dir.expanduser().resolve()
+    pg_dir = data_dir / "postgres"
+    snapshot_path = data_dir / SNAPSHOT_FILE
+    if args.reset:
+        log.info("reset: deleting %s", data_dir)
+        services.remove_postgres(pg_dir)
+        snapshot_path.unlink(missing_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    credential = args.storefront_credential
+    edge_config = EdgeConfig(
+        environment="dev",
+        basic_auth_sha256=hashlib.sha256(credential.encode()).hexdigest() if credential else None,
+    )
     try:
-        server.serve_forever()
+        # Bind first: a busy port fails in a moment, not after the databases started.
+        server = PooledHTTPServer(
+            ("127.0.0.1", args.port),
+            GatewayConfig(storefront_dir=args.storefront_dir, edge=edge_config, api_handler=_api_handler),
+        )
+    except OSError as error:
+        log.error("cannot listen on 127.0.0.1:%d (%s); pass --port", args.port, error.strerror)
+        return 1
+
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
+        stack.callback(server.server_close)
+
+        # PostgreSQL (embedded on disk, or the one the user pointed at) starts in the background
+        # while moto starts here: the two take about the same time.
+        def prepare_postgres() -> tuple[Any, str]:
+            handle = None
+            if args.database_url:
+                url = args.database_url
+            else:
+                fresh = not (pg_dir / "PG_VERSION").exists()
+                handle = services.start_postgres(pg_dir, stop_at_exit=False)
+                url = handle.url
+                log.info("postgres: %s (%s)", url, "new data directory" if fresh else "existing data")
+            try:
+                applied = migrate(url)
+                inserted = seed(url)
+            except BaseException:
+                if handle is not None:
+                    handle.stop()
+                raise
+            log.info("schema: %s; catalog: %d sample products added", ", ".join(applied) or "up to date", inserted)
+            return handle, url
+
+        postgres_future = pool.submit(prepare_postgres)
+
+        def stop_postgres() -> None:
+            with contextlib.suppress(Exception):
+                handle, _ = postgres_future.result()
+                if handle is not None:
+                    handle.stop()
+
+        stack.callback(stop_postgres)
+
+        # DynamoDB: moto in this process (items persisted to the data dir), or an existing endpoint.
+        dynamo_client: Any = None
+        if args.dynamodb_endpoint:
+            endpoint = args.dynamodb_endpoint
+        else:
+            dynamo = services.start_dynamodb()
+            stack.callback(dynamo.stop)
+            endpoint = dynamo.endpoint_url
+        tables = services.ensure_tables(endpoint)
+        if not args.dynamodb_endpoint:
+            dynamo_client = _dynamodb_client(endpoint)
+            restored = snapshot.restore(dynamo_client, tables, snapshot_path)
+            log.info("dynamodb: %s, %d items restored", endpoint, restored)
+
+        _, pg_url = postgres_future.result()
+        os.environ.update(services.app_environment(pg_url, endpoint, tables))
+        _api_handler()  # import once now: fail fast, and the first request is warm
+
+        stop_saving = threading.Event()
+        if dynamo_client is not None:
+
+            def save_now() -> None:
+                try:
+                    snapshot.save(dynamo_client, tables, snapshot_path)
+                except Exception:
+                    log.exception("could not save the DynamoDB items")
+
+            def save_periodically() -> None:
+                while not stop_saving.wait(SNAPSHOT_INTERVAL_SECONDS):
+                    save_now()
+
+            threading.Thread(target=save_periodically, name="dynamodb-snapshot", daemon=True).start()
+            # Runs before moto stops (ExitStack unwinds in reverse).
+            stack.callback(save_now)
+            stack.callback(stop_saving.set)
+
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        print(f"\nshop ready in {time.perf_counter() - started:.2f}s", flush=True)
+        print(f"  storefront  {base}/", flush=True)
+        print(f"  api         {base}/api/products   (health: {base}{HEALTH_PATH})", flush=True)
+        print(f"  postgres    {pg_url}", flush=True)
+        print(f"  dynamodb    {endpoint}", flush=True)
+        print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
+        print("Ctrl-C to stop.\n", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever(poll_interval=0.2)
+        log.info("shutting down")
+        server.server_close()  # finish in-flight requests before the data stores stop
+    log.info("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout)
+    _stop_on_signals()
+    try:
+        return run(args)
     except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+        log.info("interrupted during start-up; stopped")
+        return 130
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

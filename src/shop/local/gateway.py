@@ -1,0 +1,363 @@
+"""The local stand-in for CloudFront, Lambda@Edge and API Gateway: one HTTP server on 127.0.0.1.
+
+Every request first goes through the edge function's checks (:func:`shop.edge.handler.process`, with
+the same CloudFront viewer-request shape), exactly as CloudFront would run them. Then:
+
+* ``/api/*`` becomes the API Gateway REST proxy event the Lambda receives (resource and path
+  parameters from :data:`shop.declarations.ROUTES`) and is handed to ``shop.api.handler.handler``
+  in-process;
+* everything else is a static file from ``storefront/`` (``index.html`` at ``/``), like the S3 origin.
+
+Requests are served by a fixed pool of worker threads; each keeps its own database connections,
+like a warm Lambda execution environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from socket import socket
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from shop.declarations import API_PREFIX, REQUEST_ID_HEADER, ROUTES, Route
+from shop.edge import handler as edge
+from shop.edge.config import EdgeConfig
+
+log = logging.getLogger("shop.local")
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+STAGE = "local"
+
+# What the CloudFront response headers policy adds to every response.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+
+
+def _compile(route: Route) -> _CompiledRoute:
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+    return _CompiledRoute(route, re.compile(f"^{regex}$"))
+
+
+_ROUTES = tuple(_compile(r) for r in ROUTES)
+
+
+def match_route(method: str, path: str) -> tuple[str, dict[str, str] | None]:
+    """The API Gateway resource template and path parameters for a decoded path.
+
+    A path that matches a resource but not the method still gets that resource (the function answers
+    405/404); a path matching no resource gets the path itself as its resource.
+    """
+    fallback: tuple[str, dict[str, str] | None] | None = None
+    for compiled in _ROUTES:
+        found = compiled.pattern.match(path)
+        if found is None:
+            continue
+        params = found.groupdict() or None
+        if compiled.route.method == method:
+            return compiled.route.path, params
+        fallback = fallback or (compiled.route.path, params)
+    return fallback or (path, None)
+
+
+def api_gateway_event(
+    *,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    request_id: str,
+) -> dict[str, Any]:
+    """The API Gateway REST (v1) Lambda proxy event for one request, as the function receives it."""
+    path = unquote(raw_path)
+    resource, path_parameters = match_route(method, path)
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi_headers.setdefault(name, []).append(value)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        multi_query.setdefault(name, []).append(value)
+    text: str | None = None
+    is_base64 = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, is_base64 = base64.b64encode(body).decode(), True
+    now = time.time()
+    lookup = {name.lower(): values[-1] for name, values in multi_headers.items()}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": lookup.get("host", "127.0.0.1"),
+            "extendedRequestId": request_id,
+            "httpMethod": method,
+            "identity": {"sourceIp": source_ip, "userAgent": lookup.get("user-agent")},
+            "path": f"/{STAGE}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": str(uuid.uuid4()),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "resourceId": "local",
+            "resourcePath": resource,
+            "stage": STAGE,
+        },
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }
+
+
+class LambdaContext:
+    """The parts of the Lambda context object that handlers and Powertools read."""
+
+    function_name = "ecommerce-api-local"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:ecommerce-api-local"
+    memory_limit_in_mb = 3072
+    log_group_name = "/aws/lambda/ecommerce-api-local"
+    log_stream_name = "local"
+
+    def __init__(self, timeout_seconds: float = 30.0) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class GatewayConfig:
+    storefront_dir: Path
+    edge: EdgeConfig
+    api_handler: Callable[[], LambdaHandler]
+    """Returns the function's handler (imported lazily, after the environment is set)."""
+
+
+class PooledHTTPServer(HTTPServer):
+    """An HTTP server whose requests run on a fixed pool of long-lived worker threads."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], config: GatewayConfig, workers: int = 8) -> None:
+        self.config = config
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")
+        super().__init__(address, GatewayHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.pool.submit(self._work, request, client_address)
+
+    def _work(self, request: socket, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+_api_handler_lock = threading.Lock()
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    server: PooledHTTPServer
+    protocol_version = "HTTP/1.0"
+    server_version = "shop-local"
+    sys_version = ""
+
+    # Every method goes through the same path; the edge decides which are allowed.
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_OPTIONS(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_TRACE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+    # ------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        status, request_id = 500, "-"
+        try:
+            status, request_id = self._dispatch()
+        except Exception:
+            log.exception("gateway failure on %s %s", self.command, self.path)
+            status = 500
+            self._send_json(500, _error("internal_error", "the local gateway failed", {}), request_id)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
+
+    def _dispatch(self) -> tuple[int, str]:
+        split = urlsplit(self.path)
+        raw_path, raw_query = split.path or "/", split.query
+        cf_request: dict[str, Any] = {
+            "clientIp": self.client_address[0],
+            "method": self.command,
+            "uri": raw_path,
+            "querystring": raw_query,
+            "headers": {},
+        }
+        for name, value in self.headers.items():
+            cf_request["headers"].setdefault(name.lower(), []).append({"key": name, "value": value})
+        result = edge.process(cf_request, self.server.config.edge)
+        if "status" in result:
+            headers = {entries[0]["key"]: entries[0]["value"] for entries in result["headers"].values()}
+            request_id = headers.get(REQUEST_ID_HEADER, "-")
+            self._send(int(result["status"]), result["body"].encode(), headers)
+            return int(result["status"]), request_id
+
+        request_id = result["headers"][edge.REQUEST_ID_KEY][0]["value"]
+        forwarded = [(e["key"], e["value"]) for entries in result["headers"].values() for e in entries]
+        if raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
+            return self._api(raw_path, raw_query, forwarded, request_id), request_id
+        return self._static(raw_path, request_id), request_id
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _api(self, raw_path: str, raw_query: str, headers: list[tuple[str, str]], request_id: str) -> int:
+        body = self._read_body()
+        if body is None:
+            self._send_json(411, _error("length_required", "send a Content-Length", {}), request_id)
+            return 411
+        event = api_gateway_event(
+            method=self.command,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=headers,
+            body=body,
+            source_ip=self.client_address[0],
+            request_id=request_id,
+        )
+        with _api_handler_lock:
+            handler = self.server.config.api_handler()
+        response = handler(event, LambdaContext())
+        status = int(response.get("statusCode", 502))
+        out: list[tuple[str, str]] = []
+        for name, value in (response.get("headers") or {}).items():
+            out.append((name, str(value)))
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            if any(name.lower() == n.lower() for n, _ in out):
+                continue
+            out.extend((name, str(v)) for v in values)
+        raw = response.get("body") or ""
+        payload = base64.b64decode(raw) if response.get("isBase64Encoded") else str(raw).encode()
+        if not any(n.lower() == REQUEST_ID_HEADER.lower() for n, _ in out):
+            out.append((REQUEST_ID_HEADER, request_id))
+        self._send(status, payload, out)
+        return status
+
+    def _static(self, raw_path: str, request_id: str) -> int:
+        if self.command not in ("GET", "HEAD"):
+            self._send_json(405, _error("method_not_allowed", "static files are read-only", {}), request_id)
+            return 405
+        root = self.server.config.storefront_dir.resolve()
+        relative = unquote(raw_path).lstrip("/") or "index.html"
+        target = (root / relative).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(root) or not target.is_file():
+            self._send(
+                404,
+                b"<!doctype html><title>Not found</title><p>Not found. <a href='/'>Go to the shop</a></p>",
+                {"Content-Type": "text/html; charset=utf-8", REQUEST_ID_HEADER: request_id},
+            )
+            return 404
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
+            content_type += "; charset=utf-8"
+        headers = {"Content-Type": content_type, "Cache-Control": "no-cache", REQUEST_ID_HEADER: request_id}
+        self._send(200, target.read_bytes(), headers)
+        return 200
+
+    # ------------------------------------------------------------------
+
+    def _send_json(self, status: int, body: dict[str, Any], request_id: str) -> None:
+        self._send(
+            status,
+            json.dumps(body).encode(),
+            {"Content-Type": "application/json", REQUEST_ID_HEADER: request_id},
+        )
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str] | list[tuple[str, str]]) -> None:
+        items = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        names = {n.lower() for n, _ in items}
+        self.send_response(status)
+        for name, value in items:
+            if name.lower() in ("content-length", "connection", "transfer-encoding"):
+                continue
+            self.send_header(name, value)
+        for name, value in SECURITY_HEADERS.items():
+            if name.lower() not in names:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+def _error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}

@@ -1,0 +1,94 @@
+"""Keep the moto server's DynamoDB items across restarts of the local platform.
+
+moto keeps everything in memory, so the local platform saves every table's items to a JSON file in
+the data directory (on shutdown, and periodically while running) and loads them back into the fresh
+tables on start. Items whose TTL has passed are dropped, as DynamoDB would eventually do. Orders live
+in PostgreSQL, which is on disk anyway; this keeps carts (and idempotency records) too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from shop.declarations import TABLES
+
+FORMAT_VERSION = 1
+
+
+def _encode(value: Any) -> Any:
+    """DynamoDB JSON from a low-level client is JSON-safe except for binary (bytes) values."""
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(value).decode()}
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__bytes__"}:
+            return base64.b64decode(value["__bytes__"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _expired(item: dict[str, Any], ttl_attribute: str | None, now: float) -> bool:
+    if ttl_attribute is None or ttl_attribute not in item:
+        return False
+    raw = item[ttl_attribute].get("N")
+    try:
+        return raw is not None and float(raw) < now
+    except ValueError:
+        return False
+
+
+def save(client: Any, tables: dict[str, str], path: Path) -> int:
+    """Write every table's items to ``path`` atomically; return how many items were saved."""
+    data: dict[str, Any] = {"version": FORMAT_VERSION, "saved_at": int(time.time()), "tables": {}}
+    count = 0
+    for spec in TABLES:
+        items: list[dict[str, Any]] = []
+        for page in client.get_paginator("scan").paginate(TableName=tables[spec.logical]):
+            items.extend(page.get("Items", []))
+        data["tables"][spec.logical] = _encode(items)
+        count += len(items)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    os.replace(temporary, path)
+    return count
+
+
+def restore(client: Any, tables: dict[str, str], path: Path) -> int:
+    """Load the items saved in ``path`` (if any) into the tables; return how many were restored."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return 0
+    if data.get("version") != FORMAT_VERSION:
+        return 0
+    now = time.time()
+    count = 0
+    for spec in TABLES:
+        items = [
+            item
+            for item in _decode(data.get("tables", {}).get(spec.logical, []))
+            if not _expired(item, spec.ttl_attribute, now)
+        ]
+        for start in range(0, len(items), 25):
+            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            pending: dict[str, Any] = {tables[spec.logical]: requests}
+            while pending:
+                response = client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+        count += len(items)
+    return count
