@@ -15,6 +15,7 @@ Two proxy endpoints: the proxy's own (read/write, to the writer) and a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,7 +24,7 @@ import pulumi_aws as aws
 from infra.components.network import POSTGRES_PORT, Network
 from infra.settings import Settings
 
-ENGINE = "aurora-postgresql"
+ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 # A current Aurora PostgreSQL 16 minor version that supports Serverless v2.
 ENGINE_VERSION = "16.8"
 DATABASE_NAME = "shop"
@@ -32,7 +33,7 @@ BACKUP_WINDOW = "03:00-04:00"
 MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
 
 
-def _first_secret_arn(secrets: list[aws.rds.outputs.ClusterMasterUserSecret] | None) -> str:
+def _first_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:
     if not secrets or not secrets[0].secret_arn:
         raise ValueError("the cluster has no managed master user secret")
     return secrets[0].secret_arn
@@ -130,7 +131,7 @@ class Database(pulumi.ComponentResource):
                 identifier=ident,
                 cluster_identifier=self.cluster.id,
                 instance_class="db.serverless",
-                engine=self.cluster.engine,
+                engine=ENGINE,
                 engine_version=self.cluster.engine_version,
                 db_subnet_group_name=self.subnet_group.name,
                 availability_zone=zones[index % len(zones)],

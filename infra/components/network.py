@@ -17,6 +17,7 @@ function's HTTPS egress to AWS APIs without a VPC endpoint (see below).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -44,7 +45,7 @@ class SubnetLayout:
 
 def subnet_layout(vpc_cidr: str = VPC_CIDR, az_count: int = AZ_COUNT) -> SubnetLayout:
     """Carve the VPC CIDR into one private /20, one public /24 and one database /24 per AZ."""
-    vpc = ipaddress.ip_network(vpc_cidr)
+    vpc = ipaddress.IPv4Network(vpc_cidr)
     blocks = list(vpc.subnets(new_prefix=20))
     if len(blocks) < az_count + 2:
         raise ValueError(f"VPC CIDR {vpc_cidr} is too small for {az_count} AZs (needs a /{20 - 3} or larger)")
@@ -54,10 +55,15 @@ def subnet_layout(vpc_cidr: str = VPC_CIDR, az_count: int = AZ_COUNT) -> SubnetL
     return SubnetLayout(public=public, private=private, database=database)
 
 
-def _nth(names: list[str], index: int) -> str:
-    if len(names) < AZ_COUNT:
-        raise ValueError(f"the region offers {len(names)} available AZs; the platform needs {AZ_COUNT}")
-    return names[index]
+def _nth(index: int) -> Callable[[list[str]], str]:
+    """The index-th AZ name, failing clearly in a region with too few AZs."""
+
+    def pick(names: list[str]) -> str:
+        if len(names) < AZ_COUNT:
+            raise ValueError(f"the region offers {len(names)} available AZs; the platform needs {AZ_COUNT}")
+        return names[index]
+
+    return pick
 
 
 @dataclass
@@ -107,7 +113,7 @@ class Network(pulumi.ComponentResource):
             # Regular AZs only: no Local or Wavelength Zones.
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
         )
-        self.availability_zones = [zones.names.apply(lambda names, i=i: _nth(names, i)) for i in range(AZ_COUNT)]
+        self.availability_zones = [zones.names.apply(_nth(i)) for i in range(AZ_COUNT)]
 
         self.vpc = aws.ec2.Vpc(
             "vpc",
@@ -228,7 +234,16 @@ class Network(pulumi.ComponentResource):
         self.proxy_security_group = group("proxy-sg", "RDS Proxy: PostgreSQL from the API function only")
         self.database_security_group = group("database-sg", "Aurora: PostgreSQL from the RDS Proxy only")
 
-        def ingress(logical: str, sg: aws.ec2.SecurityGroup, port: int, description: str, **peer: object) -> None:
+        def ingress(
+            logical: str,
+            sg: aws.ec2.SecurityGroup,
+            port: int,
+            description: str,
+            *,
+            referenced_security_group_id: pulumi.Input[str] | None = None,
+            prefix_list_id: pulumi.Input[str] | None = None,
+            cidr_ipv4: str | None = None,
+        ) -> None:
             aws.vpc.SecurityGroupIngressRule(
                 logical,
                 security_group_id=sg.id,
@@ -236,11 +251,22 @@ class Network(pulumi.ComponentResource):
                 from_port=port,
                 to_port=port,
                 description=description,
+                referenced_security_group_id=referenced_security_group_id,
+                prefix_list_id=prefix_list_id,
+                cidr_ipv4=cidr_ipv4,
                 opts=child,
-                **peer,  # type: ignore[arg-type]
             )
 
-        def egress(logical: str, sg: aws.ec2.SecurityGroup, port: int, description: str, **peer: object) -> None:
+        def egress(
+            logical: str,
+            sg: aws.ec2.SecurityGroup,
+            port: int,
+            description: str,
+            *,
+            referenced_security_group_id: pulumi.Input[str] | None = None,
+            prefix_list_id: pulumi.Input[str] | None = None,
+            cidr_ipv4: str | None = None,
+        ) -> None:
             aws.vpc.SecurityGroupEgressRule(
                 logical,
                 security_group_id=sg.id,
@@ -248,8 +274,10 @@ class Network(pulumi.ComponentResource):
                 from_port=port,
                 to_port=port,
                 description=description,
+                referenced_security_group_id=referenced_security_group_id,
+                prefix_list_id=prefix_list_id,
+                cidr_ipv4=cidr_ipv4,
                 opts=child,
-                **peer,  # type: ignore[arg-type]
             )
 
         # ALB <- CloudFront. The ALB has no egress rule: Lambda targets are
