@@ -94,6 +94,8 @@ FUNCTION = "aws:lambda/function:Function"
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 KMS_KEY = "aws:kms/key:Key"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+BACKUP_VAULT = "aws:backup/vault:Vault"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
@@ -245,6 +247,9 @@ def check_encryption_at_rest(subject: Subject) -> list[str]:
         value = p.get("storageEncrypted")
         if not is_unknown(value) and value is not True:
             return ["RDS storage must be encrypted (storageEncrypted: true)"]
+    elif subject.type == BACKUP_VAULT:
+        if not p.get("kmsKeyArn"):
+            return ["backup vault must encrypt recovery points with the customer-managed key (kmsKeyArn)"]
     elif subject.type == TOPIC:
         if not p.get("kmsMasterKeyId"):
             return ["SNS topic must be encrypted with a KMS key (kmsMasterKeyId)"]
@@ -359,7 +364,7 @@ def _port_range(rule: Mapping[str, Any]) -> list[int]:
 def check_no_open_ingress(subject: Subject, allowed: Mapping[str, frozenset[int]] = OPEN_INGRESS_ALLOWED) -> list[str]:
     p = subject.props
     rules: list[tuple[Mapping[str, Any], set[str]]] = []
-    if subject.type == SECURITY_GROUP:
+    if subject.type in (SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
         for rule in as_list(p.get("ingress")):
             if isinstance(rule, Mapping):
                 cidrs = set(as_list(rule.get("cidrBlocks"))) | set(as_list(rule.get("ipv6CidrBlocks")))

@@ -161,11 +161,11 @@ def test_every_policy_passes_on_the_real_program(program: Program) -> None:
 # Which resource types each policy judges; the program must give every policy
 # something to judge, or "passes on the real program" would prove nothing.
 APPLIES_TO: dict[str, tuple[str, ...]] = {
-    "encryption-at-rest": (R.TABLE, R.CLUSTER, R.TOPIC, R.LOG_GROUP, *R.BUCKET_SSE),
+    "encryption-at-rest": (R.TABLE, R.CLUSTER, R.TOPIC, R.LOG_GROUP, R.BACKUP_VAULT, *R.BUCKET_SSE),
     "buckets-encrypted": R.BUCKET,
     "no-public-buckets": (R.BUCKET_PAB, R.BUCKET_POLICY),
     "buckets-blocked": R.BUCKET,
-    "no-open-ingress": (R.SECURITY_GROUP, R.SECURITY_GROUP_RULE, R.INGRESS_RULE),
+    "no-open-ingress": (R.SECURITY_GROUP, R.DEFAULT_SECURITY_GROUP, R.SECURITY_GROUP_RULE, R.INGRESS_RULE),
     "no-wildcard-iam-actions": tuple(R.POLICY_DOCUMENT_PROPS),
     "required-tags": (),
     "prod-data-protection": (R.TABLE, R.CLUSTER, R.KMS_KEY),
@@ -173,14 +173,7 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "function-log-groups": (R.FUNCTION,),
     "proxy-tls": (R.PROXY,),
 }
-JUDGED_ON_THE_REAL_PROGRAM = {
-    "encryption-at-rest",
-    "no-open-ingress",
-    "no-wildcard-iam-actions",
-    "required-tags",
-    "prod-data-protection",
-    "log-retention",
-}
+JUDGED_ON_THE_REAL_PROGRAM = set(APPLIES_TO)
 
 
 def test_the_real_program_gives_the_policies_something_to_judge(prod: Program) -> None:
@@ -213,8 +206,9 @@ def test_encryption_at_rest_fails_on_unencrypted_stores() -> None:
     topic = fake(R.TOPIC, "alarms", {"name": "ecommerce-alarms-dev"})
     group = fake(R.LOG_GROUP, "api", {"name": "/aws/lambda/ecommerce-api-dev", "retentionInDays": 7})
     sse = fake(R.BUCKET_SSE[0], "static", {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {}}]})
-    found = violations_of("encryption-at-rest", table, no_key, cluster, topic, group, sse)
-    assert len(found) == 6, found
+    vault = fake(R.BACKUP_VAULT, "vault", {"name": "ecommerce-backups-dev"})
+    found = violations_of("encryption-at-rest", table, no_key, cluster, topic, group, sse, vault)
+    assert len(found) == 7, found
     assert any("kmsKeyArn" in m for m in found)
     assert any("storageEncrypted" in m for m in found)
     assert any("kmsMasterKeyId" in m for m in found)
@@ -480,3 +474,64 @@ def test_the_pack_starts_as_the_cli_would_run_it() -> None:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def _set(**values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda inputs: inputs.update(values)
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda inputs: inputs.pop(key, None)
+
+
+def _open_to_world(inputs: dict[str, Any]) -> None:
+    for key in ("prefixListId", "referencedSecurityGroupId", "cidrIpv6"):
+        inputs.pop(key, None)
+    inputs["cidrIpv4"] = "0.0.0.0/0"
+
+
+def _add_wildcard(inputs: dict[str, Any]) -> None:
+    doc = json.loads(inputs["policy"])
+    doc["Statement"] = [*R.as_list(doc["Statement"]), {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]
+    inputs["policy"] = json.dumps(doc)
+
+
+# (policy, resource type changed, change) — each a way the real program could regress.
+BREAKS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
+    ("encryption-at-rest", R.TABLE, _set(serverSideEncryption={"enabled": False})),
+    ("encryption-at-rest", R.TOPIC, _drop("kmsMasterKeyId")),
+    ("no-public-buckets", R.BUCKET_PAB, _set(restrictPublicBuckets=False)),
+    ("no-open-ingress", R.INGRESS_RULE, _open_to_world),
+    ("no-wildcard-iam-actions", "aws:iam/rolePolicy:RolePolicy", _add_wildcard),
+    ("prod-data-protection", R.CLUSTER, _set(deletionProtection=False)),
+    ("prod-data-protection", R.TABLE, _set(pointInTimeRecovery={"enabled": False})),
+    ("log-retention", R.LOG_GROUP, _drop("retentionInDays")),
+    ("proxy-tls", R.PROXY, _set(requireTls=False)),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "type_token", "change"), BREAKS, ids=[f"{p}-{t.split(':')[-1]}" for p, t, _ in BREAKS]
+)
+def test_breaking_the_real_program_is_caught(prod: Program, policy: str, type_token: str, change: Any) -> None:
+    resources = _break(prod, type_token, change)
+    broken = next(r for r in resources if r.type == type_token)
+    found = evaluate(resources, only=policy)
+    assert found and {u for _, u, _ in found} == {broken.urn}, found
+
+
+@pytest.mark.parametrize(
+    ("policy", "removed"),
+    [("buckets-encrypted", R.BUCKET_SSE[0]), ("buckets-blocked", R.BUCKET_PAB), ("function-log-groups", R.LOG_GROUP)],
+)
+def test_removing_a_guard_resource_from_the_real_program_is_caught(dev: Program, policy: str, removed: str) -> None:
+    resources = list(dev.resources)
+    if policy == "function-log-groups":
+        victim = next(
+            r for r in resources if r.type == removed and str(r.inputs.get("name")).startswith("/aws/lambda/")
+        )
+    else:
+        victim = next(r for r in resources if r.type == removed)
+    resources.remove(victim)
+    found = evaluate(resources, only=policy)
+    assert len(found) == 1, found
