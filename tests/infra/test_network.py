@@ -238,15 +238,21 @@ def test_alb_admits_cloudfront_on_https_when_a_certificate_is_configured() -> No
     )
     alb = [r for r in rules(program) if r[0] == "alb-sg"]
     assert alb == [("alb-sg", "in", "tcp", 443, 443, "pl:cloudfront-origin-facing")]
+    assert {int(listener["port"]) for listener in serving_listeners(program)} <= {443}
 
 
-def test_cloudfront_can_reach_the_listener_that_serves_requests(program: Program) -> None:
-    """The ALB listener carrying the routing rules is the port the ALB group admits."""
-    listeners = [
+def serving_listeners(program: Program) -> list[Resource]:
+    """ALB listeners that serve requests (not the HTTP-to-HTTPS redirect)."""
+    return [
         listener
         for listener in program.of_type("aws:lb/listener:Listener")
         if all(a.get("type") != "redirect" for a in listener.get("defaultActions") or [])
     ]
+
+
+def test_cloudfront_can_reach_the_listener_that_serves_requests(program: Program) -> None:
+    """The ALB listener carrying the routing rules is the port the ALB group admits."""
+    listeners = serving_listeners(program)
     if not listeners:
         pytest.skip("no load balancer in the program yet")
     alb = group(program, "alb-sg")
