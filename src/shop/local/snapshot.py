@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shop.declarations import TABLES
+from shop.declarations import CACHE_TABLE, TABLES
 
 FORMAT_VERSION = 1
+# The catalog cache is disposable (and could be stale after a restart): it starts empty.
+PERSISTED = tuple(spec for spec in TABLES if spec is not CACHE_TABLE)
 
 
 def _encode(value: Any) -> Any:
@@ -55,7 +57,7 @@ def save(client: Any, tables: dict[str, str], path: Path) -> int:
     """Write every table's items to ``path`` atomically; return how many items were saved."""
     data: dict[str, Any] = {"version": FORMAT_VERSION, "saved_at": int(time.time()), "tables": {}}
     count = 0
-    for spec in TABLES:
+    for spec in PERSISTED:
         items: list[dict[str, Any]] = []
         for page in client.get_paginator("scan").paginate(TableName=tables[spec.logical]):
             items.extend(page.get("Items", []))
@@ -78,7 +80,7 @@ def restore(client: Any, tables: dict[str, str], path: Path) -> int:
         return 0
     now = time.time()
     count = 0
-    for spec in TABLES:
+    for spec in PERSISTED:
         items = [
             item
             for item in _decode(data.get("tables", {}).get(spec.logical, []))
