@@ -48,7 +48,7 @@ def subnet_layout(vpc_cidr: str = VPC_CIDR, az_count: int = AZ_COUNT) -> SubnetL
     vpc = ipaddress.IPv4Network(vpc_cidr)
     blocks = list(vpc.subnets(new_prefix=20))
     if len(blocks) < az_count + 2:
-        raise ValueError(f"VPC CIDR {vpc_cidr} is too small for {az_count} AZs (needs a /{20 - 3} or larger)")
+        raise ValueError(f"VPC CIDR {vpc_cidr} is too small for {az_count} AZs (needs {az_count + 2} /20 blocks)")
     private = tuple(str(b) for b in blocks[:az_count])
     public = tuple(str(s) for s in list(blocks[az_count].subnets(new_prefix=24))[:az_count])
     database = tuple(str(s) for s in list(blocks[az_count + 1].subnets(new_prefix=24))[:az_count])

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from infra.components.network import _nth, subnet_layout
 from infra.settings import PROFILES
 from tests.infra.harness import ACCOUNT, Program, Resource, run_program
 
@@ -108,6 +109,22 @@ def test_azs_are_looked_up_not_hard_coded() -> None:
     """Another region gives subnets in that region's AZs."""
     other = run_program("dev", {"aws:region": "eu-west-1"})
     assert {s["availabilityZone"] for s in other.of_type(SUBNET)} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
+
+
+def test_subnet_layout_is_computed_from_any_large_enough_vpc_cidr() -> None:
+    layout = subnet_layout("172.20.0.0/16")
+    assert layout.private == ("172.20.0.0/20", "172.20.16.0/20", "172.20.32.0/20")
+    assert layout.public == ("172.20.48.0/24", "172.20.49.0/24", "172.20.50.0/24")
+    assert layout.database == ("172.20.64.0/24", "172.20.65.0/24", "172.20.66.0/24")
+    assert subnet_layout("10.1.0.0/17").private[2] == "10.1.32.0/20"
+    with pytest.raises(ValueError, match="too small"):
+        subnet_layout("10.0.0.0/20")
+
+
+def test_a_region_with_fewer_than_three_azs_fails_clearly() -> None:
+    assert _nth(2)(["x-1a", "x-1b", "x-1c", "x-1d"]) == "x-1c"
+    with pytest.raises(ValueError, match="2 available AZs"):
+        _nth(0)(["x-1a", "x-1b"])
 
 
 # --------------------------------------------------------------------------- NAT and routes
