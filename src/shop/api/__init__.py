@@ -1,0 +1,1 @@
+"""The API function: one handler (``shop.api.handler.handler``) for API Gateway and ALB events."""

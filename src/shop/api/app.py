@@ -1,0 +1,131 @@
+"""The two Powertools resolvers (API Gateway REST and ALB) with the same routers and error mapping.
+
+Errors always leave as ``{"error": {"code", "message", "details"}}``: our ApiErrors with their
+status; request validation → 422 ``validation_error`` (details: location, type and message of each
+problem, never the input); no route → 404; database unreachable → 503 ``service_unavailable``;
+anything else → 500 ``internal_error``, logged with the correlation id and never with a stack
+trace in the response.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.event_handler import ALBResolver, APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from shop.api import observability as obs
+from shop.api.errors import ApiError, error_body
+from shop.api.routers import admin, cart, catalog, checkout, health, orders
+from shop.declarations import IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER, Env
+
+API_TITLE = "ecommerce-platform shop API"
+API_VERSION = "1.0.0"
+PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router)
+
+
+def _json(status: int, code: str, message: str, details: dict[str, Any] | list[Any] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=error_body(code, message, details),
+    )
+
+
+def _validation_details(errors: Any) -> list[dict[str, Any]]:
+    """Where and what, never the offending input."""
+    return [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "type": str(error.get("type", "value_error")),
+            "message": str(error.get("msg", "")),
+        }
+        for error in errors
+    ]
+
+
+def _install_error_handlers(app: ApiGatewayResolver) -> None:
+    import psycopg
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    def api_error(exc: ApiError) -> Response[Any]:
+        return _json(exc.status, exc.code, exc.message, exc.details)
+
+    def validation_error(exc: RequestValidationError) -> Response[Any]:
+        return _json(422, "validation_error", "the request is not valid", _validation_details(exc.errors()))
+
+    def unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
+        return _json(415, "unsupported_media_type", "send application/json", {})
+
+    def no_route(exc: RouteNotFound) -> Response[Any]:
+        event = app.current_event
+        return _json(404, "not_found", f"no route for {event.http_method} {event.path}", {})
+
+    def unavailable(exc: Exception) -> Response[Any]:
+        obs.logger().error("dependency unavailable", extra={"error_type": type(exc).__name__}, exc_info=True)
+        obs.count("DependencyFailures")
+        return _json(503, "service_unavailable", "a backing service is unavailable; retry later", {})
+
+    def internal(exc: Exception) -> Response[Any]:
+        obs.logger().exception("unhandled error", extra={"error_type": type(exc).__name__})
+        return _json(500, "internal_error", "internal error", {})
+
+    app.exception_handler(ApiError)(api_error)
+    app.exception_handler(RequestValidationError)(validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(unsupported)
+    app.not_found(no_route)
+    dependency_errors = [psycopg.OperationalError, BotoCoreError, ClientError, IdempotencyPersistenceLayerError]
+    app.exception_handler(dependency_errors)(unavailable)
+    app.exception_handler(Exception)(internal)
+
+
+def _cors() -> CORSConfig | None:
+    origin = os.environ.get(Env.CORS_ALLOW_ORIGIN, "").strip()
+    if not origin:
+        return None
+    return CORSConfig(
+        allow_origin=origin,
+        allow_headers=["Content-Type", IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER],
+        expose_headers=[REQUEST_ID_HEADER],
+        max_age=600,
+    )
+
+
+def build_rest() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True, cors=_cors())
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router)
+    app.include_router(admin.router)
+    _install_error_handlers(app)
+    return app
+
+
+def build_alb() -> ALBResolver:
+    # ALB passes query strings undecoded. Admin routes are not served behind the ALB.
+    app = ALBResolver(enable_validation=True, cors=_cors(), decode_query_parameters=True)
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router)
+    _install_error_handlers(app)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the full API (the REST resolver serves every route)."""
+    import json
+
+    app = build_rest()
+    document: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title=API_TITLE,
+            version=API_VERSION,
+            description="Catalog, carts, checkout and orders. Money is integer cents (USD).",
+        )
+    )
+    return document

@@ -1,0 +1,91 @@
+"""Lambda entry point for API Gateway REST proxy events and ALB events: ``shop.api.handler.handler``.
+
+Module import is cheap (standard library only); the resolvers, Powertools and database drivers are
+loaded on the first invocation and reused while the execution environment stays warm.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from typing import Any
+
+from shop.declarations import REQUEST_ID_HEADER
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_lock = threading.Lock()
+_resolvers: dict[str, Any] = {}
+_cold = [True]
+
+
+def resolvers() -> dict[str, Any]:
+    """The two resolvers, built on first use."""
+    if not _resolvers:
+        with _lock:
+            if not _resolvers:
+                from shop.api.app import build_alb, build_rest
+
+                built = {"rest": build_rest(), "alb": build_alb()}
+                _resolvers.update(built)
+    return _resolvers
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted and value:
+            return str(value)
+    for key, values in (event.get("multiValueHeaders") or {}).items():
+        if key.lower() == wanted and values:
+            return str(values[0])
+    return None
+
+
+def request_id(event: dict[str, Any]) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one."""
+    incoming = _header(event, REQUEST_ID_HEADER)
+    if incoming and _REQUEST_ID.match(incoming):
+        return incoming
+    return str(uuid.uuid4())
+
+
+def _set_header(response: dict[str, Any], name: str, value: str) -> None:
+    if "multiValueHeaders" in response and response["multiValueHeaders"] is not None:
+        response["multiValueHeaders"][name] = [value]
+    else:
+        response.setdefault("headers", {})
+        if response["headers"] is None:
+            response["headers"] = {}
+        response["headers"][name] = value
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    apps = resolvers()
+    from shop.api import observability as obs
+
+    logger, metrics, tracer = obs.logger(), obs.metrics(), obs.tracer()
+    source = "alb" if "elb" in (event.get("requestContext") or {}) else "rest"
+    rid = request_id(event)
+    api_request_id = (event.get("requestContext") or {}).get("requestId")
+    logger.set_correlation_id(rid)
+    logger.append_keys(
+        request_id=rid,
+        api_request_id=api_request_id,
+        function_request_id=getattr(context, "aws_request_id", None),
+        event_source=source,
+    )
+    cold, _cold[0] = _cold[0], False
+    try:
+        with tracer.provider.in_subsegment("## handler") as subsegment:
+            subsegment.put_annotation("ColdStart", cold)
+            subsegment.put_annotation("EventSource", source)
+            subsegment.put_annotation("RequestId", rid)
+            response: dict[str, Any] = apps[source].resolve(event, context)
+            subsegment.put_annotation("StatusCode", str(response.get("statusCode", "")))
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+    _set_header(response, REQUEST_ID_HEADER, rid)
+    logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
+    return response

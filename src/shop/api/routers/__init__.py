@@ -1,0 +1,1 @@
+"""One Powertools Router per domain; ``shop.api.app`` includes them in both resolvers."""

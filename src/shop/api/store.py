@@ -1,0 +1,99 @@
+"""Catalog data access (PostgreSQL). Reads use the reader role (the proxy's read-only endpoint)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from shop.api.errors import ValidationFailedError
+from shop.db.connection import DictConnection, Role, run
+
+PRODUCT_COLUMNS = "id::text AS id, sku, name, description, category, price_cents, currency, stock, image_url"
+
+
+def parse_uuid(value: str) -> str | None:
+    """The canonical form of a UUID path parameter, or None if it is not one (callers answer 404)."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def product_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "sku": row["sku"],
+        "name": row["name"],
+        "description": row["description"],
+        "category": row["category"],
+        "price_cents": int(row["price_cents"]),
+        "currency": str(row["currency"]).strip(),
+        "stock": int(row["stock"]),
+        "image_url": row["image_url"],
+    }
+
+
+def encode_cursor(name: str, product_id: str) -> str:
+    raw = json.dumps([name, product_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, product_id = json.loads(raw)
+        canonical = parse_uuid(product_id)
+        if not isinstance(name, str) or canonical is None:
+            raise ValueError("bad cursor")
+        return name, canonical
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValidationFailedError(
+            "cursor is not valid", [{"loc": ["query", "cursor"], "type": "value_error"}]
+        ) from exc
+
+
+def fetch_product(product_id: str) -> dict[str, Any] | None:
+    def work(conn: DictConnection) -> dict[str, Any] | None:
+        row = conn.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
+        return product_dict(row) if row else None
+
+    return run(Role.READER, work)
+
+
+def fetch_page(category: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """One page ordered by (name, id) with keyset pagination."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    if category is not None:
+        conditions.append("category = %s")
+        params.append(category)
+    if cursor is not None:
+        after_name, after_id = decode_cursor(cursor)
+        conditions.append("(name, id) > (%s, %s::uuid)")
+        params += [after_name, after_id]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    query = f"SELECT {PRODUCT_COLUMNS} FROM products {where} ORDER BY name, id LIMIT %s"
+    params.append(limit + 1)
+
+    def work(conn: DictConnection) -> list[dict[str, Any]]:
+        return [product_dict(row) for row in conn.execute(query, params).fetchall()]
+
+    rows = run(Role.READER, work)
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1]["name"], items[-1]["id"]) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def fetch_products(product_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Current catalog rows for ``product_ids`` (missing ids are absent from the result)."""
+    if not product_ids:
+        return {}
+
+    def work(conn: DictConnection) -> dict[str, dict[str, Any]]:
+        rows = conn.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ANY(%s::uuid[])", (product_ids,))
+        return {str(row["id"]): product_dict(row) for row in rows.fetchall()}
+
+    return run(Role.READER, work)
