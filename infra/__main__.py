@@ -12,6 +12,7 @@ from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
@@ -45,6 +46,21 @@ api_gateway = ApiGateway(
         function=api_function.function,
         # Browsers may call from anywhere outside prod; in prod from the storefront only.
         cors_origin=cors_allow_origin(settings) or cdn.url.apply(lambda url: url.rstrip("/")),
+    ),
+)
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        settings=settings,
+        key=encryption.key,
+        function=api_function.function,
+        load_balancer=load_balancer.load_balancer,
+        target_group=load_balancer.target_group,
+        rest_api=api_gateway.rest_api,
+        stage=api_gateway.stage,
+        cluster=database.cluster,
+        proxy=database.proxy,
+        tables=tables.tables,
     ),
 )
 
@@ -85,3 +101,10 @@ pulumi.export("edgeFunctionVersionArn", cdn.edge_function.qualified_arn)
 pulumi.export("staticBucketName", storage.static_bucket.bucket)
 pulumi.export("logsBucketName", storage.logs_bucket.bucket)
 pulumi.export("artifactsBucketName", storage.artifacts_bucket.bucket)
+pulumi.export("dbProxyName", database.proxy.name)
+pulumi.export("apiLogGroupName", api_function.log_group.name)
+pulumi.export("apiAccessLogGroupName", api_gateway.access_log_group.name)
+pulumi.export("restApiId", api_gateway.rest_api.id)
+pulumi.export("alarmTopicArn", monitoring.topic.arn)
+pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
+pulumi.export("dashboardUrl", monitoring.dashboard_url)
