@@ -116,9 +116,41 @@ def build_alb() -> ALBResolver:
     return app
 
 
+# Error responses each operation documents (besides 422 validation and 500), all with the ErrorBody schema.
+ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
+    "health": (),
+    "list_products": (503,),
+    "get_product": (404, 503),
+    "create_cart": (503,),
+    "get_cart": (404, 503),
+    "put_cart_item": (404, 409, 503),
+    "delete_cart_item": (404, 503),
+    "checkout": (404, 409, 503),
+    "get_order": (404, 503),
+    "create_product": (403, 409, 503),
+    "update_product": (403, 404, 503),
+    "set_stock": (403, 404, 503),
+}
+_ERROR_DESCRIPTIONS = {
+    403: "Forbidden (admin without an API key)",
+    404: "Not found",
+    409: "Conflict: out_of_stock, cart_empty, request_in_progress or an existing sku",
+    422: "Validation error",
+    500: "Internal error",
+    503: "A backing service is unavailable",
+}
+
+
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of the full API (the REST resolver serves every route)."""
+    """The OpenAPI document of the full API (the REST resolver serves every route).
+
+    Powertools documents validation failures with its own schema; ours is ErrorBody everywhere, so
+    the error responses are rewritten to it, and admin operations declare the API key.
+    """
     import json
+
+    from shop.api.models import ErrorBody
+    from shop.declarations import API_KEY_HEADER
 
     app = build_rest()
     document: dict[str, Any] = json.loads(
@@ -128,4 +160,22 @@ def openapi_document() -> dict[str, Any]:
             description="Catalog, carts, checkout and orders. Money is integer cents (USD).",
         )
     )
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas["ErrorBody"] = error_schema
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    document.setdefault("components", {})["securitySchemes"] = {
+        "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+    }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            codes = (*ERROR_RESPONSES[operation["operationId"]], 422, 500)
+            responses = operation["responses"]
+            for code in sorted(codes):
+                responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
+            if operation.get("tags") == ["admin"]:
+                operation["security"] = [{"apiKey": []}]
     return document
