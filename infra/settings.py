@@ -379,6 +379,11 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     certificate_arn = config.get("certificateArn")
     if domain_name and not certificate_arn:
         raise SettingsError("config ecommerce:domainName requires ecommerce:certificateArn (an ACM certificate ARN)")
+    if certificate_arn and not domain_name:
+        raise SettingsError(
+            "config ecommerce:certificateArn requires ecommerce:domainName (CloudFront reaches the ALB as "
+            "alb.<domainName> and API Gateway serves api.<domainName>; the certificate must cover both)"
+        )
 
     profile = validate_profile(_override(PROFILES[environment], config))
     storefront_credential = config.get_secret("storefrontCredential")
@@ -388,7 +393,9 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
             "closed to the public outside prod): pulumi config set --secret storefrontCredential 'user:password'"
         )
     if storefront_credential is not None and environment == "prod":
-        raise SettingsError("config ecommerce:storefrontCredential must not be set for a prod stack (the shop is public)")
+        raise SettingsError(
+            "config ecommerce:storefrontCredential must not be set for a prod stack (the shop is public)"
+        )
     return Settings(
         project=PROJECT,
         stack=stack,

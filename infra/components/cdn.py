@@ -197,6 +197,8 @@ class Cdn(pulumi.ComponentResource):
             runtime=EDGE_RUNTIME,
             handler=EDGE_HANDLER,
             code=code,
+            # Lambda@Edge runs x86_64 functions only.
+            architectures=["x86_64"],
             memory_size=EDGE_MEMORY_MB,
             timeout=EDGE_TIMEOUT_SECONDS,
             publish=True,
@@ -244,6 +246,7 @@ class Cdn(pulumi.ComponentResource):
         ).id
 
         # -------------------------------------------------------- distribution
+        # With a certificate the ALB speaks HTTPS only (port 80 redirects), under alb.<domainName>.
         https_to_alb = bool(settings.certificate_arn and settings.domain_name)
         alb_domain: pulumi.Input[str] = (
             f"alb.{settings.domain_name}" if https_to_alb else args.load_balancer.load_balancer.dns_name

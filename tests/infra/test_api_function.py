@@ -1,0 +1,286 @@
+"""The API function: ECR, the arm64 image, its log group, its role (statement by statement), the Lambda."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.components.api_function import DYNAMODB_ACTIONS, ENI_ACTIONS, HANDLER, XRAY_ACTIONS
+from infra.settings import PROFILES
+from shop.declarations import TABLES, Env
+from tests.infra.harness import ACCOUNT, ROOT, Program, Resource
+
+DIGEST_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$")
+
+
+def function(program: Program) -> Resource:
+    return program.one("aws:lambda/function:Function", "api")
+
+
+def role_policy(program: Program) -> dict[str, dict[str, Any]]:
+    """The function role's inline policy, by statement Sid."""
+    doc = json.loads(program.one("aws:iam/rolePolicy:RolePolicy", "api").inputs["policy"])
+    assert doc["Version"] == "2012-10-17"
+    statements = {s["Sid"]: s for s in doc["Statement"]}
+    assert len(statements) == len(doc["Statement"]), "every statement has its own Sid"
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------- ECR and image
+
+
+def test_repository_scans_expires_and_encrypts(program: Program) -> None:
+    repo = program.one("aws:ecr/repository:Repository")
+    assert repo.inputs["name"] == f"ecommerce-api-{program.stack}"
+    assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] in ("AES256", "KMS")
+    assert repo.inputs["forceDelete"] is (program.stack != "prod")
+    lifecycle = program.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert lifecycle.inputs["repository"] == repo.inputs["name"]
+    (rule,) = json.loads(lifecycle.inputs["policy"])["rules"]
+    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
+    assert rule["action"] == {"type": "expire"}
+
+
+def test_only_this_accounts_lambda_functions_may_pull(program: Program) -> None:
+    policy = program.one("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    region = program.config["aws:region"]
+    assert statement["Condition"] == {"StringLike": {"aws:sourceArn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:*"}}
+
+
+def test_image_is_built_for_arm64_from_the_repo_and_pushed_to_ecr(program: Program) -> None:
+    image = program.one("docker-build:index:Image")
+    repo_url = program.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
+    assert image.inputs["platforms"] == ["linux/arm64"]
+    assert image.inputs["push"] is True
+    assert Path(os.path.abspath(image.inputs["context"]["location"])) == ROOT
+    dockerfile = Path(os.path.abspath(image.inputs["dockerfile"]["location"]))
+    assert dockerfile == ROOT / "docker" / "api.Dockerfile" and dockerfile.is_file()
+    assert all(tag.startswith(f"{repo_url}:") for tag in image.inputs["tags"])
+    (registry,) = image.inputs["registries"]
+    # Credentials come from ecr.get_authorization_token (the mock's token), never from a file.
+    assert registry == {"address": repo_url, "username": "AWS", "password": "token"}
+
+
+def test_function_runs_the_pushed_digest_not_a_tag(program: Program) -> None:
+    uri = function(program).inputs["imageUri"]
+    image = program.one("docker-build:index:Image")
+    repo_url = program.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
+    assert DIGEST_URI.match(uri), uri
+    assert uri == f"{repo_url}@{image.outputs['digest']}"
+    assert ":latest" not in uri
+    assert program.outputs["imageUri"] == uri
+
+
+def test_dockerfile_uses_the_arm64_lambda_base_and_hash_checked_requirements() -> None:
+    text = (ROOT / "docker" / "api.Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    logical = re.sub(r"\\\n\s*", " ", "\n".join(lines))  # join continuation lines
+    instructions = [" ".join(line.split()) for line in logical.splitlines() if line.strip()]
+    assert instructions[0] == "FROM public.ecr.aws/lambda/python:3.13-arm64"
+    (run,) = [i for i in instructions if i.startswith("RUN pip install")]
+    assert "--require-hashes" in run and "-r /tmp/lambda.txt" in run and '--target "${LAMBDA_TASK_ROOT}"' in run
+    assert "COPY requirements/lambda.txt /tmp/lambda.txt" in instructions
+    assert any(i.startswith("COPY src/shop ") for i in instructions)
+    assert instructions[-1] == f'CMD ["{HANDLER}"]'
+    # Every pinned requirement of the image carries a hash (pip refuses otherwise).
+    lock = (ROOT / "requirements" / "lambda.txt").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.MULTILINE)
+    assert pins and len(re.findall(r"^[A-Za-z0-9_.-]+==[^\n]*\\\n\s+--hash=sha256:", lock, flags=re.M)) == len(pins)
+
+
+def test_build_context_sends_only_what_the_image_needs() -> None:
+    lines = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()]
+    rules = [ln for ln in lines if ln and not ln.startswith("#")]
+    assert rules[0] == "*"  # deny everything, then allow
+    assert "!requirements/lambda.txt" in rules and "!src/shop/" in rules
+
+
+# --------------------------------------------------------------------------- the function
+
+
+def test_function_shape_comes_from_the_profile(program: Program) -> None:
+    fn = function(program).inputs
+    profile = PROFILES[program.stack]
+    assert fn["name"] == f"ecommerce-api-{program.stack}"
+    assert fn["packageType"] == "Image"
+    assert fn["architectures"] == ["arm64"]
+    assert fn["memorySize"] == profile.lambda_memory_mb
+    assert fn["timeout"] == profile.lambda_timeout_seconds
+    assert fn["reservedConcurrentExecutions"] == profile.lambda_reserved_concurrency
+    assert fn["tracingConfig"] == {"mode": "Active"}
+    assert "handler" not in fn and "runtime" not in fn  # the image's CMD decides
+
+
+def test_function_runs_in_the_private_subnets_with_its_security_group(program: Program) -> None:
+    vpc = function(program).inputs["vpcConfig"]
+    assert vpc["subnetIds"] == program.outputs["privateSubnetIds"]
+    assert len(vpc["subnetIds"]) == 3
+    assert vpc["securityGroupIds"] == [program.outputs["functionSecurityGroupId"]]
+
+
+def test_no_dead_letter_queue_because_every_invocation_is_synchronous(program: Program) -> None:
+    # API Gateway and the ALB invoke synchronously; DLQs and on-failure
+    # destinations apply to asynchronous invocations only.
+    assert function(program).inputs.get("deadLetterConfig") is None
+    assert not program.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    principals = {p.inputs["principal"] for p in program.of_type("aws:lambda/permission:Permission")}
+    assert principals == {"apigateway.amazonaws.com", "elasticloadbalancing.amazonaws.com"}
+
+
+def test_environment_names_are_the_shared_declarations_and_values_come_from_the_data_layer(program: Program) -> None:
+    env = function(program).inputs["environment"]["variables"]
+    assert set(env) <= {e.value for e in Env}
+    # Local-only settings never reach AWS.
+    assert Env.DATABASE_URL not in env and Env.DATABASE_READER_URL not in env
+    for spec in TABLES:
+        table = program.one("aws:dynamodb/table:Table", spec.logical)
+        assert env[spec.env] == table.inputs["name"]
+    assert env[Env.DB_WRITER_HOST] == program.outputs["dbProxyEndpoint"]
+    assert env[Env.DB_READER_HOST] == program.outputs["dbProxyReadOnlyEndpoint"]
+    assert env[Env.DB_WRITER_HOST] != env[Env.DB_READER_HOST]
+    assert env[Env.DB_PORT] == "5432"
+    assert env[Env.DB_NAME] == "shop"
+    assert env[Env.DB_IAM_AUTH] == "true"
+    assert env[Env.ENVIRONMENT] == program.stack
+    assert env[Env.POWERTOOLS_SERVICE_NAME] == "ecommerce-api"
+    assert int(env[Env.CACHE_TTL_SECONDS]) > 0 and int(env[Env.CART_TTL_SECONDS]) > 0
+    if program.stack == "prod":
+        assert env[Env.CORS_ALLOW_ORIGIN] != "*"
+    else:
+        assert env[Env.CORS_ALLOW_ORIGIN] == "*"
+
+
+def test_log_group_exists_before_the_function_with_profile_retention(program: Program) -> None:
+    fn = function(program)
+    group = program.one("aws:cloudwatch/logGroup:LogGroup", "api")
+    assert group.inputs["name"] == f"/aws/lambda/{fn.inputs['name']}"
+    assert group.inputs["retentionInDays"] == PROFILES[program.stack].log_retention_days
+    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert group.urn in fn.dependencies
+    assert fn.inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
+
+
+def test_function_waits_for_its_permissions(program: Program) -> None:
+    # Lambda checks the role's ENI permissions when it creates a VPC function.
+    fn = function(program)
+    assert program.one("aws:iam/rolePolicy:RolePolicy", "api").urn in fn.dependencies
+
+
+# --------------------------------------------------------------------------- the role
+
+
+def test_role_is_assumable_by_lambda_only(program: Program) -> None:
+    role = program.one("aws:iam/role:Role", "api")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    assert function(program).inputs["role"] == role.outputs["arn"]
+
+
+def test_role_has_one_inline_policy_and_no_managed_policies(program: Program) -> None:
+    role = program.one("aws:iam/role:Role", "api")
+    assert not role.inputs.get("managedPolicyArns")
+    attachments = [
+        a for a in program.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a.inputs["role"] == role.id
+    ]
+    assert not attachments
+    inline = [p for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.id]
+    assert [p.name for p in inline] == ["api"]
+
+
+def test_policy_has_exactly_these_statements(program: Program) -> None:
+    assert set(role_policy(program)) == {
+        "Tables",
+        "DatabaseViaProxy",
+        "OwnLogGroup",
+        "XRayNoResourceLevelPermissions",
+        "VpcNetworkInterfacesNoResourceLevelPermissions",
+        "TableEncryptionKeyThroughDynamoDB",
+    }
+
+
+def test_no_statement_uses_a_wildcard_action_or_denies(program: Program) -> None:
+    for sid, statement in role_policy(program).items():
+        assert statement["Effect"] == "Allow", sid
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"{sid}: {action}"
+
+
+def test_star_resources_only_where_aws_has_no_narrower_form(program: Program) -> None:
+    starred = {sid for sid, s in role_policy(program).items() if "*" in as_list(s["Resource"])}
+    assert starred == {"XRayNoResourceLevelPermissions", "VpcNetworkInterfacesNoResourceLevelPermissions"}
+
+
+def test_tables_statement_names_the_three_tables(program: Program) -> None:
+    statement = role_policy(program)["Tables"]
+    assert sorted(statement["Action"]) == sorted(DYNAMODB_ACTIONS)
+    # Reads and writes items; never scans, never manages tables.
+    assert not {"dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable"} & set(statement["Action"])
+    expected = [program.one("aws:dynamodb/table:Table", spec.logical).outputs["arn"] for spec in TABLES]
+    expected += [f"{arn}/index/*" for arn, spec in zip(expected[:], TABLES, strict=True) if spec.indexes]
+    assert sorted(as_list(statement["Resource"])) == sorted(expected)
+    assert len(TABLES) == 3
+
+
+def test_database_statement_is_rds_db_connect_for_the_functions_user_on_the_proxy(program: Program) -> None:
+    statement = role_policy(program)["DatabaseViaProxy"]
+    env = function(program).inputs["environment"]["variables"]
+    region = program.config["aws:region"]
+    assert statement["Action"] == "rds-db:connect"
+    resource = statement["Resource"]
+    assert re.fullmatch(
+        rf"arn:aws:rds-db:{region}:{ACCOUNT}:dbuser:prx-[0-9a-z]+/{re.escape(env[Env.DB_USER])}", resource
+    )
+
+
+def test_logs_statement_names_the_functions_log_group(program: Program) -> None:
+    statement = role_policy(program)["OwnLogGroup"]
+    group = program.one("aws:cloudwatch/logGroup:LogGroup", "api")
+    assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["Resource"] == f"{group.outputs['arn']}:*"
+
+
+def test_xray_statement_is_the_two_write_calls(program: Program) -> None:
+    statement = role_policy(program)["XRayNoResourceLevelPermissions"]
+    assert sorted(statement["Action"]) == sorted(XRAY_ACTIONS) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def test_eni_statement_matches_the_vpc_access_execution_role(program: Program) -> None:
+    statement = role_policy(program)["VpcNetworkInterfacesNoResourceLevelPermissions"]
+    assert sorted(statement["Action"]) == sorted(ENI_ACTIONS)
+    assert all(a.startswith("ec2:") for a in statement["Action"])
+
+
+def test_kms_statement_is_the_table_key_through_dynamodb_only(program: Program) -> None:
+    statement = role_policy(program)["TableEncryptionKeyThroughDynamoDB"]
+    region = program.config["aws:region"]
+    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Resource"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
+
+
+@pytest.mark.parametrize("output", ["apiFunctionName", "apiFunctionArn", "ecrRepositoryUrl", "imageUri"])
+def test_function_outputs_are_exported(program: Program, output: str) -> None:
+    fn = function(program)
+    value = program.outputs[output]
+    assert value
+    if output == "apiFunctionName":
+        assert value == fn.inputs["name"]
+    if output == "apiFunctionArn":
+        assert value == fn.outputs["arn"]

@@ -1,0 +1,214 @@
+"""The ALB: reachable from CloudFront only, Lambda target with health checks, API paths only."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from infra.components.load_balancer import HEALTH_CHECK_INTERVAL_SECONDS, HEALTH_CHECK_TIMEOUT_SECONDS
+from shop.declarations import HEALTH_PATH, ROUTES
+from tests.infra.harness import ACCOUNT, Program, Resource, run_program
+
+CERT = f"arn:aws:acm:us-west-2:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
+CLOUDFRONT_PREFIX_LIST = "pl-82a045eb"  # the harness's answer for com.amazonaws.global.cloudfront.origin-facing
+
+
+def alb(program: Program) -> Resource:
+    return program.one("aws:lb/loadBalancer:LoadBalancer")
+
+
+def target_group(program: Program) -> Resource:
+    return program.one("aws:lb/targetGroup:TargetGroup")
+
+
+def rules_on(program: Program, listener: Resource) -> list[Resource]:
+    return [
+        r
+        for r in program.of_type("aws:lb/listenerRule:ListenerRule")
+        if r.inputs["listenerArn"] == listener.outputs["arn"]
+    ]
+
+
+def _pattern(value: str) -> re.Pattern[str]:
+    # ALB path patterns: case-sensitive, * matches any characters (slashes too), ? one character.
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + r"\Z")
+
+
+def route(program: Program, listener: Resource, path: str) -> tuple[str, Any]:
+    """What the listener does with a request for ``path``, evaluating rules as the ALB does."""
+    for rule in sorted(rules_on(program, listener), key=lambda r: r.inputs["priority"]):
+        patterns = [v for c in rule.inputs["conditions"] for v in c["pathPattern"]["values"]]
+        if any(_pattern(p).match(path) for p in patterns):
+            (action,) = rule.inputs["actions"]
+            break
+    else:
+        (action,) = listener.inputs["defaultActions"]
+    if action["type"] == "forward":
+        return "forward", action["targetGroupArn"]
+    if action["type"] == "fixed-response":
+        return "fixed", int(action["fixedResponse"]["statusCode"])
+    return action["type"], action
+
+
+# --------------------------------------------------------------------------- load balancer
+
+
+def test_alb_is_in_the_public_subnets_with_the_cloudfront_only_security_group(program: Program) -> None:
+    lb = alb(program).inputs
+    assert lb["loadBalancerType"] == "application"
+    assert lb["internal"] is False
+    assert lb["subnets"] == program.outputs["publicSubnetIds"]
+    assert lb["securityGroups"] == [program.outputs["albSecurityGroupId"]]
+
+
+def test_only_cloudfront_can_reach_the_listener(program: Program) -> None:
+    sg = program.outputs["albSecurityGroupId"]
+    ingress = [
+        r
+        for r in program.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == sg
+    ]
+    assert ingress, "the ALB admits something"
+    for rule in ingress:
+        assert rule.inputs.get("prefixListId") == CLOUDFRONT_PREFIX_LIST, rule.inputs
+        assert not rule.inputs.get("cidrIpv4") and not rule.inputs.get("cidrIpv6")
+        assert {rule.inputs["fromPort"], rule.inputs["toPort"]} <= {80, 443}
+    # ... and the ports it admits include the listener CloudFront talks to.
+    (listener,) = [x for x in program.of_type("aws:lb/listener:Listener") if x.inputs.get("protocol") == "HTTP"]
+    assert any(r.inputs["fromPort"] <= listener.inputs["port"] <= r.inputs["toPort"] for r in ingress)
+    # No legacy inline ingress on the group either.
+    group = program.by_id(sg)
+    assert not group.inputs.get("ingress")
+
+
+def test_invalid_headers_dropped_and_desync_mitigated(program: Program) -> None:
+    lb = alb(program).inputs
+    assert lb["dropInvalidHeaderFields"] is True
+    assert lb["desyncMitigationMode"] == "strictest"
+
+
+def test_deletion_protection_in_prod_only(program: Program) -> None:
+    assert alb(program).inputs["enableDeletionProtection"] is (program.stack == "prod")
+
+
+def test_access_logs_go_to_the_logs_bucket_after_its_policy_exists(program: Program) -> None:
+    lb = alb(program)
+    logs = program.one("aws:s3/bucket:Bucket", "logs")
+    assert lb.inputs["accessLogs"] == {"bucket": logs.outputs["bucket"], "prefix": "alb", "enabled": True}
+    policy = program.one("aws:s3/bucketPolicy:BucketPolicy", "logs")
+    assert policy.urn in lb.dependencies
+    assert program.outputs["albDnsName"] == lb.outputs["dnsName"]
+
+
+# --------------------------------------------------------------------------- lambda target
+
+
+def test_target_group_is_the_api_function_with_explicit_health_checks(program: Program) -> None:
+    tg = target_group(program).inputs
+    assert tg["targetType"] == "lambda"
+    health = tg["healthCheck"]
+    assert health["enabled"] is True  # Lambda targets are not health-checked by default
+    assert health["path"] == HEALTH_PATH == "/api/health"
+    assert health["interval"] == HEALTH_CHECK_INTERVAL_SECONDS == 5
+    assert health["timeout"] == HEALTH_CHECK_TIMEOUT_SECONDS == 2
+    assert health["timeout"] < health["interval"]
+    assert health["matcher"] == "200"
+    assert ("GET", HEALTH_PATH) in {(r.method, r.path) for r in ROUTES}
+
+
+def test_elb_may_invoke_the_function_for_this_target_group_only(program: Program) -> None:
+    (permission,) = [
+        p
+        for p in program.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "elasticloadbalancing.amazonaws.com"
+    ]
+    fn = program.one("aws:lambda/function:Function", "api")
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert permission.inputs["function"] == fn.inputs["name"]
+    assert permission.inputs["sourceArn"] == target_group(program).outputs["arn"]
+
+
+def test_attachment_registers_the_function_after_the_permission(program: Program) -> None:
+    attachment = program.one("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+    fn = program.one("aws:lambda/function:Function", "api")
+    assert attachment.inputs["targetGroupArn"] == target_group(program).outputs["arn"]
+    assert attachment.inputs["targetId"] == fn.outputs["arn"]
+    (permission,) = [
+        p
+        for p in program.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "elasticloadbalancing.amazonaws.com"
+    ]
+    assert permission.urn in attachment.dependencies
+
+
+# --------------------------------------------------------------------------- listener and rules
+
+
+def test_plain_http_listener_without_a_certificate(program: Program) -> None:
+    (listener,) = program.of_type("aws:lb/listener:Listener")
+    assert (listener.inputs["protocol"], listener.inputs["port"]) == ("HTTP", 80)
+    assert listener.inputs["loadBalancerArn"] == alb(program).outputs["arn"]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/health", "forward"),
+        ("/api/products", "forward"),
+        ("/api/products/p-1", "forward"),
+        ("/api/carts/c-1/items/p-1", "forward"),
+        ("/api/checkout", "forward"),
+        ("/api/admin", 403),
+        ("/api/admin/products", 403),
+        ("/api/admin/products/p-1/stock", 403),
+        ("/", 404),
+        ("/index.html", 404),
+        ("/apix", 404),
+        ("/API/products", 404),
+    ],
+)
+def test_only_api_paths_reach_the_function_and_admin_never_does(program: Program, path: str, expected: Any) -> None:
+    (listener,) = program.of_type("aws:lb/listener:Listener")
+    action, target = route(program, listener, path)
+    if expected == "forward":
+        assert (action, target) == ("forward", target_group(program).outputs["arn"])
+    else:
+        assert (action, target) == ("fixed", expected)
+
+
+def test_fixed_responses_use_the_platform_error_shape(program: Program) -> None:
+    (listener,) = program.of_type("aws:lb/listener:Listener")
+    bodies = [
+        a["fixedResponse"] for r in rules_on(program, listener) for a in r.inputs["actions"] if "fixedResponse" in a
+    ]
+    bodies += [a["fixedResponse"] for a in listener.inputs["defaultActions"]]
+    assert len(bodies) == 2
+    for fixed in bodies:
+        assert fixed["contentType"] == "application/json"
+        error = json.loads(fixed["messageBody"])["error"]
+        assert set(error) == {"code", "message", "details"}
+        assert len(fixed["messageBody"]) <= 1024  # ALB's limit for fixed-response bodies
+
+
+def test_rule_priorities_are_unique(program: Program) -> None:
+    priorities = [r.inputs["priority"] for r in program.of_type("aws:lb/listenerRule:ListenerRule")]
+    assert len(priorities) == len(set(priorities))
+
+
+def test_https_with_redirect_when_a_certificate_is_configured() -> None:
+    program = run_program("staging", {"certificateArn": CERT, "domainName": "shop.example.com"})
+    listeners = {x.inputs["protocol"]: x for x in program.of_type("aws:lb/listener:Listener")}
+    assert set(listeners) == {"HTTP", "HTTPS"}
+    https, http = listeners["HTTPS"], listeners["HTTP"]
+    assert (https.inputs["port"], https.inputs["certificateArn"]) == (443, CERT)
+    assert https.inputs["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    (redirect,) = http.inputs["defaultActions"]
+    assert redirect["type"] == "redirect"
+    assert redirect["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
+    # The rules sit on the HTTPS listener; plain HTTP only redirects.
+    assert len(rules_on(program, https)) == 2 and not rules_on(program, http)
+    assert route(program, https, "/api/products") == ("forward", target_group(program).outputs["arn"])
+    assert route(program, https, "/api/admin/products") == ("fixed", 403)
