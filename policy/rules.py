@@ -171,8 +171,11 @@ def dig(props: Mapping[str, Any], *path: str | int) -> Any:
     return value
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: Any) -> float | None:
+    """A number, or None. Numbers reach policies as floats (protobuf), from the engine as from the mocks."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def first(value: Any) -> Any:
@@ -355,8 +358,8 @@ def _allowed_open(subject: Subject, ports: Iterable[int], allowed: Mapping[str, 
 
 
 def _port_range(rule: Mapping[str, Any]) -> list[int]:
-    low, high = rule.get("fromPort"), rule.get("toPort")
-    if not _is_number(low) or not _is_number(high) or low < 0 or high - low > 1024:
+    low, high = _number(rule.get("fromPort")), _number(rule.get("toPort"))
+    if low is None or high is None or low < 0 or high - low > 1024:
         return [-1]  # all ports, or a range too wide to allow-list
     return list(range(int(low), int(high) + 1))
 
@@ -372,7 +375,7 @@ def check_no_open_ingress(subject: Subject, allowed: Mapping[str, frozenset[int]
     elif subject.type == SECURITY_GROUP_RULE and p.get("type") == "ingress":
         rules.append((p, set(as_list(p.get("cidrBlocks"))) | set(as_list(p.get("ipv6CidrBlocks")))))
     elif subject.type == INGRESS_RULE:
-        rules.append((p, {p.get("cidrIpv4"), p.get("cidrIpv6")} - {None}))
+        rules.append((p, {c for c in (p.get("cidrIpv4"), p.get("cidrIpv6")) if isinstance(c, str)}))
     messages = []
     for rule, cidrs in rules:
         open_cidrs = sorted(cidrs & OPEN_CIDRS)
@@ -515,11 +518,11 @@ def check_data_protection(subject: Subject) -> list[str]:
 def check_log_retention(subject: Subject) -> list[str]:
     if subject.type != LOG_GROUP:
         return []
-    days = subject.props.get("retentionInDays")
-    if is_unknown(days):
+    raw = subject.props.get("retentionInDays")
+    if is_unknown(raw):
         return []
-    # Numbers reach policies as floats (protobuf), from the engine as from the mocks.
-    if not _is_number(days) or days <= 0:
+    days = _number(raw)
+    if days is None or days <= 0:
         return [f"log group {subject.props.get('name')!r} must set retentionInDays (it never expires otherwise)"]
     return []
 
