@@ -1,0 +1,96 @@
+"""What ``pulumi destroy`` does to each stack's data.
+
+A stack whose profile has ``protect_data = False`` (dev, staging) must be
+destroyable in one command leaving nothing behind: buckets emptied by
+``force_destroy``, the registry's images deleted, no final snapshot, no
+deletion protection, no resource marked ``protect`` or ``retainOnDelete``.
+
+A stack with ``protect_data = True`` (prod) must refuse to lose data: the
+stores are protected in Pulumi (destroy stops before touching them), have
+deletion protection in AWS as a second lock, the cluster takes a final
+snapshot, and AWS Backup's vault keeps its recovery points.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import PROFILES
+from tests.infra.conftest import program_for
+from tests.infra.harness import Program, Resource, run_program
+
+BUCKET = "aws:s3/bucket:Bucket"
+TABLE = "aws:dynamodb/table:Table"
+CLUSTER = "aws:rds/cluster:Cluster"
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+KEY = "aws:kms/key:Key"
+REPOSITORY = "aws:ecr/repository:Repository"
+VAULT = "aws:backup/vault:Vault"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+# The data stores whose loss matters, and which every stack has.
+DATA_STORES = (BUCKET, TABLE, CLUSTER, KEY)
+
+
+def protects_data(program: Program) -> bool:
+    return PROFILES[program.config["ecommerce:environment"]].protect_data
+
+
+def data_stores(program: Program) -> list[Resource]:
+    stores = [r for r in program if r.type in (*DATA_STORES, VAULT)]
+    assert {r.type for r in stores} >= set(DATA_STORES)
+    return stores
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_a_disposable_stack_is_destroyed_without_leftovers(stack: str) -> None:
+    program = program_for(stack)
+    assert not protects_data(program)
+    for resource in program:
+        assert not resource.options["protect"], f"{resource.type} {resource.name} would block pulumi destroy"
+        assert not resource.options["retainOnDelete"], f"{resource.type} {resource.name} would survive destroy"
+    for bucket in program.of_type(BUCKET):
+        assert bucket["forceDestroy"] is True, f"bucket {bucket.name} must be emptied on destroy"
+    for table in program.of_type(TABLE):
+        assert table.get("deletionProtectionEnabled") in (False, None), table.name
+    cluster = program.one(CLUSTER)
+    assert cluster["skipFinalSnapshot"] is True, "no snapshot left behind"
+    assert cluster.get("deletionProtection") in (False, None)
+    assert cluster.get("deleteAutomatedBackups") in (True, None), "automated backups go with the cluster"
+    for instance in program.of_type(INSTANCE):
+        assert instance.get("deletionProtection") in (False, None), instance.name
+    assert program.one(REPOSITORY)["forceDelete"] is True, "the registry is deleted with its images"
+    for vault in program.of_type(VAULT):
+        assert vault["forceDestroy"] is True, "the backup vault is deleted with its recovery points"
+    for group in program.of_type(LOG_GROUP):
+        assert not group.get("skipDestroy"), group.name
+    # The key cannot vanish at once: AWS schedules its deletion (7 days, the minimum).
+    assert program.one(KEY)["deletionWindowInDays"] == 7
+
+
+def test_prod_refuses_to_lose_data(prod: Program) -> None:
+    assert protects_data(prod)
+    for store in data_stores(prod):
+        assert store.options["protect"], f"{store.type} {store.name} must be protected in Pulumi"
+    for bucket in prod.of_type(BUCKET):
+        assert not bucket.get("forceDestroy"), bucket.name
+    for table in prod.of_type(TABLE):
+        assert table["deletionProtectionEnabled"] is True, table.name
+        assert table["pointInTimeRecovery"]["enabled"] is True, table.name
+    cluster = prod.one(CLUSTER)
+    assert cluster["deletionProtection"] is True
+    assert cluster.get("skipFinalSnapshot") in (False, None)
+    assert cluster["finalSnapshotIdentifier"] == "ecommerce-aurora-final-prod"
+    assert cluster["backupRetentionPeriod"] == PROFILES["prod"].db_backup_retention_days
+    vault = prod.one(VAULT)
+    assert not vault.get("forceDestroy"), "recovery points outlive the stack"
+    assert prod.one(REPOSITORY).get("forceDelete") in (False, None)
+    assert prod.one(KEY)["deletionWindowInDays"] == 30
+
+
+def test_protection_follows_the_profile_not_the_stack_name() -> None:
+    """A dev-named stack with protectData=true is as hard to destroy as prod."""
+    program = run_program("dev", {"protectData": "true"})
+    assert all(store.options["protect"] for store in data_stores(program) if store.type != VAULT)
+    assert program.one(CLUSTER)["deletionProtection"] is True
+    assert all(t["deletionProtectionEnabled"] is True for t in program.of_type(TABLE))
