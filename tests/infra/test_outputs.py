@@ -6,7 +6,9 @@ is a breaking change: this list changes only deliberately.
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -133,3 +135,35 @@ def test_no_output_carries_a_secret(program: Program) -> None:
     assert not any(
         "password" in name.lower() or ("secret" in name.lower() and "Arn" not in name) for name in program.outputs
     )
+
+
+def integration_output_names() -> set[str]:
+    """Output names tests/integration asks for: ``need("x", ...)`` arguments, ``parametrize("output", [...])``
+    values and ``*_OUTPUTS`` constants."""
+    names: set[str] = set()
+    for source in (Path(__file__).resolve().parents[1] / "integration").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            values: list[ast.expr] = []
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "need":
+                values = list(node.args)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "parametrize"
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value == "output"
+            ):
+                values = list(getattr(node.args[1], "elts", []))
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id.endswith("_OUTPUTS") for t in node.targets
+            ):
+                values = list(getattr(node.value, "elts", []))
+            names.update(v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+    return names
+
+
+def test_the_integration_tests_ask_only_for_exported_names() -> None:
+    """tests/integration reads outputs by name; a renamed output must not turn them into silent skips."""
+    asked = integration_output_names()
+    assert {"apiUrl", "storefrontUrl", "apiKeyId", "sessionsTableName", "dbProxyName", "alarmTopicArn"} <= asked
+    assert asked <= set(EXPECTED_OUTPUTS), asked - set(EXPECTED_OUTPUTS)
