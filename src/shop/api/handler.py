@@ -15,6 +15,10 @@ from shop.declarations import REQUEST_ID_HEADER
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _lock = threading.Lock()
+# Powertools resolvers keep the current request in class attributes: one request at a time per
+# process. A Lambda environment handles one invocation at a time anyway; the local platform's
+# threads queue here.
+_resolve_lock = threading.Lock()
 _resolvers: dict[str, Any] = {}
 _cold = [True]
 
@@ -62,20 +66,27 @@ def _set_header(response: dict[str, Any], name: str, value: str) -> None:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     apps = resolvers()
+    with _resolve_lock:
+        return _handle(apps, event, context)
+
+
+def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
     from shop.api import observability as obs
+    from shop.api.runtime import lambda_context
 
     logger, metrics, tracer = obs.logger(), obs.metrics(), obs.tracer()
-    source = "alb" if "elb" in (event.get("requestContext") or {}) else "rest"
+    request_context = event.get("requestContext") or {}
+    source = "alb" if "elb" in request_context else "rest"
     rid = request_id(event)
-    api_request_id = (event.get("requestContext") or {}).get("requestId")
     logger.set_correlation_id(rid)
     logger.append_keys(
         request_id=rid,
-        api_request_id=api_request_id,
+        api_request_id=request_context.get("requestId"),
         function_request_id=getattr(context, "aws_request_id", None),
         event_source=source,
     )
     cold, _cold[0] = _cold[0], False
+    token = lambda_context.set(context)
     try:
         with tracer.provider.in_subsegment("## handler") as subsegment:
             subsegment.put_annotation("ColdStart", cold)
@@ -84,8 +95,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             response: dict[str, Any] = apps[source].resolve(event, context)
             subsegment.put_annotation("StatusCode", str(response.get("statusCode", "")))
     finally:
+        lambda_context.reset(token)
         if metrics.metric_set:
             metrics.flush_metrics()
+        logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     _set_header(response, REQUEST_ID_HEADER, rid)
-    logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     return response

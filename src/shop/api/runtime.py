@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from shop.declarations import TableSpec
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+
+# The Lambda context of the invocation being handled (set by the handler).
+lambda_context: ContextVar[Any] = ContextVar("lambda_context", default=None)
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:

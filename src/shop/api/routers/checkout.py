@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from shop.api import checkout as service
 from shop.api.models import CheckoutRequest, PlacedOrder
 from shop.api.routes import new_router, path
+from shop.api.runtime import lambda_context
 from shop.declarations import IDEMPOTENCY_HEADER
 
 router = new_router()
@@ -27,5 +28,5 @@ def checkout(
         ),
     ] = None,
 ) -> PlacedOrder:
-    order = service.checkout(body.cart_id, body.email, idempotency_key, router.lambda_context)
+    order = service.checkout(body.cart_id, body.email, idempotency_key, lambda_context.get())
     return PlacedOrder.model_validate(order)
