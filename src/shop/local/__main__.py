@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from shop.declarations import HEALTH_PATH
 from shop.edge.config import EdgeConfig
-from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer
+from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, warm_up
 
 log = logging.getLogger("shop.local")
 
@@ -182,7 +182,12 @@ def run(args: argparse.Namespace) -> int:
 
         _, pg_url = postgres_future.result()
         os.environ.update(services.app_environment(pg_url, endpoint, tables))
-        _api_handler()  # import once now: fail fast, and the first request is warm
+        # One health-check invocation now: a broken handler fails the start, and the cold start
+        # (building the resolvers) is paid before "ready" instead of by the first request.
+        warm_status = warm_up(_api_handler())
+        if warm_status != 200:
+            log.error("the API handler answered the health check with %d", warm_status)
+            return 1
 
         stop_saving = threading.Event()
         if dynamo_client is not None:

@@ -31,7 +31,7 @@ from socket import socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shop.declarations import API_PREFIX, REQUEST_ID_HEADER, ROUTES, Route
+from shop.declarations import API_PREFIX, HEALTH_PATH, REQUEST_ID_HEADER, ROUTES, Route
 from shop.edge import handler as edge
 from shop.edge.config import EdgeConfig
 
@@ -103,13 +103,9 @@ def api_gateway_event(
     multi_query: dict[str, list[str]] = {}
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         multi_query.setdefault(name, []).append(value)
-    text: str | None = None
-    is_base64 = False
-    if body:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text, is_base64 = base64.b64encode(body).decode(), True
+    # The REST API declares no binary media types, so API Gateway hands the function every body as
+    # UTF-8 text (never base64); bytes that are not UTF-8 arrive as replacement characters.
+    text = body.decode("utf-8", errors="replace") if body else None
     now = time.time()
     lookup = {name.lower(): values[-1] for name, values in multi_headers.items()}
     return {
@@ -139,8 +135,22 @@ def api_gateway_event(
             "stage": STAGE,
         },
         "body": text,
-        "isBase64Encoded": is_base64,
+        "isBase64Encoded": False,
     }
+
+
+def warm_up(handler: LambdaHandler) -> int:
+    """Invoke the function once with a health-check event, as a first request would (cold start)."""
+    event = api_gateway_event(
+        method="GET",
+        raw_path=HEALTH_PATH,
+        raw_query="",
+        headers=[("Host", "127.0.0.1"), (REQUEST_ID_HEADER, "local-warm-up")],
+        body=b"",
+        source_ip="127.0.0.1",
+        request_id="local-warm-up",
+    )
+    return int(handler(event, LambdaContext()).get("statusCode", 0))
 
 
 class LambdaContext:
@@ -239,6 +249,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         status, request_id = 500, "-"
         try:
             status, request_id = self._dispatch()
+        except (BrokenPipeError, ConnectionResetError):
+            status = 499  # the client went away before the response was written
         except Exception:
             log.exception("gateway failure on %s %s", self.command, self.path)
             status = 500
