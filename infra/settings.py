@@ -387,6 +387,13 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
 
     profile = validate_profile(_override(PROFILES[environment], config))
     storefront_credential = config.get_secret("storefrontCredential")
+    # Checked in plain text here, once, so a bad value fails before anything is declared;
+    # it travels on as a secret Output and the message never contains it.
+    plain_credential = config.get("storefrontCredential")
+    if plain_credential is not None:
+        user, colon, password = plain_credential.partition(":")
+        if not (user and colon and password):
+            raise SettingsError("config ecommerce:storefrontCredential must look like 'user:password'")
     if storefront_credential is None and environment != "prod":
         raise SettingsError(
             f"config ecommerce:storefrontCredential is required for a {environment} stack (the storefront is "

@@ -42,9 +42,11 @@ IMAGES_KEPT = 10
 CACHE_TTL_SECONDS = 60
 CART_TTL_SECONDS = 24 * 3600
 
-# What the shop's code calls on its tables (carts, cache, Powertools idempotency).
+# What the shop's code calls on its tables: carts (get/put/update/delete), the
+# catalog cache (batch get, put, update) and Powertools idempotency (get, put,
+# update, delete). No scans, no queries (no table has an index), no table admin.
 DYNAMODB_ACTIONS = (
-    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",

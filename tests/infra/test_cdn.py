@@ -288,6 +288,8 @@ def test_prod_refuses_a_storefront_credential() -> None:
         run_program("prod", {"storefrontCredential": "user:pass"})
 
 
-def test_a_malformed_credential_fails_the_deployment() -> None:
-    with pytest.raises(Exception, match="user:password"):
-        run_program("dev", {"storefrontCredential": "no-colon-here"})
+@pytest.mark.parametrize("credential", ["no-colon-here", ":s3cr3t-pw", "someone:"])
+def test_a_malformed_credential_fails_before_anything_is_declared(credential: str) -> None:
+    with pytest.raises(SettingsError, match="must look like 'user:password'") as error:
+        run_program("dev", {"storefrontCredential": credential})
+    assert credential not in str(error.value)
