@@ -66,22 +66,23 @@ def _compile(route: Route) -> _CompiledRoute:
 _ROUTES = tuple(_compile(r) for r in ROUTES)
 
 
-def match_route(method: str, path: str) -> tuple[str, dict[str, str] | None]:
-    """The API Gateway resource template and path parameters for a decoded path.
+def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]:
+    """The API Gateway resource template and (decoded) path parameters for a raw, percent-encoded path.
 
+    Segments are matched before decoding, so an encoded ``/`` (``%2F``) stays inside its parameter.
     A path that matches a resource but not the method still gets that resource (the function answers
-    405/404); a path matching no resource gets the path itself as its resource.
+    404/405); a path matching no resource gets the decoded path itself as its resource.
     """
     fallback: tuple[str, dict[str, str] | None] | None = None
     for compiled in _ROUTES:
-        found = compiled.pattern.match(path)
+        found = compiled.pattern.match(raw_path)
         if found is None:
             continue
-        params = found.groupdict() or None
+        params = {name: unquote(value) for name, value in found.groupdict().items()} or None
         if compiled.route.method == method:
             return compiled.route.path, params
         fallback = fallback or (compiled.route.path, params)
-    return fallback or (path, None)
+    return fallback or (unquote(raw_path), None)
 
 
 def api_gateway_event(
@@ -96,7 +97,7 @@ def api_gateway_event(
 ) -> dict[str, Any]:
     """The API Gateway REST (v1) Lambda proxy event for one request, as the function receives it."""
     path = unquote(raw_path)
-    resource, path_parameters = match_route(method, path)
+    resource, path_parameters = match_route(method, raw_path)
     multi_headers: dict[str, list[str]] = {}
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
