@@ -55,6 +55,7 @@ class Database(pulumi.ComponentResource):
     """The Aurora cluster, its Serverless v2 instances, and the RDS Proxy in front of it."""
 
     subnet_group: aws.rds.SubnetGroup
+    log_group: aws.cloudwatch.LogGroup
     cluster: aws.rds.Cluster
     writer: aws.rds.ClusterInstance
     readers: list[aws.rds.ClusterInstance]
@@ -87,9 +88,22 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The log group RDS exports PostgreSQL logs to, created first so that it
+        # has a retention period and the customer-managed key (RDS would create
+        # it unencrypted, kept forever).
+        cluster_identifier = settings.name("aurora")
+        self.log_group = aws.cloudwatch.LogGroup(
+            "aurora-postgresql",
+            name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
+            retention_in_days=profile.log_retention_days,
+            kms_key_id=key.arn,
+            tags={"Name": settings.name("aurora-postgresql-logs")},
+            opts=child,
+        )
+
         self.cluster = aws.rds.Cluster(
             "aurora",
-            cluster_identifier=settings.name("aurora"),
+            cluster_identifier=cluster_identifier,
             engine=ENGINE,
             engine_version=ENGINE_VERSION,
             engine_mode="provisioned",
@@ -116,7 +130,7 @@ class Database(pulumi.ComponentResource):
             skip_final_snapshot=not profile.protect_data,
             final_snapshot_identifier=settings.name("aurora-final") if profile.protect_data else None,
             apply_immediately=not profile.protect_data,
-            opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data),
+            opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data, depends_on=[self.log_group]),
         )
 
         # One writer and profile.aurora_readers readers, each pinned to a

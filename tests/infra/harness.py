@@ -541,6 +541,9 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None, main: Path 
         mocks = PlatformMocks(region)
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        # A program that failed leaves its unfinished outputs behind; they must
+        # not fail the next run (pulumi's own @pulumi.runtime.test clears them too).
+        runtime_settings.SETTINGS.outputs.clear()
         pulumi.runtime.set_all_config(serialized, sorted(secrets & serialized.keys()))
         runtime_settings.ROOT.set(None)  # run_in_stack creates the root stack, as `pulumi up` does
 

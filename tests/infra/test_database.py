@@ -103,6 +103,15 @@ def test_backups_and_protection_follow_the_environment(program: Program) -> None
         assert c.options["protect"] is False
 
 
+def test_postgresql_logs_land_in_an_encrypted_group_with_retention(program: Program) -> None:
+    c = cluster(program)
+    name = f"/aws/rds/cluster/{c['clusterIdentifier']}/postgresql"  # where RDS exports them
+    [group] = [g for g in program.of_type("aws:cloudwatch/logGroup:LogGroup") if g["name"] == name]
+    assert group["retentionInDays"] == PROFILES[program.stack].log_retention_days
+    assert group["kmsKeyId"] == key_arn(program)
+    assert group.urn in c.dependencies, "the cluster would create the group itself, unencrypted"
+
+
 # --------------------------------------------------------------------------- instances
 
 

@@ -41,8 +41,9 @@ def test_name_tags_and_physical_names_follow_the_convention(program: Program) ->
         assert pattern.match(name), f"{resource.type} {resource.name}: Name tag {name!r}"
         physical = resource.inputs.get("name")
         if isinstance(physical, str) and resource.type == "aws:cloudwatch/logGroup:LogGroup":
-            # AWS prescribes some log group paths (/aws/lambda/<function>): the last segment follows the convention.
-            physical = physical.rstrip("/").rsplit("/", 1)[-1]
+            # AWS prescribes some log group paths (/aws/lambda/<function>,
+            # /aws/rds/cluster/<cluster>/postgresql): the resource's own segment follows the convention.
+            physical = next((seg for seg in reversed(physical.split("/")) if seg.startswith("ecommerce-")), physical)
         if isinstance(physical, str) and resource.type != "aws:kms/alias:Alias":
             assert pattern.match(physical), f"{resource.type} {resource.name}: name {physical!r}"
 
