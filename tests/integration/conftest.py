@@ -137,9 +137,10 @@ def aws(outputs: Outputs) -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def http() -> Iterator[requests.Session]:
-    """HTTP with retries on connection errors and 502/503/504 (cold starts, propagation)."""
+    """HTTP with retries on connection errors, and on 502/503/504 (cold starts, propagation) for
+    idempotent methods only: a retried POST could create a second cart or product."""
     session = requests.Session()
-    retry = Retry(total=4, backoff_factor=1.0, status_forcelist=(502, 503, 504), allowed_methods=None)
+    retry = Retry(total=4, backoff_factor=1.0, status_forcelist=(502, 503, 504))
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.request = functools.partial(session.request, timeout=TIMEOUT)  # type: ignore[method-assign]
