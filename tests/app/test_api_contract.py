@@ -1,0 +1,128 @@
+"""The API as a whole: routes match shop.declarations, the OpenAPI file is current, errors keep their shape."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from shop.api import openapi
+from shop.api.handler import resolvers
+from shop.declarations import ROUTES
+from tests.app.conftest import Call
+
+
+def _routes(resolver: Any) -> set[tuple[str, str]]:
+    found = set()
+    for route in resolver._static_routes + resolver._dynamic_routes:
+        path = re.sub(r"<(\w+)>", r"{\1}", route.path)
+        found.add((route.method, path))
+    return found
+
+
+def test_resolvers_serve_exactly_the_declared_routes() -> None:
+    apps = resolvers()
+    declared = {(route.method, route.path) for route in ROUTES}
+    public = {(route.method, route.path) for route in ROUTES if route.access == "public"}
+    assert _routes(apps["rest"]) == declared
+    assert _routes(apps["alb"]) == public
+
+
+def test_openapi_file_is_current() -> None:
+    assert openapi.DEFAULT_OUTPUT.read_text(encoding="utf-8") == openapi.render(), (
+        "src/shop/api/openapi.json is stale: run python -m shop.api.openapi"
+    )
+    assert openapi.main(["--check"]) == 0
+
+
+def test_openapi_matches_the_declarations() -> None:
+    document = openapi.load()
+    operations = {
+        (method.upper(), path): operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert set(operations) == {(route.method, route.path) for route in ROUTES}
+    schemas = document["components"]["schemas"]
+    for route in ROUTES:
+        operation = operations[(route.method, route.path)]
+        assert operation["operationId"] == route.operation
+        if route.body:
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref == f"#/components/schemas/{route.body}"
+            assert schemas[route.body]["additionalProperties"] is False
+        else:
+            assert "requestBody" not in operation
+        assert ("security" in operation) == (route.access == "api_key")
+        error = operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
+        assert error == "#/components/schemas/ErrorBody"
+
+
+def test_openapi_check_fails_on_a_stale_file(tmp_path: Any) -> None:
+    stale = tmp_path / "openapi.json"
+    stale.write_text(json.dumps({"openapi": "3.0.0"}))
+    assert openapi.main(["--check", "--output", str(stale)]) == 1
+    assert openapi.main(["--output", str(stale)]) == 0
+    assert openapi.main(["--check", "--output", str(stale)]) == 0
+
+
+def test_unknown_routes_and_methods_are_404_in_our_shape(api: Call) -> None:
+    for method, path in (("GET", "/api/nothing"), ("POST", "/api/products"), ("GET", "/")):
+        reply = api(method, path)
+        assert reply.status == 404
+        assert set(reply.body) == {"error"}
+        assert set(reply.body["error"]) == {"code", "message", "details"}
+        assert reply.error_code == "not_found"
+
+
+def test_unsupported_content_type_is_415(api: Call, shop: Any) -> None:
+    cart = api("POST", "/api/carts").body["cart_id"]
+    reply = api(
+        "PUT",
+        f"/api/carts/{cart}/items/{shop['MUG-001']['id']}",
+        raw_body="quantity=1",
+        headers={"Content-Type": "text/plain"},
+    )
+    assert (reply.status, reply.error_code) == (415, "unsupported_media_type")
+
+
+def test_internal_failure_is_500_without_internals(api: Call, shop: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shop.api import observability
+    from shop.db.connection import close_all
+
+    logger = observability.logger()
+    stream = io.StringIO()
+    capture = logging.StreamHandler(stream)
+    capture.setFormatter(logger.registered_formatter)
+    logger.addHandler(capture)
+
+    # A misconfigured function (no database settings at all) is a bug, not an outage.
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("DATABASE_READER_URL")
+    close_all()
+    try:
+        reply = api("GET", f"/api/products/{shop['MUG-001']['id']}", headers={"X-Request-Id": "corr-500"})
+    finally:
+        logger.removeHandler(capture)
+    assert (reply.status, reply.error_code) == (500, "internal_error")
+    assert reply.body["error"]["message"] == "internal error"
+    assert "Traceback" not in json.dumps(reply.body) and "DATABASE_URL" not in json.dumps(reply.body)
+    # The failure is logged with the correlation id.
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    errors = [entry for entry in logged if entry.get("message") == "unhandled error"]
+    assert errors and errors[-1]["correlation_id"] == "corr-500"
+    assert "exception" in errors[-1]
+
+
+def test_health_needs_no_database(api: Call, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shop.db.connection import close_all
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("DATABASE_READER_URL", "postgresql://nobody@127.0.0.1:1/none")
+    close_all()
+    reply = api("GET", "/api/health")
+    assert (reply.status, reply.body) == (200, {"status": "ok"})
