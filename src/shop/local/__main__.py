@@ -111,12 +111,6 @@ def run(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir.expanduser().resolve()
     pg_dir = data_dir / "postgres"
     snapshot_path = data_dir / SNAPSHOT_FILE
-    if args.reset:
-        log.info("reset: deleting %s", data_dir)
-        services.remove_postgres(pg_dir)
-        snapshot_path.unlink(missing_ok=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
-
     credential = args.storefront_credential
     edge_config = EdgeConfig(
         environment="dev",
@@ -131,6 +125,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         log.error("cannot listen on 127.0.0.1:%d (%s); pass --port", args.port, error.strerror)
         return 1
+
+    if args.reset:
+        log.info("reset: deleting %s", data_dir)
+        services.remove_postgres(pg_dir)
+        snapshot_path.unlink(missing_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
 
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
         stack.callback(server.server_close)
