@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +109,59 @@ def test_the_storefront_credential_itself_is_never_deployed(program: Program) ->
     for resource in program:
         assert password not in json.dumps(resource.inputs, default=str), resource.name
     assert password not in json.dumps(program.outputs, default=str)
+
+
+_EDGE_PROBE = """
+import base64, json, sys
+import handler
+
+def event(uri, headers):
+    return {"Records": [{"cf": {
+        "config": {"eventType": "viewer-request", "distributionDomainName": "d1.cloudfront.net"},
+        "request": {"clientIp": "203.0.113.9", "method": "GET", "uri": uri, "querystring": "",
+                    "headers": {k.lower(): [{"key": k, "value": v}] for k, v in headers.items()}},
+    }}]}
+
+credential = sys.argv[1]
+auth = {"Authorization": "Basic " + base64.b64encode(credential.encode()).decode()}
+results = {}
+for label, uri, headers in [
+    ("admin", "/api/admin/products", auth),
+    ("anonymous", "/index.html", {}),
+    ("authorised", "/index.html", auth),
+    ("health", "/api/health", {}),
+]:
+    out = handler.handler(event(uri, {"Host": "d1.cloudfront.net", **headers}), None)
+    results[label] = str(out["status"]) if "status" in out else "forwarded"
+print(json.dumps({"module": handler.__file__, "results": results}))
+"""
+
+
+def test_edge_zip_runs_on_its_own_as_lambda_would_load_it(program: Program, tmp_path: Path) -> None:
+    """Unpack the zip's files into an empty directory and call ``handler.handler`` there."""
+    for name, asset in edge_files(program).items():
+        target = tmp_path / name
+        if hasattr(asset, "text"):
+            target.write_text(asset.text)
+        else:
+            target.write_bytes(Path(asset.path).read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    completed = subprocess.run(
+        [sys.executable, "-c", _EDGE_PROBE, TEST_STOREFRONT_CREDENTIAL],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(completed.stdout.strip().splitlines()[-1])  # the handler logs to stdout too
+    assert Path(report["module"]).resolve().parent == tmp_path.resolve()  # the zip's copy, not the repo's
+    results = report["results"]
+    assert results["admin"] == "403"
+    assert results["authorised"] == "forwarded"
+    assert results["health"] == "forwarded"
+    assert results["anonymous"] == ("forwarded" if program.stack == "prod" else "401")
 
 
 def test_edge_role_is_trusted_by_both_lambda_services_and_may_only_log(program: Program) -> None:
