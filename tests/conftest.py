@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +28,19 @@ from shop.local.services import (
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresHandle]:
+def postgres() -> Iterator[PostgresHandle]:
     from shop.db.migrate import migrate
 
-    handle = start_postgres(Path(tmp_path_factory.mktemp("pg")) / "data")
-    migrate(handle.url)
-    yield handle
-    handle.stop()
+    # Not under pytest's temp root: when we run as root the server runs as another user, who must be
+    # able to reach its data directory for the whole session.
+    root = Path(tempfile.mkdtemp(prefix="shop-test-pg-"))
+    handle = start_postgres(root / "data")
+    try:
+        migrate(handle.url)
+        yield handle
+    finally:
+        handle.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
