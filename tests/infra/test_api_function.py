@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +286,80 @@ def test_function_outputs_are_exported(program: Program, output: str) -> None:
         assert value == fn.inputs["name"]
     if output == "apiFunctionArn":
         assert value == fn.outputs["arn"]
+
+
+# --------------------------------------------------------------------------- what the image holds
+
+_IMAGE_PROBE = """
+import importlib.abc, importlib.metadata, json, sys, types
+
+PRELOADED = set(sys.modules)  # what the interpreter's site hooks loaded, not the handler
+
+# .dockerignore leaves these parts of the repository out of the image ...
+BLOCKED = ("shop.local", "shop.edge", "infra", "tests")
+# ... and pip installs exactly the distributions of requirements/lambda.txt (argv[2]).
+PINNED = set(json.loads(sys.argv[2]))
+OWNERS = importlib.metadata.packages_distributions()
+
+def normal(name):
+    return "-".join(name.replace("_", "-").replace(".", "-").lower().split("-"))
+
+class NotInImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ImportError(name + " is not in the image")
+        if top in sys.stdlib_module_names or top == "shop" or top.startswith("_"):
+            return None
+        if not {normal(d) for d in OWNERS.get(top, [])} & PINNED:
+            raise ImportError(name + " is not in requirements/lambda.txt")
+        return None
+
+sys.meta_path.insert(0, NotInImage())
+module_name, function_name = sys.argv[1].rsplit(".", 1)
+handler = getattr(__import__(module_name, fromlist=["_"]), function_name)
+context = types.SimpleNamespace(
+    function_name="ecommerce-api-probe", function_version="$LATEST", memory_limit_in_mb=3072,
+    invoked_function_arn="arn:aws:lambda:us-west-2:123456789012:function:ecommerce-api-probe",
+    aws_request_id="00000000-0000-4000-8000-000000000000", log_group_name="/aws/lambda/probe",
+    log_stream_name="probe", get_remaining_time_in_millis=lambda: 30000,
+)
+statuses = [handler(event, context)["statusCode"] for event in json.loads(sys.stdin.read())]
+loaded = {name.split(".")[0] for name in set(sys.modules) - PRELOADED}
+third_party = loaded - set(sys.stdlib_module_names) - {"shop"}
+print(json.dumps({
+    "statuses": statuses,
+    # (modules no distribution owns, like Cython's cython_runtime, are created in memory)
+    "imported": {top: OWNERS[top] for top in sorted(third_party) if top in OWNERS},
+}))
+"""
+
+
+def test_the_image_serves_the_health_check_with_only_what_it_installs(dev: Program) -> None:
+    """Run the image's CMD as Lambda would: the function's own environment, ALB and API Gateway
+    health events, and everything the image does not contain blocked from import."""
+    from tests.app.events import alb_event, rest_event
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
+    env.update(function(dev).inputs["environment"]["variables"])
+    env.update({"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2", "POWERTOOLS_TRACE_DISABLED": "true"})
+    events = [alb_event("GET", "/api/health"), rest_event("GET", "/api/health")]
+    lock = (ROOT / "requirements" / "lambda.txt").read_text()
+    pinned = {re.sub(r"[-_.]+", "-", n).lower() for n in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.M)}
+    completed = subprocess.run(
+        [sys.executable, "-c", _IMAGE_PROBE, HANDLER, json.dumps(sorted(pinned))],
+        cwd=ROOT / "src",
+        env=env,
+        input=json.dumps(events),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["statuses"] == [200, 200]
+    imported: dict[str, list[str]] = report["imported"]
+    assert imported, "the handler imports its dependencies"
+    for top, distributions in imported.items():
+        names = {re.sub(r"[-_.]+", "-", d).lower() for d in distributions}
+        assert names & pinned, f"the handler imports {top} ({distributions}), which requirements/lambda.txt lacks"
