@@ -53,12 +53,12 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _rds() -> Any:
+def _rds(region: str) -> Any:
     global _rds_client
-    if _rds_client is None:
+    if _rds_client is None or _rds_client.meta.region_name != region:
         import boto3
 
-        _rds_client = boto3.client("rds")
+        _rds_client = boto3.client("rds", region_name=region or None)
     return _rds_client
 
 
@@ -70,7 +70,7 @@ def auth_token(host: str, port: int, user: str, region: str) -> str:
         cached = _token_cache.get(key)
         if cached is not None and now - cached[1] < TOKEN_REUSE_SECONDS:
             return cached[0]
-    token: str = _rds().generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
+    token: str = _rds(region).generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
     with _token_lock:
         _token_cache[key] = (token, now)
     return token
