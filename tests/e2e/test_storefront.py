@@ -191,3 +191,16 @@ def test_storefront_credential_is_enforced_when_asked(tmp_path: Path) -> None:
         assert api(platform, "GET", "/api/health").status_code == 200  # the health check stays open
     finally:
         assert platform.stop() == 0, platform.output()
+
+
+def test_responses_carry_the_cdn_security_headers(local_platform: LocalPlatform) -> None:
+    for path in ("/", "/app.js", "/api/products", "/api/admin/products", "/missing.html"):
+        response = api(local_platform, "GET", path)
+        assert response.headers["X-Content-Type-Options"] == "nosniff", path
+        assert response.headers["X-Frame-Options"] == "DENY", path
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"], path
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
+        assert response.headers["X-Request-Id"], path
+    index = api(local_platform, "GET", "/")
+    assert index.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert 'data-testid="cart-count"' in index.text

@@ -40,14 +40,25 @@ log = logging.getLogger("shop.local")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 STAGE = "local"
 
-# What the CloudFront response headers policy adds to every response.
+# What the CloudFront response headers policy (infra/components/cdn.py) sets on every response,
+# overriding the origin's (HSTS is left out: the local gateway speaks plain HTTP).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "Content-Security-Policy": "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' https: data:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
     ),
 }
 
@@ -357,15 +368,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: bytes, headers: dict[str, str] | list[tuple[str, str]]) -> None:
         items = list(headers.items()) if isinstance(headers, dict) else list(headers)
-        names = {n.lower() for n, _ in items}
+        overridden = {name.lower() for name in SECURITY_HEADERS}
         self.send_response(status)
         for name, value in items:
-            if name.lower() in ("content-length", "connection", "transfer-encoding"):
+            if name.lower() in ("content-length", "connection", "transfer-encoding") or name.lower() in overridden:
                 continue
             self.send_header(name, value)
         for name, value in SECURITY_HEADERS.items():
-            if name.lower() not in names:
-                self.send_header(name, value)
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
