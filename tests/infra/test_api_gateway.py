@@ -386,3 +386,38 @@ def test_custom_domain_with_a_regional_certificate_when_configured() -> None:
     mapping = program.one("aws:apigateway/basePathMapping:BasePathMapping")
     assert mapping.inputs["restApi"] == rest_api(program).id
     assert mapping.inputs["stageName"] == gw.STAGE_NAME
+
+
+# Bodies from the HTTP contract: API Gateway must let the first kind through and stop the second.
+CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
+    "CartItemUpdate": ([{"quantity": 1}, {"quantity": 99}], [{"quantity": 0}, {"quantity": 100}, {}, [], "x"]),
+    "CheckoutRequest": (
+        [{"cart_id": "c-1", "email": "shopper@example.com"}],
+        [{"cart_id": "c-1"}, {"email": "shopper@example.com"}, {"cart_id": "c-1", "email": "not-an-address"}],
+    ),
+    "ProductCreate": (
+        [{"sku": "SKU-1", "name": "Mug", "description": "", "category": "kitchen", "price_cents": 1299, "stock": 5}],
+        [
+            {"sku": "SKU-1", "name": "Mug", "category": "kitchen", "price_cents": -1, "stock": 5},
+            {"sku": "SKU-1", "name": "Mug", "category": "kitchen", "price_cents": 1299, "stock": -1},
+            {"name": "Mug", "category": "kitchen", "price_cents": 1299, "stock": 5},
+        ],
+    ),
+    "ProductUpdate": ([{"price_cents": 999}, {"name": "Big mug"}], [{"price_cents": -5}]),
+    "StockUpdate": ([{"stock": 0}, {"stock": 12}], [{"stock": -1}, {"stock": 1.5}, {}]),
+}
+
+
+def test_models_accept_and_reject_the_contracts_bodies(dev: Program) -> None:
+    from jsonschema import Draft4Validator
+
+    models = {m.inputs["name"]: json.loads(m.inputs["schema"]) for m in dev.of_type("aws:apigateway/model:Model")}
+    assert set(models) == set(CONTRACT_BODIES)
+    for name, schema in models.items():
+        Draft4Validator.check_schema(schema)
+        validator = Draft4Validator(schema)
+        good, bad = CONTRACT_BODIES[name]
+        for body in good:
+            assert validator.is_valid(body), (name, body, [e.message for e in validator.iter_errors(body)])
+        for body in bad:
+            assert not validator.is_valid(body), (name, body)
