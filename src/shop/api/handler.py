@@ -88,12 +88,15 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
     cold, _cold[0] = _cold[0], False
     token = lambda_context.set(context)
     try:
-        with tracer.provider.in_subsegment("## handler") as subsegment:
-            subsegment.put_annotation("ColdStart", cold)
-            subsegment.put_annotation("EventSource", source)
-            subsegment.put_annotation("RequestId", rid)
+        if tracer is None:
             response: dict[str, Any] = apps[source].resolve(event, context)
-            subsegment.put_annotation("StatusCode", str(response.get("statusCode", "")))
+        else:
+            with tracer.provider.in_subsegment("## handler") as subsegment:
+                subsegment.put_annotation("ColdStart", cold)
+                subsegment.put_annotation("EventSource", source)
+                subsegment.put_annotation("RequestId", rid)
+                response = apps[source].resolve(event, context)
+                subsegment.put_annotation("StatusCode", str(response.get("statusCode", "")))
     finally:
         lambda_context.reset(token)
         if metrics.metric_set:

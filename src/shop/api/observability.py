@@ -49,8 +49,21 @@ def metrics() -> Metrics:
     return _metrics
 
 
-def tracer() -> Tracer:
+def tracing_enabled() -> bool:
+    """X-Ray tracing runs only inside Lambda and unless POWERTOOLS_TRACE_DISABLED is set.
+
+    When it is off the X-Ray SDK is not even imported (it is a large share of a cold start).
+    """
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return False
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def tracer() -> Tracer | None:
+    """The Tracer, or None when tracing is off."""
     global _tracer
+    if not tracing_enabled():
+        return None
     if _tracer is None:
         with _lock:
             if _tracer is None:
