@@ -29,24 +29,25 @@ database = Database("database", DatabaseArgs(settings=settings, network=network,
 if settings.profile.aws_backup:
     Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
 storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))
+load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(settings=settings, network=network, storage=storage))
+cdn = Cdn("cdn", CdnArgs(settings=settings, storage=storage, load_balancer=load_balancer))
+# Browsers may call the API from anywhere outside prod; in prod from the storefront only.
+cors_origin = cors_allow_origin(settings, cdn.origin)
 api_function = ApiFunction(
     "api-function",
-    ApiFunctionArgs(settings=settings, key=encryption.key, network=network, database=database, tables=tables.tables),
-)
-load_balancer = LoadBalancer(
-    "load-balancer",
-    LoadBalancerArgs(settings=settings, network=network, storage=storage, function=api_function.function),
-)
-cdn = Cdn("cdn", CdnArgs(settings=settings, storage=storage, load_balancer=load_balancer))
-api_gateway = ApiGateway(
-    "api-gateway",
-    ApiGatewayArgs(
+    ApiFunctionArgs(
         settings=settings,
         key=encryption.key,
-        function=api_function.function,
-        # Browsers may call from anywhere outside prod; in prod from the storefront only.
-        cors_origin=cors_allow_origin(settings) or cdn.url.apply(lambda url: url.rstrip("/")),
+        network=network,
+        database=database,
+        tables=tables.tables,
+        target_group=load_balancer.target_group,
+        cors_origin=cors_origin,
     ),
+)
+api_gateway = ApiGateway(
+    "api-gateway",
+    ApiGatewayArgs(settings=settings, key=encryption.key, function=api_function.function, cors_origin=cors_origin),
 )
 monitoring = Monitoring(
     "monitoring",

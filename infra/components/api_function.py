@@ -12,6 +12,11 @@ applies to asynchronous invocations only, would never receive anything; errors
 go back to the caller and into the logs, metrics and X-Ray traces instead.
 
 The role can do exactly what the code does (see :func:`function_policy`).
+
+The function registers itself as the ALB's Lambda target (permission for
+elasticloadbalancing.amazonaws.com scoped to the target group, then the
+attachment), so the ALB and CloudFront can exist before it and the
+storefront's origin can reach it as its CORS origin.
 """
 
 from __future__ import annotations
@@ -133,6 +138,10 @@ class ApiFunctionArgs:
     database: Database
     # Logical table name (TableSpec.logical) → table, for every spec in TABLES.
     tables: Mapping[str, aws.dynamodb.Table]
+    # The ALB's Lambda target group the function registers itself in.
+    target_group: aws.lb.TargetGroup
+    # The origin browsers may call the API from (see cors_allow_origin).
+    cors_origin: pulumi.Input[str]
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -144,6 +153,7 @@ class ApiFunction(pulumi.ComponentResource):
     log_group: aws.cloudwatch.LogGroup
     role: aws.iam.Role
     function: aws.lambda_.Function
+    alb_permission: aws.lambda_.Permission
 
     def __init__(self, name: str, args: ApiFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:compute:ApiFunction", name, None, opts)
@@ -297,7 +307,7 @@ class ApiFunction(pulumi.ComponentResource):
             Env.DB_IAM_AUTH: "true",
             Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
             Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),
-            Env.CORS_ALLOW_ORIGIN: cors_allow_origin(settings),
+            Env.CORS_ALLOW_ORIGIN: args.cors_origin,
             Env.LOG_LEVEL: "DEBUG" if settings.environment == "dev" else "INFO",
             Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
             Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -327,6 +337,24 @@ class ApiFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy]),
         )
 
+        # ------------------------------------------------------------ ALB target
+        self.alb_permission = aws.lambda_.Permission(
+            "alb-invoke",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=args.target_group.arn,
+            opts=child,
+        )
+        # Registering the target makes the ALB invoke the function: the
+        # permission must exist first.
+        aws.lb.TargetGroupAttachment(
+            "api",
+            target_group_arn=args.target_group.arn,
+            target_id=self.function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alb_permission]),
+        )
+
         self.register_outputs(
             {
                 "repositoryUrl": self.repository.repository_url,
@@ -337,15 +365,12 @@ class ApiFunction(pulumi.ComponentResource):
         )
 
 
-def cors_allow_origin(settings: Settings) -> str:
-    """The origin browsers may call the API from, besides the storefront itself.
+def cors_allow_origin(settings: Settings, storefront_origin: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The origin browsers may call the API from, on both entry points.
 
-    The storefront reaches the API through its own CloudFront domain (same
-    origin, no CORS). Outside prod any origin may call (local tools, previews);
-    prod admits only the custom domain, or nothing when there is none (the
-    distribution's domain cannot be known here: CloudFront is created after
-    the function it fronts).
+    The storefront itself reaches the API through its own CloudFront domain
+    (same origin, no CORS needed). Outside prod any origin may call (local
+    tools, previews); prod admits only the storefront's origin (its custom
+    domain, or the distribution's domain).
     """
-    if not settings.is_prod:
-        return "*"
-    return f"https://{settings.domain_name}" if settings.domain_name else ""
+    return "*" if not settings.is_prod else storefront_origin

@@ -119,6 +119,8 @@ class Cdn(pulumi.ComponentResource):
     response_headers_policy: aws.cloudfront.ResponseHeadersPolicy
     static_bucket_policy: aws.s3.BucketPolicy
     url: pulumi.Output[str]
+    # The storefront's origin (scheme + host, no path): the custom domain when CloudFront serves one.
+    origin: pulumi.Output[str]
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:Cdn", name, None, opts)
@@ -374,6 +376,11 @@ class Cdn(pulumi.ComponentResource):
             )
 
         self.url = pulumi.Output.format("https://{0}/", self.distribution.domain_name)
+        self.origin = (
+            pulumi.Output.from_input(f"https://{aliases[0]}")
+            if aliases
+            else pulumi.Output.format("https://{0}", self.distribution.domain_name)
+        )
         self.register_outputs(
             {
                 "domainName": self.distribution.domain_name,

@@ -4,7 +4,10 @@ Public subnets, but reachable from CloudFront only: its security group (owned
 by the network component) admits 80/443 from CloudFront's origin-facing
 managed prefix list and nothing else. The API function is its only target
 (a Lambda target group: the ALB invokes the function, no connection into the
-VPC is involved). Admin paths are never forwarded: they exist on API Gateway
+VPC is involved). The function registers itself in the target group (see
+:class:`infra.components.api_function.ApiFunction`): the ALB exists before the
+function so that CloudFront, and through it the function's CORS origin, can
+be declared first. Admin paths are never forwarded: they exist on API Gateway
 only, behind the API key.
 
 Listener rules, by priority:
@@ -51,7 +54,6 @@ class LoadBalancerArgs:
     settings: Settings
     network: Network
     storage: Storage
-    function: aws.lambda_.Function
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -59,7 +61,6 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group: aws.lb.TargetGroup
     # The listener the rules are on (HTTPS when a certificate is configured).
     listener: aws.lb.Listener
-    invoke_permission: aws.lambda_.Permission
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:LoadBalancer", name, None, opts)
@@ -101,23 +102,6 @@ class LoadBalancer(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.invoke_permission = aws.lambda_.Permission(
-            "alb-invoke",
-            action="lambda:InvokeFunction",
-            function=args.function.name,
-            principal="elasticloadbalancing.amazonaws.com",
-            source_arn=self.target_group.arn,
-            opts=child,
-        )
-        # Registering the target makes the ALB invoke the function: the
-        # permission must exist first.
-        aws.lb.TargetGroupAttachment(
-            "api",
-            target_group_arn=self.target_group.arn,
-            target_id=args.function.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.invoke_permission]),
-        )
-
         not_found = aws.lb.ListenerDefaultActionArgs(
             type="fixed-response",
             fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(

@@ -160,9 +160,33 @@ def test_environment_names_are_the_shared_declarations_and_values_come_from_the_
     assert env[Env.POWERTOOLS_SERVICE_NAME] == "ecommerce-api"
     assert int(env[Env.CACHE_TTL_SECONDS]) > 0 and int(env[Env.CART_TTL_SECONDS]) > 0
     if program.stack == "prod":
-        assert env[Env.CORS_ALLOW_ORIGIN] != "*"
+        # Only the storefront's own origin (the distribution's domain: no custom domain here).
+        assert env[Env.CORS_ALLOW_ORIGIN] == f"https://{program.outputs['cloudfrontDomainName']}"
     else:
         assert env[Env.CORS_ALLOW_ORIGIN] == "*"
+
+
+def test_function_and_api_gateway_preflight_agree_on_the_cors_origin(program: Program) -> None:
+    env = function(program).inputs["environment"]["variables"]
+    preflights = {
+        r.inputs["responseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+        for r in program.of_type("aws:apigateway/integrationResponse:IntegrationResponse")
+    }
+    assert preflights == {f"'{env[Env.CORS_ALLOW_ORIGIN]}'"}
+
+
+def test_prod_cors_origin_is_the_custom_domain_when_cloudfront_serves_one() -> None:
+    from tests.infra.harness import run_program
+
+    program = run_program(
+        "prod",
+        {
+            "domainName": "shop.example.com",
+            "certificateArn": f"arn:aws:acm:us-west-2:{ACCOUNT}:certificate/1",
+            "cloudfrontCertificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/2",
+        },
+    )
+    assert function(program).inputs["environment"]["variables"][Env.CORS_ALLOW_ORIGIN] == "https://shop.example.com"
 
 
 def test_log_group_exists_before_the_function_with_profile_retention(program: Program) -> None:
