@@ -4,7 +4,9 @@
 arm64 on an x86 machine), pushes it to the repository, and the function runs
 the pushed digest (``<repository>@sha256:...``), never a mutable tag: a new
 image means a new digest means a function update, and a re-push of the same
-tag cannot change what runs.
+tag cannot change what runs. Lambda refuses image indexes (what buildx makes
+when it attaches provenance attestations); pulumi-docker-build turns buildx's
+default provenance off, so one platform gives one plain image manifest.
 
 The function is invoked synchronously only (API Gateway proxy integration and
 the ALB target), so a dead-letter queue or on-failure destination, which AWS
