@@ -78,6 +78,14 @@ def test_migrate_command_line(scratch_db: str, capsys: pytest.CaptureFixture[str
     assert "schema up to date" in capsys.readouterr().out
 
 
+def test_migrate_lambda_handler_uses_the_function_settings(scratch_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", scratch_db)
+    monkeypatch.delenv("DB_IAM_AUTH", raising=False)
+    first = migrate.handler({}, None)
+    assert first["applied"] and first["version"] == migrate.available()[-1].version
+    assert migrate.handler({}, None) == {"applied": [], "version": first["version"]}
+
+
 def test_seed_is_idempotent(scratch_db: str) -> None:
     migrate.migrate(scratch_db)
     assert seed.seed(scratch_db) == len(seed.SAMPLE_PRODUCTS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -86,6 +87,7 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
         event_source=source,
     )
     cold, _cold[0] = _cold[0], False
+    started = time.perf_counter()
     token = lambda_context.set(context)
     try:
         if tracer is None:
@@ -103,4 +105,15 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     _set_header(response, REQUEST_ID_HEADER, rid)
+    logger.info(
+        "request",
+        extra={
+            "method": event.get("httpMethod"),
+            "path": event.get("path"),
+            "status": response.get("statusCode"),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "cold_start": cold,
+            "event_source": source,
+        },
+    )
     return response

@@ -7,7 +7,8 @@ applied_at). Running it again applies nothing. A session advisory lock serialise
 it was applied is an error: write a new migration instead.
 
 Without ``--database-url`` the connection settings come from the environment like the API's writer
-connection (``DATABASE_URL`` locally; RDS Proxy + IAM token with ``DB_IAM_AUTH=true``).
+connection (``DATABASE_URL`` locally; RDS Proxy + IAM token with ``DB_IAM_AUTH=true``). As a deploy
+step in AWS, invoke the function image with the command ``shop.db.migrate.handler``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import sys
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -108,6 +110,14 @@ def current_version(database_url: str | None = None) -> int:
             return 0
         row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
         return int(str(row[0])) if row else 0
+
+
+def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+    """Lambda entry point for the deploy step: the API image with its command set to
+    ``shop.db.migrate.handler`` (same VPC, proxy and IAM settings) applies pending migrations.
+    """
+    applied = migrate(None)
+    return {"applied": applied, "version": current_version(None)}
 
 
 def main(argv: list[str] | None = None) -> int:
