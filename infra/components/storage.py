@@ -161,9 +161,12 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        # ALB access logs: the regional Elastic Load Balancing log delivery
-        # service writes under alb/AWSLogs/<account>/ (ALB needs this policy in
-        # place when access logging is switched on).
+        # ALB access logs land under alb/AWSLogs/<account>/, written by the
+        # log delivery service principal (regions opened since August 2022) or,
+        # in older regions such as us-west-2, by the region's Elastic Load
+        # Balancing account. ALB checks this policy when logging is switched on.
+        alb_log_objects = pulumi.Output.format("{0}/{1}/AWSLogs/{2}/*", self.logs_bucket.arn, ALB_LOG_PREFIX, account)
+        elb_account = aws.elb.get_service_account_output()
         logs_policy = aws.s3.BucketPolicy(
             "logs",
             bucket=self.logs_bucket.id,
@@ -177,9 +180,14 @@ class Storage(pulumi.ComponentResource):
                             "Effect": "Allow",
                             "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
                             "Action": "s3:PutObject",
-                            "Resource": pulumi.Output.format(
-                                "{0}/{1}/AWSLogs/{2}/*", self.logs_bucket.arn, ALB_LOG_PREFIX, account
-                            ),
+                            "Resource": alb_log_objects,
+                        },
+                        {
+                            "Sid": "AlbAccessLogDeliveryRegionalAccount",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": elb_account.arn},
+                            "Action": "s3:PutObject",
+                            "Resource": alb_log_objects,
                         },
                     ],
                 }

@@ -237,6 +237,10 @@ class PlatformMocks(Mocks):
         if token == "aws:iam/getPolicy:getPolicy":
             name = a.get("name") or str(a.get("arn", "")).rsplit("/", 1)[-1]
             return {"arn": f"arn:aws:iam::aws:policy/{name}", "name": name, "id": name}
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            # The regional Elastic Load Balancing account that writes access logs (pre-August-2022 regions).
+            elb_account = {"us-east-1": "127311923021", "us-west-2": "797873946194"}.get(region, "000000000000")
+            return {"arn": f"arn:aws:iam::{elb_account}:root", "id": elb_account, "region": region}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "authorizationToken": "QVdTOnRva2Vu",

@@ -11,6 +11,7 @@ from infra.components.storage import ALB_LOG_PREFIX
 from tests.infra.harness import ACCOUNT, Program, Resource
 
 KINDS = ("static", "logs", "artifacts")
+ELB_ACCOUNT = "arn:aws:iam::797873946194:root"  # us-west-2's Elastic Load Balancing account (harness)
 
 
 def bucket(program: Program, kind: str) -> Resource:
@@ -109,7 +110,10 @@ def test_no_bucket_policy_allows_anyone(program: Program, kind: str) -> None:
     for statement in policy_of(program, bucket(program, kind))["Statement"]:
         if statement["Effect"] == "Allow":
             principal = statement["Principal"]
-            assert principal != "*" and set(principal) == {"Service"}, statement
+            assert principal != "*" and set(principal) <= {"Service", "AWS"}, statement
+            # An AWS principal is only ever the region's Elastic Load Balancing account, by exact ARN.
+            assert "*" not in str(principal.get("AWS", "")), statement
+            assert principal.get("AWS", ELB_ACCOUNT) == ELB_ACCOUNT, statement
             assert not str(statement["Action"]).endswith("*"), statement
 
 
@@ -143,17 +147,26 @@ def test_only_the_logs_bucket_ages_out(program: Program) -> None:
 def test_alb_log_delivery_may_write_exactly_where_the_alb_writes(program: Program) -> None:
     logs = bucket(program, "logs")
     statements = {s.get("Sid"): s for s in policy_of(program, logs)["Statement"]}
-    assert set(statements) == {"DenyInsecureTransport", "AlbAccessLogDelivery"}
-    delivery = statements["AlbAccessLogDelivery"]
-    assert delivery["Effect"] == "Allow"
-    assert delivery["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-    assert delivery["Action"] == "s3:PutObject"
+    assert set(statements) == {
+        "DenyInsecureTransport",
+        "AlbAccessLogDelivery",
+        "AlbAccessLogDeliveryRegionalAccount",
+    }
+    # Newer regions deliver with the service principal, older ones (us-west-2) with the regional ELB account.
+    assert statements["AlbAccessLogDelivery"]["Principal"] == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+    }
+    assert statements["AlbAccessLogDeliveryRegionalAccount"]["Principal"] == {"AWS": ELB_ACCOUNT}
     alb = program.one("aws:lb/loadBalancer:LoadBalancer")
     access_logs = alb.inputs["accessLogs"]
     assert access_logs["bucket"] == logs.outputs["bucket"] and access_logs["enabled"] is True
     # ALB writes <bucket>/<prefix>/AWSLogs/<account>/...
     assert access_logs["prefix"] == ALB_LOG_PREFIX
-    assert delivery["Resource"] == f"{logs.outputs['arn']}/{access_logs['prefix']}/AWSLogs/{ACCOUNT}/*"
+    for sid in ("AlbAccessLogDelivery", "AlbAccessLogDeliveryRegionalAccount"):
+        delivery = statements[sid]
+        assert delivery["Effect"] == "Allow"
+        assert delivery["Action"] == "s3:PutObject"
+        assert delivery["Resource"] == f"{logs.outputs['arn']}/{access_logs['prefix']}/AWSLogs/{ACCOUNT}/*"
 
 
 def test_artifacts_policy_is_tls_only(program: Program) -> None:
