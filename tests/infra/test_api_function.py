@@ -264,6 +264,33 @@ def test_tables_statement_names_the_three_tables(program: Program) -> None:
     assert len(TABLES) == 3
 
 
+_DYNAMODB_CALL = re.compile(
+    r"\.(get_item|put_item|update_item|delete_item|batch_get_item|batch_write_item|query|scan|"
+    r"transact_get_items|transact_write_items|describe_table)\("
+)
+
+
+def _dynamodb_actions_called(paths: list[Path]) -> set[str]:
+    return {
+        "dynamodb:" + "".join(part.capitalize() for part in call.split("_"))
+        for path in paths
+        for call in _DYNAMODB_CALL.findall(path.read_text())
+    }
+
+
+def test_table_actions_are_exactly_what_the_shop_and_powertools_call() -> None:
+    """The policy follows the code: every DynamoDB call the image's code makes, and nothing else."""
+    import aws_lambda_powertools.utilities.idempotency.persistence.dynamodb as idempotency
+
+    image_code = [
+        p
+        for p in (ROOT / "src" / "shop").rglob("*.py")
+        if not {"local", "edge"} & set(p.relative_to(ROOT / "src" / "shop").parts)
+    ]
+    called = _dynamodb_actions_called(image_code) | _dynamodb_actions_called([Path(idempotency.__file__)])
+    assert called == set(DYNAMODB_ACTIONS)
+
+
 def test_database_statement_is_rds_db_connect_for_the_functions_user_on_the_proxy(program: Program) -> None:
     statement = role_policy(program)["DatabaseViaProxy"]
     env = function(program).inputs["environment"]["variables"]
