@@ -42,6 +42,9 @@ def invoke(event: dict[str, Any]) -> Reply:
     response = handler(event, LambdaContext())
     assert isinstance(response["statusCode"], int)
     assert response.get("isBase64Encoded") in (False, None)
+    if "elb" in event["requestContext"]:
+        # What an ALB expects back from a Lambda target.
+        assert response["statusDescription"].startswith(f"{response['statusCode']} ")
     raw = response.get("body") or ""
     return Reply(response["statusCode"], _flatten_headers(response), json.loads(raw) if raw else None)
 

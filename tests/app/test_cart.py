@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -114,3 +115,25 @@ def test_writes_extend_the_cart_ttl(api: Call, app_env: dict[str, str], shop: di
     )
     reply = api("PUT", f"/api/carts/{cart}/items/{shop['MUG-002']['id']}", body={"quantity": 1})
     assert reply.body["expires_at"] >= int(time.time()) + int(app_env["CART_TTL_SECONDS"]) - 5
+
+
+def test_a_cart_holds_a_bounded_number_of_lines(
+    api: Call, admin: Call, shop: dict[str, dict[str, Any]], app_env: dict[str, str]
+) -> None:
+    from shop.api.carts import MAX_LINES
+
+    cart = _new_cart(api)
+    # Fill the cart to the limit directly (creating 50 products through the API would be slow).
+    boto3.client("dynamodb").update_item(
+        TableName=app_env["SESSIONS_TABLE"],
+        Key={"session_id": {"S": cart}},
+        UpdateExpression="SET #items = :full",
+        ExpressionAttributeNames={"#items": "items"},
+        ExpressionAttributeValues={":full": {"M": {str(uuid.uuid4()): {"N": "1"} for _ in range(MAX_LINES - 1)}}},
+    )
+    mug, tee = shop["MUG-001"]["id"], shop["TEE-100"]["id"]
+    assert api("PUT", f"/api/carts/{cart}/items/{mug}", body={"quantity": 1}).status == 200  # the 50th line
+    full = api("PUT", f"/api/carts/{cart}/items/{tee}", body={"quantity": 1})
+    assert (full.status, full.error_code) == (409, "cart_full")
+    assert full.body["error"]["details"] == {"lines": MAX_LINES, "max_lines": MAX_LINES}
+    assert api("PUT", f"/api/carts/{cart}/items/{mug}", body={"quantity": 2}).status == 200  # changing a line is fine

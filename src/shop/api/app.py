@@ -134,7 +134,7 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
 _ERROR_DESCRIPTIONS = {
     403: "Forbidden (admin without an API key)",
     404: "Not found",
-    409: "Conflict: out_of_stock, cart_empty, request_in_progress or an existing sku",
+    409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, or conflict (existing sku)",
     422: "Validation error",
     500: "Internal error",
     503: "A backing service is unavailable",

@@ -10,12 +10,13 @@ import secrets
 from typing import Any
 
 from shop.api import store
-from shop.api.errors import NotFoundError
+from shop.api.errors import CartFullError, NotFoundError
 from shop.api.runtime import dynamodb, env_int, now, table_name
 from shop.declarations import SESSIONS_TABLE, Env
 
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 MAX_CART_ID_LENGTH = 64
+MAX_LINES = 50
 _KEY = SESSIONS_TABLE.hash_key.name
 _TTL = SESSIONS_TABLE.ttl_attribute or "expires_at"
 
@@ -66,21 +67,30 @@ def load(cart_id: str, *, consistent: bool = False) -> tuple[dict[str, int], int
     return items, expires_at
 
 
-def _update(cart_id: str, expression: str, names: dict[str, str], values: dict[str, Any]) -> tuple[dict[str, int], int]:
+def _update(
+    cart_id: str, expression: str, names: dict[str, str], values: dict[str, Any], extra_condition: str = ""
+) -> tuple[dict[str, int], int]:
     if not cart_id or len(cart_id) > MAX_CART_ID_LENGTH:
         raise _not_found(cart_id)
     client = dynamodb()
+    condition = "attribute_exists(#k) AND #ttl > :now"
     try:
         response = client.update_item(
             TableName=table_name(SESSIONS_TABLE),
             Key={_KEY: {"S": cart_id}},
             UpdateExpression=expression,
-            ConditionExpression="attribute_exists(#k) AND #ttl > :now",
+            ConditionExpression=f"{condition} AND ({extra_condition})" if extra_condition else condition,
             ExpressionAttributeNames={"#k": _KEY, "#ttl": _TTL, **names},
             ExpressionAttributeValues={":now": {"N": str(now())}, **values},
             ReturnValues="ALL_NEW",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
+        if extra_condition:
+            # Which condition failed? A live cart that refused the change is full; otherwise it is gone.
+            items, _ = load(cart_id, consistent=True)
+            raise CartFullError(
+                f"a cart holds at most {MAX_LINES} different products", {"lines": len(items), "max_lines": MAX_LINES}
+            ) from exc
         raise _not_found(cart_id) from exc
     return _parse(response["Attributes"])
 
@@ -90,7 +100,8 @@ def set_quantity(cart_id: str, product_id: str, quantity: int) -> tuple[dict[str
         cart_id,
         "SET #items.#pid = :q, #ttl = :exp",
         {"#items": "items", "#pid": product_id},
-        {":q": {"N": str(quantity)}, ":exp": {"N": str(now() + _ttl())}},
+        {":q": {"N": str(quantity)}, ":exp": {"N": str(now() + _ttl())}, ":max": {"N": str(MAX_LINES)}},
+        extra_condition="attribute_exists(#items.#pid) OR size(#items) < :max",
     )
 
 
@@ -109,7 +120,7 @@ def delete(cart_id: str) -> None:
 
 def view(cart_id: str, items: dict[str, int], expires_at: int) -> dict[str, Any]:
     """The cart as the API shows it: lines at current catalog prices, ordered by product name."""
-    products = store.fetch_products(sorted(items))
+    products = store.fetch_products(sorted(pid for pid in items if store.parse_uuid(pid) == pid))
     lines = []
     for product_id, quantity in items.items():
         product = products.get(product_id)

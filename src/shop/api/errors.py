@@ -37,6 +37,11 @@ class CartEmptyError(ApiError):
     code = "cart_empty"
 
 
+class CartFullError(ApiError):
+    status = 409
+    code = "cart_full"
+
+
 class ConflictError(ApiError):
     status = 409
     code = "conflict"

@@ -55,6 +55,15 @@ def request_id(event: dict[str, Any]) -> str:
     return str(uuid.uuid4())
 
 
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def _set_header(response: dict[str, Any], name: str, value: str) -> None:
     if "multiValueHeaders" in response and response["multiValueHeaders"] is not None:
         response["multiValueHeaders"][name] = [value]
@@ -105,6 +114,9 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     _set_header(response, REQUEST_ID_HEADER, rid)
+    if source == "alb":
+        status = int(response.get("statusCode", 500))
+        response.setdefault("statusDescription", f"{status} {_phrase(status)}")
     logger.info(
         "request",
         extra={
