@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import re
 import threading
@@ -233,6 +234,63 @@ def test_parallel_checkouts_in_separate_environments_sell_exactly_the_last_units
     sold = db.execute("SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE product_id = %s", (product["id"],))
     assert sold.fetchone()[0] == units
     assert _counts(db) == (units, units)
+
+
+def _same_key_buyer(cart: str, key: str, barrier: Any, results: Any) -> None:
+    from tests.app.conftest import make_call as call_for
+
+    call = call_for("rest")
+    call("GET", "/api/health")
+    barrier.wait(timeout=60)
+    reply = call(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "dup@example.com"}, headers={"Idempotency-Key": key}
+    )
+    results.put((reply.status, reply.error_code, (reply.body or {}).get("order_id")))
+
+
+def test_simultaneous_retries_with_one_key_place_one_order(shop: dict[str, dict[str, Any]], db: Any) -> None:
+    product = shop["CND-302"]
+    cart = _cart_with(make_call("rest"), {product["id"]: 2})
+    key = f"dup-{uuid.uuid4()}"
+    ctx = multiprocessing.get_context("spawn")
+    clients = 4
+    barrier, results = ctx.Barrier(clients), ctx.Queue()
+    processes = [ctx.Process(target=_same_key_buyer, args=(cart, key, barrier, results)) for _ in range(clients)]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=180) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    placed = {order_id for status, _, order_id in outcomes if status == 201}
+    assert len(placed) == 1  # every success is the same order
+    assert all(status == 201 or (status, code) == (409, "request_in_progress") for status, code, _ in outcomes)
+    assert _counts(db) == (1, 1)
+    assert _stock(db, product["id"]) == product["stock"] - 2
+
+
+def test_checkout_emits_business_metrics(
+    api: Call, shop: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    tee = shop["TEE-100"]
+    cart = _cart_with(api, {tee["id"]: 2})
+    capsys.readouterr()
+    order = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}).body
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert len(blobs) == 1  # one embedded-metric-format record per invocation
+    blob = blobs[0]
+    names = {m["Name"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {"OrdersPlaced", "Revenue", "ItemsSold"} <= names
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Ecommerce"
+
+    def total(name: str) -> float:
+        value = blob[name]
+        return float(sum(value)) if isinstance(value, list) else float(value)
+
+    assert (total("OrdersPlaced"), total("Revenue"), total("ItemsSold")) == (1.0, float(order["total_cents"]), 2.0)
+    empty = api("POST", "/api/checkout", body={"cart_id": api("POST", "/api/carts").body["cart_id"], "email": "a@b.co"})
+    assert empty.status == 409
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert all("OrdersPlaced" not in blob for blob in blobs)
 
 
 def test_parallel_checkouts_on_threads_never_oversell(rest: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
