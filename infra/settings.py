@@ -15,6 +15,9 @@ Config keys (namespace ``ecommerce``):
   ``cloudfrontCertificateArn`` (us-east-1): optional custom domain.
 - ``storefrontCredential`` (secret, required outside prod): ``user:password`` that
   the edge function asks for before serving a non-prod storefront.
+- ``originVerifySecret`` (secret, optional): 32-128 letters, digits, ``-`` or ``_``;
+  CloudFront sends it to the ALB in a header and the ALB forwards only requests
+  that carry it (the CloudFront prefix list admits every distribution, not only ours).
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
 """
@@ -64,6 +67,7 @@ LOG_RETENTION_DAYS = (
 )
 
 _SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+_ORIGIN_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
@@ -234,6 +238,8 @@ class Settings:
     cloudfront_certificate_arn: str | None = None
     # "user:password" guarding the storefront of non-prod stacks (secret; None in prod).
     storefront_credential: pulumi.Output[str] | None = None
+    # Shared secret CloudFront presents to the ALB (optional).
+    origin_verify_secret: pulumi.Output[str] | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -403,6 +409,13 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         raise SettingsError(
             "config ecommerce:storefrontCredential must not be set for a prod stack (the shop is public)"
         )
+    origin_verify_secret = config.get_secret("originVerifySecret")
+    plain_origin_secret = config.get("originVerifySecret")
+    if plain_origin_secret is not None and not _ORIGIN_SECRET.match(plain_origin_secret):
+        raise SettingsError(
+            "config ecommerce:originVerifySecret must be 32 to 128 letters, digits, '-' or '_' "
+            "(for example: openssl rand -hex 32)"
+        )
     return Settings(
         project=PROJECT,
         stack=stack,
@@ -417,6 +430,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         certificate_arn=certificate_arn,
         cloudfront_certificate_arn=config.get("cloudfrontCertificateArn"),
         storefront_credential=storefront_credential,
+        origin_verify_secret=origin_verify_secret,
     )
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.load_balancer import ORIGIN_VERIFY_HEADER
 from infra.components.storage import CLOUDFRONT_LOG_PREFIX, deny_insecure_transport
 from infra.settings import Settings
 from shop.declarations import API_PREFIX
@@ -282,6 +283,15 @@ class Cdn(pulumi.ComponentResource):
                 aws.cloudfront.DistributionOriginArgs(
                     origin_id=API_ORIGIN,
                     domain_name=alb_domain,
+                    custom_headers=(
+                        [
+                            aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                                name=ORIGIN_VERIFY_HEADER, value=settings.origin_verify_secret
+                            )
+                        ]
+                        if settings.origin_verify_secret is not None
+                        else None
+                    ),
                     custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                         http_port=80,
                         https_port=443,

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 HEALTH_CHECK_INTERVAL_SECONDS = 5
 HEALTH_CHECK_TIMEOUT_SECONDS = 2
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# CloudFront adds this header (with ``originVerifySecret``) to every request it sends the ALB.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ADMIN_RULE_PRIORITY = 10
 API_RULE_PRIORITY = 20
 
@@ -167,15 +169,26 @@ class LoadBalancer(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        api_conditions = [
+            aws.lb.ListenerRuleConditionArgs(
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[f"{API_PREFIX}/*"])
+            )
+        ]
+        if settings.origin_verify_secret is not None:
+            # Only our distribution knows the secret: other CloudFront distributions
+            # (which the prefix list also admits) get the default 404.
+            api_conditions.append(
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ORIGIN_VERIFY_HEADER, values=[settings.origin_verify_secret]
+                    )
+                )
+            )
         aws.lb.ListenerRule(
             "api",
             listener_arn=self.listener.arn,
             priority=API_RULE_PRIORITY,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[f"{API_PREFIX}/*"])
-                )
-            ],
+            conditions=api_conditions,
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
             opts=child,
         )

@@ -37,11 +37,23 @@ def _pattern(value: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value) + r"\Z")
 
 
-def route(program: Program, listener: Resource, path: str) -> tuple[str, Any]:
-    """What the listener does with a request for ``path``, evaluating rules as the ALB does."""
+def _matches(condition: dict[str, Any], path: str, headers: dict[str, str]) -> bool:
+    if "pathPattern" in condition:
+        return any(_pattern(p).match(path) for p in condition["pathPattern"]["values"])
+    if "httpHeader" in condition:
+        # Header names are case-insensitive; values are matched case-insensitively too, with wildcards.
+        wanted = condition["httpHeader"]
+        value = {k.lower(): v for k, v in headers.items()}.get(wanted["httpHeaderName"].lower())
+        return value is not None and any(
+            re.compile(_pattern(v).pattern, re.IGNORECASE).match(value) for v in wanted["values"]
+        )
+    raise AssertionError(f"the test does not know the condition {condition}")
+
+
+def route(program: Program, listener: Resource, path: str, headers: dict[str, str] | None = None) -> tuple[str, Any]:
+    """What the listener does with a request, evaluating rules as the ALB does (all conditions must match)."""
     for rule in sorted(rules_on(program, listener), key=lambda r: r.inputs["priority"]):
-        patterns = [v for c in rule.inputs["conditions"] for v in c["pathPattern"]["values"]]
-        if any(_pattern(p).match(path) for p in patterns):
+        if all(_matches(c, path, headers or {}) for c in rule.inputs["conditions"]):
             (action,) = rule.inputs["actions"]
             break
     else:
@@ -212,3 +224,41 @@ def test_https_with_redirect_when_a_certificate_is_configured() -> None:
     assert len(rules_on(program, https)) == 2 and not rules_on(program, http)
     assert route(program, https, "/api/products") == ("forward", target_group(program).outputs["arn"])
     assert route(program, https, "/api/admin/products") == ("fixed", 403)
+
+
+SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def test_without_an_origin_secret_the_api_rule_matches_on_path_only(program: Program) -> None:
+    (rule,) = [r for r in program.of_type("aws:lb/listenerRule:ListenerRule") if r.name == "api"]
+    assert [set(c) for c in rule.inputs["conditions"]] == [{"pathPattern"}]
+    assert not origin_headers(program)
+
+
+def origin_headers(program: Program) -> list[dict[str, str]]:
+    distribution = program.one("aws:cloudfront/distribution:Distribution")
+    (alb,) = [o for o in distribution.inputs["origins"] if o["originId"] == "alb"]
+    headers: list[dict[str, str]] = alb.get("customHeaders") or []
+    return headers
+
+
+def test_with_an_origin_secret_only_requests_carrying_it_reach_the_function() -> None:
+    program = run_program("prod", {"originVerifySecret": SECRET})
+    (listener,) = program.of_type("aws:lb/listener:Listener")
+    forward = ("forward", target_group(program).outputs["arn"])
+    # What our distribution sends ...
+    (header,) = origin_headers(program)
+    assert header == {"name": "X-Origin-Verify", "value": SECRET}
+    assert route(program, listener, "/api/products", {header["name"]: header["value"]}) == forward
+    # ... and what anyone else's distribution (also inside the prefix list) can send.
+    assert route(program, listener, "/api/products") == ("fixed", 404)
+    assert route(program, listener, "/api/products", {"X-Origin-Verify": "guess"}) == ("fixed", 404)
+    assert route(program, listener, "/api/admin/products", {header["name"]: header["value"]}) == ("fixed", 403)
+
+
+@pytest.mark.parametrize("secret", ["too-short", "x" * 129, "has spaces in it and is long enough!!"])
+def test_a_weak_or_malformed_origin_secret_is_refused(secret: str) -> None:
+    from infra.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="originVerifySecret must be 32 to 128"):
+        run_program("dev", {"originVerifySecret": secret})
