@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +93,36 @@ def test_order_and_cart_survive_a_restart_and_reset_clears_them(tmp_path: Path) 
         assert len(_catalog(third)) == len(catalog)
     finally:
         assert third.stop() == 0, third.output()
+
+
+def test_a_killed_platform_loses_no_order_and_at_most_one_snapshot_interval_of_carts(tmp_path: Path) -> None:
+    """SIGKILL (no shutdown code runs): PostgreSQL keeps its data, carts come from the last periodic snapshot."""
+    data_dir = tmp_path / "data"
+    interval = ("--snapshot-interval", "0.5")
+    first = LocalPlatform(data_dir, extra_args=interval).start()
+    try:
+        product = next(p for p in _catalog(first) if p["stock"] >= 2)
+        cart = _cart_with(first, product["id"], 1)
+        checkout = api(first, "POST", "/api/checkout", json={"cart_id": cart["cart_id"], "email": "kill@example.com"})
+        assert checkout.status_code == 201, checkout.text
+        order = checkout.json()
+        open_cart = _cart_with(first, product["id"], 1)
+        # Wait until a periodic snapshot holds the open cart.
+        snapshot_file = data_dir / "dynamodb.json"
+        deadline = time.monotonic() + 30
+        while open_cart["cart_id"] not in (snapshot_file.read_text() if snapshot_file.exists() else ""):
+            assert time.monotonic() < deadline, "no periodic snapshot was written"
+            time.sleep(0.2)
+    finally:
+        first.kill()
+
+    second = LocalPlatform(data_dir, extra_args=interval).start()
+    try:
+        token = {ORDER_TOKEN_HEADER: order["order_token"]}
+        assert api(second, "GET", f"/api/orders/{order['order_id']}", headers=token).status_code == 200
+        restored = api(second, "GET", f"/api/carts/{open_cart['cart_id']}")
+        assert restored.status_code == 200, restored.text
+    finally:
+        assert second.stop() == 0, second.output()
+    # The clean stop also stopped the PostgreSQL server the killed run left behind.
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()

@@ -55,9 +55,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="require this HTTP Basic credential, as the edge does on non-production stacks",
     )
     parser.add_argument("--storefront-dir", type=Path, default=DEFAULT_STOREFRONT, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--snapshot-interval", type=float, default=SNAPSHOT_INTERVAL_SECONDS, help=argparse.SUPPRESS
+    )  # seconds between DynamoDB snapshots (tests shorten it)
     args = parser.parse_args(argv)
     if args.storefront_credential is not None and ":" not in args.storefront_credential:
         parser.error("--storefront-credential must look like user:password")
+    if args.snapshot_interval <= 0:
+        parser.error("--snapshot-interval must be positive")
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
     return args
@@ -199,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
                     log.exception("could not save the DynamoDB items")
 
             def save_periodically() -> None:
-                while not stop_saving.wait(SNAPSHOT_INTERVAL_SECONDS):
+                while not stop_saving.wait(args.snapshot_interval):
                     save_now()
 
             threading.Thread(target=save_periodically, name="dynamodb-snapshot", daemon=True).start()
