@@ -72,6 +72,11 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 
+# What API Gateway answers when a body fails its model: the platform's error shape.
+BAD_REQUEST_BODY_TEMPLATE = json.dumps(
+    {"error": {"code": "validation_error", "message": "$context.error.message", "details": []}}
+)
+
 # Keywords of later JSON-schema drafts / OpenAPI that draft-04 does not know.
 _DROPPED_KEYWORDS = {"$defs", "definitions", "$schema", "title", "examples", "discriminator", "readOnly", "writeOnly"}
 
@@ -229,23 +234,14 @@ class ApiGateway(pulumi.ComponentResource):
         )
         rest_api_id = self.rest_api.id
 
-        # Validation failures answer in the platform's error format.
-        aws.apigateway.Response(
+        # Validation failures answer in the platform's error format (a gateway
+        # response, like the methods, takes effect with the next deployment).
+        bad_request_body = aws.apigateway.Response(
             "bad-request-body",
             rest_api_id=rest_api_id,
             response_type="BAD_REQUEST_BODY",
             status_code="400",
-            response_templates={
-                "application/json": json.dumps(
-                    {
-                        "error": {
-                            "code": "validation_error",
-                            "message": "$context.error.message",
-                            "details": [],
-                        }
-                    }
-                )
-            },
+            response_templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
             opts=child,
         )
 
@@ -283,7 +279,7 @@ class ApiGateway(pulumi.ComponentResource):
             )
 
         # -------------------------------------------------------- methods
-        snapshot: list[pulumi.Resource] = [*models.values(), validator]
+        snapshot: list[pulumi.Resource] = [*models.values(), validator, bad_request_body]
         for route in routes:
             resource = resources[route.path]
             method = aws.apigateway.Method(
@@ -363,7 +359,7 @@ class ApiGateway(pulumi.ComponentResource):
             lambda origin: deployment_fingerprint(
                 routes,
                 schemas,
-                {"type": "AWS_PROXY", "function": settings.name("api")},
+                {"type": "AWS_PROXY", "function": settings.name("api"), "badRequestBody": BAD_REQUEST_BODY_TEMPLATE},
                 {"origin": origin, "methods": cors, "headers": CORS_HEADERS, "maxAge": CORS_MAX_AGE_SECONDS},
             )
         )

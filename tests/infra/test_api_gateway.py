@@ -217,13 +217,15 @@ def test_deployment_and_stage_are_separate_and_linked(program: Program) -> None:
     assert stage.inputs["stageName"] == gw.STAGE_NAME == program.outputs["apiStage"]
 
 
-def test_deployment_waits_for_every_method_integration_and_model(program: Program) -> None:
+def test_deployment_waits_for_everything_it_snapshots(program: Program) -> None:
     deployment = program.one("aws:apigateway/deployment:Deployment")
     for type_token in (
         "aws:apigateway/method:Method",
         "aws:apigateway/integration:Integration",
         "aws:apigateway/model:Model",
         "aws:apigateway/integrationResponse:IntegrationResponse",
+        "aws:apigateway/response:Response",
+        "aws:apigateway/requestValidator:RequestValidator",
     ):
         for resource in program.of_type(type_token):
             assert resource.urn in deployment.dependencies, resource.name
