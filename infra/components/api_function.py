@@ -199,7 +199,7 @@ class ApiFunction(pulumi.ComponentResource):
             opts=child,
         )
         # Lambda pulls the image with these two calls, for this account's functions only.
-        aws.ecr.RepositoryPolicy(
+        repository_policy = aws.ecr.RepositoryPolicy(
             "api",
             repository=self.repository.name,
             policy=pulumi.Output.json_dumps(
@@ -335,8 +335,9 @@ class ApiFunction(pulumi.ComponentResource):
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             # The log group must exist first (or Lambda creates one without
-            # retention), and Lambda checks the ENI permissions at creation.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy]),
+            # retention), Lambda checks the ENI permissions at creation, and it
+            # would write its own repository policy if ours were not there yet.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy, repository_policy]),
         )
 
         # ------------------------------------------------------------ ALB target

@@ -203,6 +203,8 @@ def test_function_waits_for_its_permissions(program: Program) -> None:
     # Lambda checks the role's ENI permissions when it creates a VPC function.
     fn = function(program)
     assert program.one("aws:iam/rolePolicy:RolePolicy", "api").urn in fn.dependencies
+    # ... and may pull the image before it is created.
+    assert program.one("aws:ecr/repositoryPolicy:RepositoryPolicy").urn in fn.dependencies
 
 
 # --------------------------------------------------------------------------- the role
