@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -129,7 +130,7 @@ def test_checkout_uses_current_prices(api: Call, admin: Call, shop: dict[str, di
 
 
 def test_idempotent_retry_returns_the_first_order_and_creates_nothing(
-    api: Call, shop: dict[str, dict[str, Any]], db: Any
+    api: Call, shop: dict[str, dict[str, Any]], db: Any, app_env: dict[str, str]
 ) -> None:
     mug = shop["MUG-002"]
     cart = _cart_with(api, {mug["id"]: 3})
@@ -140,6 +141,12 @@ def test_idempotent_retry_returns_the_first_order_and_creates_nothing(
     assert second.body == first.body
     assert _counts(db) == (1, 1)
     assert _stock(db, mug["id"]) == mug["stock"] - 3
+    # The record in the idempotency table: completed, expiring through the table's TTL attribute.
+    records = boto3.client("dynamodb").scan(TableName=app_env["IDEMPOTENCY_TABLE"])["Items"]
+    mine = [r for r in records if first.body["order_id"] in r.get("data", {}).get("S", "")]
+    assert len(mine) == 1 and mine[0]["status"]["S"] == "COMPLETED"
+    assert mine[0]["id"]["S"].startswith("checkout#")
+    assert time.time() + 23 * 3600 < int(mine[0]["expiration"]["N"]) <= time.time() + 24 * 3600 + 5
     # Same key, same cart, different e-mail: a misuse, not a replay.
     misuse = api("POST", "/api/checkout", body={"cart_id": cart, "email": "b@example.com"}, headers=key)
     assert (misuse.status, misuse.error_code) == (422, "idempotency_key_reused")
