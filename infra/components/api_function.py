@@ -299,6 +299,7 @@ class ApiFunction(pulumi.ComponentResource):
         )
 
         # ------------------------------------------------------------ function
+        log_level = "DEBUG" if settings.environment == "dev" else "INFO"
         variables: dict[str, pulumi.Input[str]] = {
             Env.ENVIRONMENT: settings.environment,
             Env.DB_WRITER_HOST: args.database.writer_host,
@@ -310,7 +311,7 @@ class ApiFunction(pulumi.ComponentResource):
             Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
             Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),
             Env.CORS_ALLOW_ORIGIN: args.cors_origin,
-            Env.LOG_LEVEL: "DEBUG" if settings.environment == "dev" else "INFO",
+            Env.LOG_LEVEL: log_level,
             Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
             Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         }
@@ -333,7 +334,13 @@ class ApiFunction(pulumi.ComponentResource):
             ),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
+            # JSON logs with Lambda's level filter at the app's own level (it would drop DEBUG otherwise).
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON",
+                log_group=self.log_group.name,
+                application_log_level=log_level,
+                system_log_level="WARN",
+            ),
             # The log group must exist first (or Lambda creates one without
             # retention), Lambda checks the ENI permissions at creation, and it
             # would write its own repository policy if ours were not there yet.

@@ -196,7 +196,11 @@ def test_log_group_exists_before_the_function_with_profile_retention(program: Pr
     assert group.inputs["retentionInDays"] == PROFILES[program.stack].log_retention_days
     assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
     assert group.urn in fn.dependencies
-    assert fn.inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
+    logging = fn.inputs["loggingConfig"]
+    assert logging["logGroup"] == group.inputs["name"]
+    assert logging["logFormat"] == "JSON"
+    # Lambda's own filter lets through what the app logs at its configured level.
+    assert logging["applicationLogLevel"] == fn.inputs["environment"]["variables"]["LOG_LEVEL"]
 
 
 def test_function_waits_for_its_permissions(program: Program) -> None:
