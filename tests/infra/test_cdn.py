@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -266,9 +267,16 @@ def test_security_headers_on_every_response(program: Program) -> None:
 
 def test_storefront_page_works_under_the_content_security_policy() -> None:
     # Same-origin script and stylesheet, no inline script or style.
-    index = (Path(__file__).resolve().parents[2] / "storefront" / "index.html").read_text()
+    storefront = Path(__file__).resolve().parents[2] / "storefront"
+    index = (storefront / "index.html").read_text()
     assert "<script>" not in index and "<style" not in index and "style=" not in index
     assert "http://" not in index and "https://" not in index
+    assert not re.search(r"\son[a-z]+\s*=", index), "inline event handlers need 'unsafe-inline'"
+    for script in storefront.glob("*.js"):
+        code = script.read_text()
+        # Blocked under script-src 'self' (no 'unsafe-eval') and style-src 'self' (no inline styles).
+        for forbidden in ("eval(", "new Function(", 'setAttribute("style"', "setAttribute('style'", 'style="'):
+            assert forbidden not in code, f"{script.name} uses {forbidden}"
 
 
 def test_default_certificate_unless_a_us_east_1_certificate_is_configured(program: Program) -> None:
