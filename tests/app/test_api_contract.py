@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
 import re
 from typing import Any
 
+import psycopg
 import pytest
 
 from shop.api import openapi
 from shop.api.handler import resolvers
 from shop.declarations import ROUTES
-from tests.app.conftest import Call
+from tests.app.conftest import Call, invoke
+from tests.app.events import alb_event, rest_event
 
 
 def _routes(resolver: Any) -> set[tuple[str, str]]:
@@ -88,6 +91,27 @@ def test_unsupported_content_type_is_415(api: Call, shop: Any) -> None:
         headers={"Content-Type": "text/plain"},
     )
     assert (reply.status, reply.error_code) == (415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        base64.b64encode(b'{"cart_id": "\x16\xff\xfe"}').decode(),  # valid base64, not UTF-8
+        "not*base64!",  # not base64 at all
+    ],
+)
+def test_undecodable_base64_body_is_400_and_writes_nothing(
+    source: str, encoded: str, shop: Any, db: psycopg.Connection[tuple[Any, ...]]
+) -> None:
+    """An ALB passes binary bodies base64-encoded; one that is not UTF-8 JSON is the client's fault."""
+    before = db.execute("SELECT count(*) FROM orders").fetchone()
+    build = alb_event if source == "alb" else rest_event
+    event = build("POST", "/api/checkout", raw_body=encoded)
+    event["isBase64Encoded"] = True
+    reply = invoke(event)
+    assert (reply.status, reply.error_code) == (400, "validation_error")
+    assert set(reply.body["error"]) == {"code", "message", "details"}
+    assert db.execute("SELECT count(*) FROM orders").fetchone() == before
 
 
 def test_internal_failure_is_500_without_internals(api: Call, shop: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,12 +3,14 @@
 Errors always leave as ``{"error": {"code", "message", "details"}}``: our ApiErrors with their
 status; request validation → 422 ``validation_error`` (details: location, type and message of each
 problem, never the input); no route → 404; database unreachable → 503 ``service_unavailable``;
-anything else → 500 ``internal_error``, logged with the correlation id and never with a stack
+a body that is not decodable (bad base64, not UTF-8: an ALB forwards such bodies) → 400
+``validation_error``; anything else → 500 ``internal_error``, logged with the correlation id and never with a stack
 trace in the response.
 """
 
 from __future__ import annotations
 
+import binascii
 import os
 from typing import Any
 
@@ -61,6 +63,10 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
     def validation_error(exc: RequestValidationError) -> Response[Any]:
         return _json(422, "validation_error", "the request is not valid", _validation_details(exc.errors()))
 
+    def undecodable(exc: ValueError) -> Response[Any]:
+        obs.logger().warning("undecodable request body", extra={"error_type": type(exc).__name__})
+        return _json(400, "validation_error", "the request body is not valid base64-encoded UTF-8 JSON", {})
+
     def unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
         return _json(415, "unsupported_media_type", "send application/json", {})
 
@@ -80,6 +86,7 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
     app.exception_handler(ApiError)(api_error)
     app.exception_handler(RequestValidationError)(validation_error)
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
+    app.exception_handler([UnicodeDecodeError, binascii.Error])(undecodable)
     app.not_found(no_route)
     dependency_errors = [psycopg.OperationalError, BotoCoreError, ClientError, IdempotencyPersistenceLayerError]
     app.exception_handler(dependency_errors)(unavailable)
@@ -132,6 +139,7 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "set_stock": (403, 404, 503),
 }
 _ERROR_DESCRIPTIONS = {
+    400: "Undecodable request body",
     403: "Forbidden (admin without an API key)",
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, or conflict (existing sku)",
@@ -172,7 +180,8 @@ def openapi_document() -> dict[str, Any]:
     }
     for operations in document["paths"].values():
         for operation in operations.values():
-            codes = (*ERROR_RESPONSES[operation["operationId"]], 422, 500)
+            body_codes = (400,) if "requestBody" in operation else ()
+            codes = (*ERROR_RESPONSES[operation["operationId"]], *body_codes, 422, 500)
             responses = operation["responses"]
             for code in sorted(codes):
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
