@@ -174,7 +174,7 @@ class ApiFunction(pulumi.ComponentResource):
             # AES-256 (S3-managed) at rest: Lambda pulls the image with its own
             # service permissions, which a customer-managed key would also have to admit.
             encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
-            force_delete=not settings.is_prod,
+            force_delete=not settings.profile.protect_data,
             opts=child,
         )
         aws.ecr.LifecyclePolicy(

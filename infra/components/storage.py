@@ -75,7 +75,7 @@ class Storage(pulumi.ComponentResource):
             b = aws.s3.Bucket(
                 kind,
                 bucket=account.apply(lambda a: settings.name(f"{kind}-{a}")),
-                force_destroy=not settings.is_prod,
+                force_destroy=not settings.profile.protect_data,
                 opts=pulumi.ResourceOptions(parent=self, protect=settings.profile.protect_data),
             )
             self.public_access_blocks[kind] = aws.s3.BucketPublicAccessBlock(

@@ -94,3 +94,14 @@ def test_protection_follows_the_profile_not_the_stack_name() -> None:
     assert all(store.options["protect"] for store in data_stores(program) if store.type != VAULT)
     assert program.one(CLUSTER)["deletionProtection"] is True
     assert all(t["deletionProtectionEnabled"] is True for t in program.of_type(TABLE))
+    # Protected buckets and registries must not be emptied by a destroy either.
+    assert not any(bucket.get("forceDestroy") for bucket in program.of_type(BUCKET))
+    assert program.one(REPOSITORY).get("forceDelete") in (False, None)
+
+
+def test_unprotected_prod_profile_is_disposable() -> None:
+    """The reverse: protectData=false on a prod-sized stack (say a load-test copy) tears down cleanly."""
+    program = run_program("prod", {"protectData": "false"})
+    assert all(bucket["forceDestroy"] is True for bucket in program.of_type(BUCKET))
+    assert program.one(REPOSITORY)["forceDelete"] is True
+    assert not any(store.options["protect"] for store in data_stores(program))
