@@ -37,7 +37,13 @@ import pulumi_aws as aws
 from infra.components.load_balancer import ORIGIN_VERIFY_HEADER
 from infra.components.storage import CLOUDFRONT_LOG_PREFIX, deny_insecure_transport
 from infra.settings import Settings
-from shop.declarations import API_PREFIX
+from shop.declarations import (
+    API_PREFIX,
+    FRAME_OPTIONS,
+    HSTS_MAX_AGE_SECONDS,
+    REFERRER_POLICY,
+    STOREFRONT_CONTENT_SECURITY_POLICY,
+)
 
 if TYPE_CHECKING:
     from infra.components.load_balancer import LoadBalancer
@@ -56,23 +62,6 @@ STATIC_ORIGIN = "static"
 API_ORIGIN = "alb"
 API_PATH_PATTERN = f"{API_PREFIX}/*"
 MINIMUM_TLS = "TLSv1.2_2021"
-HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
-# The storefront is one page with its own script and stylesheet, calling /api
-# on the same origin; product images may come from any HTTPS host.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' https: data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 
 
 def edge_code(environment: str, credential: str | None) -> pulumi.AssetArchive:
@@ -231,13 +220,13 @@ class Cdn(pulumi.ComponentResource):
                     override=True
                 ),
                 frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
-                    frame_option="DENY", override=True
+                    frame_option=FRAME_OPTIONS, override=True
                 ),
                 referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
-                    referrer_policy="strict-origin-when-cross-origin", override=True
+                    referrer_policy=REFERRER_POLICY, override=True
                 ),
                 content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
-                    content_security_policy=CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=STOREFRONT_CONTENT_SECURITY_POLICY, override=True
                 ),
             ),
             opts=child,

@@ -33,6 +33,29 @@ API_KEY_HEADER = "x-api-key"
 ORDER_TOKEN_HEADER = "X-Order-Token"
 
 
+# Security headers every storefront response carries: CloudFront's response headers policy sets
+# them in AWS (infra/components/cdn.py), the local gateway sets them on one machine. The storefront
+# is one page with its own script and stylesheet calling /api on the same origin; product images
+# may come from any HTTPS host.
+STOREFRONT_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+FRAME_OPTIONS = "DENY"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
+
+
 class Env(StrEnum):
     """Names of the environment variables the API function reads (at call time)."""
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from infra.components.cdn import CONTENT_SECURITY_POLICY, EDGE_SOURCE
+from infra.components.cdn import EDGE_SOURCE
 from infra.settings import PROFILES, SettingsError
+from shop.declarations import STOREFRONT_CONTENT_SECURITY_POLICY
 from shop.edge.config import parse_config
 from tests.infra.harness import ACCOUNT, TEST_STOREFRONT_CREDENTIAL, Program, Resource, run_program
 
@@ -257,7 +258,7 @@ def test_security_headers_on_every_response(program: Program) -> None:
     assert headers["frameOptions"]["frameOption"] == "DENY"
     assert headers["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
     csp = headers["contentSecurityPolicy"]["contentSecurityPolicy"]
-    assert csp == CONTENT_SECURITY_POLICY
+    assert csp == STOREFRONT_CONTENT_SECURITY_POLICY
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
     assert directives["default-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"

@@ -31,7 +31,16 @@ from socket import socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shop.declarations import API_PREFIX, HEALTH_PATH, REQUEST_ID_HEADER, ROUTES, Route
+from shop.declarations import (
+    API_PREFIX,
+    FRAME_OPTIONS,
+    HEALTH_PATH,
+    REFERRER_POLICY,
+    REQUEST_ID_HEADER,
+    ROUTES,
+    STOREFRONT_CONTENT_SECURITY_POLICY,
+    Route,
+)
 from shop.edge import handler as edge
 from shop.edge.config import EdgeConfig
 
@@ -40,26 +49,13 @@ log = logging.getLogger("shop.local")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 STAGE = "local"
 
-# What the CloudFront response headers policy (infra/components/cdn.py) sets on every response,
-# overriding the origin's (HSTS is left out: the local gateway speaks plain HTTP).
+# What the CloudFront response headers policy sets on every response, overriding the origin's
+# (HSTS is left out: the local gateway speaks plain HTTP).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Content-Security-Policy": "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' https: data:",
-            "connect-src 'self'",
-            "font-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    ),
+    "X-Frame-Options": FRAME_OPTIONS,
+    "Referrer-Policy": REFERRER_POLICY,
+    "Content-Security-Policy": STOREFRONT_CONTENT_SECURITY_POLICY,
 }
 
 
