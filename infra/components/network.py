@@ -16,6 +16,7 @@ function's HTTPS egress to AWS APIs without a VPC endpoint (see below).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,7 +235,8 @@ class Network(pulumi.ComponentResource):
         self.proxy_security_group = group("proxy-sg", "RDS Proxy: PostgreSQL from the API function only")
         self.database_security_group = group("database-sg", "Aurora: PostgreSQL from the RDS Proxy only")
 
-        def ingress(
+        def rule(
+            kind: type[aws.vpc.SecurityGroupIngressRule] | type[aws.vpc.SecurityGroupEgressRule],
             logical: str,
             sg: aws.ec2.SecurityGroup,
             port: int,
@@ -244,7 +246,8 @@ class Network(pulumi.ComponentResource):
             prefix_list_id: pulumi.Input[str] | None = None,
             cidr_ipv4: str | None = None,
         ) -> None:
-            aws.vpc.SecurityGroupIngressRule(
+            """One TCP port, one peer: a security group, a prefix list or (rarely) a CIDR."""
+            kind(
                 logical,
                 security_group_id=sg.id,
                 ip_protocol="tcp",
@@ -257,28 +260,8 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
 
-        def egress(
-            logical: str,
-            sg: aws.ec2.SecurityGroup,
-            port: int,
-            description: str,
-            *,
-            referenced_security_group_id: pulumi.Input[str] | None = None,
-            prefix_list_id: pulumi.Input[str] | None = None,
-            cidr_ipv4: str | None = None,
-        ) -> None:
-            aws.vpc.SecurityGroupEgressRule(
-                logical,
-                security_group_id=sg.id,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=description,
-                referenced_security_group_id=referenced_security_group_id,
-                prefix_list_id=prefix_list_id,
-                cidr_ipv4=cidr_ipv4,
-                opts=child,
-            )
+        ingress = functools.partial(rule, aws.vpc.SecurityGroupIngressRule)
+        egress = functools.partial(rule, aws.vpc.SecurityGroupEgressRule)
 
         # ALB <- CloudFront. The ALB has no egress rule: Lambda targets are
         # invoked through the Lambda service, not connected to.
