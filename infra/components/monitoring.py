@@ -89,6 +89,28 @@ def _metric(namespace: str, name: str, dimensions: Sequence[tuple[str, Any]], **
     return row
 
 
+def _sum_query(
+    query_id: str, namespace: str, metric_name: str, dimensions: pulumi.Input[Mapping[str, pulumi.Input[str]]]
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """An input to alarm metric math: the metric's Sum per alarm period (not returned itself)."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        return_data=False,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dimensions,
+            stat="Sum",
+            period=ALARM_PERIOD,
+        ),
+    )
+
+
+def _expression(query_id: str, expression: str, label: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    """The metric-math expression an alarm evaluates."""
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(id=query_id, expression=expression, label=label, return_data=True)
+
+
 class Monitoring(pulumi.ComponentResource):
     """Dashboard ``ecommerce-dashboard-<suffix>``, one alarm per failure mode, the alarm topic."""
 
@@ -227,34 +249,9 @@ class Monitoring(pulumi.ComponentResource):
             "5xx responses from the ALB or its target, summed per 5 minutes.",
             profile.alarm_alb_5xx_count,
             metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="elb",
-                    return_data=False,
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/ApplicationELB",
-                        metric_name="HTTPCode_ELB_5XX_Count",
-                        dimensions=alb_dims,
-                        stat="Sum",
-                        period=ALARM_PERIOD,
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="target",
-                    return_data=False,
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/ApplicationELB",
-                        metric_name="HTTPCode_Target_5XX_Count",
-                        dimensions=tg_dims,
-                        stat="Sum",
-                        period=ALARM_PERIOD,
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="total",
-                    expression="FILL(elb, 0) + FILL(target, 0)",
-                    label="ALB 5xx",
-                    return_data=True,
-                ),
+                _sum_query("elb", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb_dims),
+                _sum_query("target", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", tg_dims),
+                _expression("total", "FILL(elb, 0) + FILL(target, 0)", "ALB 5xx"),
             ],
             evaluation_periods=1,
             comparison_operator="GreaterThanOrEqualToThreshold",
@@ -324,34 +321,9 @@ class Monitoring(pulumi.ComponentResource):
             "Percentage of API Gateway requests answered 5xx, per 5 minutes.",
             profile.alarm_api_5xx_percent,
             metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="errors",
-                    return_data=False,
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/ApiGateway",
-                        metric_name="5XXError",
-                        dimensions=api_dims,
-                        stat="Sum",
-                        period=ALARM_PERIOD,
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="requests",
-                    return_data=False,
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/ApiGateway",
-                        metric_name="Count",
-                        dimensions=api_dims,
-                        stat="Sum",
-                        period=ALARM_PERIOD,
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate",
-                    expression="IF(requests > 0, 100 * errors / requests, 0)",
-                    label="API 5xx rate (%)",
-                    return_data=True,
-                ),
+                _sum_query("errors", "AWS/ApiGateway", "5XXError", api_dims),
+                _sum_query("requests", "AWS/ApiGateway", "Count", api_dims),
+                _expression("rate", "IF(requests > 0, 100 * errors / requests, 0)", "API 5xx rate (%)"),
             ],
             evaluation_periods=2,
             comparison_operator="GreaterThanThreshold",
@@ -363,26 +335,9 @@ class Monitoring(pulumi.ComponentResource):
                 profile.alarm_dynamo_throttles,
                 kind="dynamo-throttles",
                 metric_queries=[
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id=f"{kind.lower()}s",
-                        return_data=False,
-                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                            namespace="AWS/DynamoDB",
-                            metric_name=f"{kind}ThrottleEvents",
-                            dimensions={"TableName": table.name},
-                            stat="Sum",
-                            period=ALARM_PERIOD,
-                        ),
-                    )
-                    for kind in ("Read", "Write")
-                ]
-                + [
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="throttles",
-                        expression="FILL(reads, 0) + FILL(writes, 0)",
-                        label=f"{logical} throttle events",
-                        return_data=True,
-                    )
+                    _sum_query("reads", "AWS/DynamoDB", "ReadThrottleEvents", {"TableName": table.name}),
+                    _sum_query("writes", "AWS/DynamoDB", "WriteThrottleEvents", {"TableName": table.name}),
+                    _expression("throttles", "FILL(reads, 0) + FILL(writes, 0)", f"{logical} throttle events"),
                 ],
                 evaluation_periods=1,
                 comparison_operator="GreaterThanOrEqualToThreshold",
