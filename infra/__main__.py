@@ -12,6 +12,7 @@ from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
+from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
@@ -43,6 +44,16 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group=load_balancer.target_group,
         cors_origin=cors_origin,
+    ),
+)
+migrations = Migrations(
+    "migrations",
+    MigrationsArgs(
+        settings=settings,
+        key=encryption.key,
+        network=network,
+        database=database,
+        image_uri=api_function.image_uri,
     ),
 )
 api_gateway = ApiGateway(
@@ -98,6 +109,7 @@ pulumi.export("ecrRepositoryUrl", api_function.repository.repository_url)
 pulumi.export("imageUri", api_function.image_uri)
 pulumi.export("apiFunctionName", api_function.function.name)
 pulumi.export("apiFunctionArn", api_function.function.arn)
+pulumi.export("migrationFunctionName", migrations.function.name)
 pulumi.export("edgeFunctionVersionArn", cdn.edge_function.qualified_arn)
 pulumi.export("staticBucketName", storage.static_bucket.bucket)
 pulumi.export("logsBucketName", storage.logs_bucket.bucket)

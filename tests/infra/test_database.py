@@ -221,39 +221,38 @@ def test_read_only_endpoint_serves_the_readers_from_the_private_subnets(program:
     assert [sg_name(program, g) for g in endpoint["vpcSecurityGroupIds"]] == ["proxy-sg"]
 
 
-def test_the_function_connects_through_the_proxy_with_an_iam_token(program: Program) -> None:
-    """The API function (engineer B) gets the proxy endpoints and may rds-db:connect
-    as the database user on exactly this proxy."""
-    functions = [
-        f
+def test_the_functions_connect_through_the_proxy_with_an_iam_token(program: Program) -> None:
+    """The API function and the migration function get the proxy's endpoint and may
+    rds-db:connect as the database user on exactly this proxy."""
+    functions = {
+        f.name: f
         for f in program.of_type("aws:lambda/function:Function")
         if "DB_WRITER_HOST" in ((f.get("environment") or {}).get("variables") or {})
-    ]
-    if not functions:
-        pytest.skip("no API function in the program yet")
-    [fn] = functions
+    }
+    assert set(functions) == {"api", "migrate"}
     p = proxy(program)
     endpoint = program.one("aws:rds/proxyEndpoint:ProxyEndpoint")
-    variables = fn["environment"]["variables"]
-    assert variables["DB_WRITER_HOST"] == p.outputs["endpoint"]
-    assert variables["DB_READER_HOST"] == endpoint.outputs["endpoint"]
-    assert variables["DB_NAME"] == cluster(program)["databaseName"]
-    assert variables["DB_USER"] == cluster(program)["masterUsername"]
-    assert variables["DB_IAM_AUTH"] == "true"
-
+    assert functions["api"]["environment"]["variables"]["DB_READER_HOST"] == endpoint.outputs["endpoint"]
     proxy_id = p.outputs["arn"].rsplit(":", 1)[-1]
     assert proxy_id.startswith("prx-")
-    connect_arn = f"arn:aws:rds-db:us-west-2:{ACCOUNT}:dbuser:{proxy_id}/{variables['DB_USER']}"
-    role = next(r for r in program.of_type(ROLE) if r.outputs["arn"] == fn["role"])
-    connect = [
-        s
-        for rp in program.of_type(ROLE_POLICY)
-        if rp["role"] == role.id
-        for s in json.loads(rp["policy"])["Statement"]
-        if "rds-db:connect" in as_list(s["Action"])
-    ]
-    assert len(connect) == 1
-    assert as_list(connect[0]["Resource"]) == [connect_arn]
+    for fn in functions.values():
+        variables = fn["environment"]["variables"]
+        assert variables["DB_WRITER_HOST"] == p.outputs["endpoint"]
+        assert variables["DB_NAME"] == cluster(program)["databaseName"]
+        assert variables["DB_USER"] == cluster(program)["masterUsername"]
+        assert variables["DB_IAM_AUTH"] == "true"
+
+        connect_arn = f"arn:aws:rds-db:us-west-2:{ACCOUNT}:dbuser:{proxy_id}/{variables['DB_USER']}"
+        role = next(r for r in program.of_type(ROLE) if r.outputs["arn"] == fn["role"])
+        connect = [
+            s
+            for rp in program.of_type(ROLE_POLICY)
+            if rp["role"] == role.id
+            for s in json.loads(rp["policy"])["Statement"]
+            if "rds-db:connect" in as_list(s["Action"])
+        ]
+        assert len(connect) == 1, fn.name
+        assert as_list(connect[0]["Resource"]) == [connect_arn], fn.name
 
 
 # --------------------------------------------------------------------------- exports

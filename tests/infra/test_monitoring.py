@@ -33,7 +33,7 @@ def monitoring(program: Program) -> Resource:
 
 
 def api_function(program: Program) -> Resource:
-    return next(r for r in program.of_type("aws:lambda/function:Function") if r.get("packageType") == "Image")
+    return program.one("aws:lambda/function:Function", "api")
 
 
 def expected_dimensions(program: Program) -> dict[str, Any]:

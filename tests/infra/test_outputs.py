@@ -47,6 +47,7 @@ EXPECTED_OUTPUTS = (
     "imageUri",
     "apiFunctionName",
     "apiFunctionArn",
+    "migrationFunctionName",
     "apiLogGroupName",
     "restApiId",
     "apiUrl",

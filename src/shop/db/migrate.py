@@ -113,8 +113,9 @@ def current_version(database_url: str | None = None) -> int:
 
 
 def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
-    """Lambda entry point for the deploy step: the API image with its command set to
-    ``shop.db.migrate.handler`` (same VPC, proxy and IAM settings) applies pending migrations.
+    """Lambda entry point for the deploy step (infra/components/migrations.py): the API image
+    with its command set to ``shop.db.migrate.handler`` (same VPC, proxy and IAM settings)
+    applies pending migrations when ``pulumi up`` invokes it.
     """
     applied = migrate(None)
     return {"applied": applied, "version": current_version(None)}
