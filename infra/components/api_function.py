@@ -76,6 +76,40 @@ LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
+def function_log_group(
+    logical: str, function_name: str, settings: Settings, key: aws.kms.Key, opts: pulumi.ResourceOptions
+) -> aws.cloudwatch.LogGroup:
+    """The log group Lambda would otherwise create itself, unencrypted and never expiring."""
+    return aws.cloudwatch.LogGroup(
+        logical,
+        name=f"/aws/lambda/{function_name}",
+        retention_in_days=settings.profile.log_retention_days,
+        kms_key_id=key.arn,
+        opts=opts,
+    )
+
+
+def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """A role only the Lambda service may assume; its permissions are each caller's inline policy."""
+    return aws.iam.Role(
+        logical,
+        name=role_name,
+        assume_role_policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+        opts=opts,
+    )
+
+
 def function_policy(
     *,
     table_arns: list[pulumi.Output[str]],
@@ -248,32 +282,10 @@ class ApiFunction(pulumi.ComponentResource):
         self.image_uri = pulumi.Output.format("{0}@{1}", self.repository.repository_url, self.image.digest)
 
         # ------------------------------------------------------------ logs
-        self.log_group = aws.cloudwatch.LogGroup(
-            "api",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=profile.log_retention_days,
-            kms_key_id=args.key.arn,
-            opts=child,
-        )
+        self.log_group = function_log_group("api", function_name, settings, args.key, child)
 
         # ------------------------------------------------------------ role
-        self.role = aws.iam.Role(
-            "api",
-            name=settings.name("api-function"),
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
+        self.role = function_role("api", settings.name("api-function"), child)
         specs = {spec.logical: spec for spec in TABLES}
         missing = specs.keys() - args.tables.keys()
         if missing:

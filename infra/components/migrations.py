@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.api_function import DB_PORT, ENI_ACTIONS, LOG_ACTIONS
+from infra.components.api_function import DB_PORT, ENI_ACTIONS, LOG_ACTIONS, function_log_group, function_role
 from infra.settings import Settings
 from shop.declarations import Env
 
@@ -74,30 +74,8 @@ class Migrations(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         function_name = settings.name("migrate")
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            "migrate",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=settings.profile.log_retention_days,
-            kms_key_id=args.key.arn,
-            opts=child,
-        )
-        self.role = aws.iam.Role(
-            "migrate",
-            name=settings.name("migrate-function"),
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
+        self.log_group = function_log_group("migrate", function_name, settings, args.key, child)
+        self.role = function_role("migrate", settings.name("migrate-function"), child)
         # The database, its log group and its network interfaces: no tables, no X-Ray.
         policy = aws.iam.RolePolicy(
             "migrate",
