@@ -33,6 +33,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
+from infra.iam import service_trust_policy
 from infra.settings import Settings
 from shop.declarations import METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
 
@@ -94,18 +95,7 @@ def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) ->
     return aws.iam.Role(
         logical,
         name=role_name,
-        assume_role_policy=pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
         opts=opts,
     )
 

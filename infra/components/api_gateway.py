@@ -35,6 +35,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import service_trust_policy
 from infra.settings import Settings
 from shop import declarations
 from shop.declarations import API_KEY_HEADER, IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER, Route
@@ -375,18 +376,8 @@ class ApiGateway(pulumi.ComponentResource):
         logging_role = aws.iam.Role(
             "apigateway-logs",
             name=settings.name("apigateway-logs"),
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "apigateway.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_trust_policy(
+                "apigateway.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
             ),
             opts=child,
         )

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from infra.components.database import Database
 from infra.components.tables import Tables
+from infra.iam import service_trust_policy
 from infra.settings import Settings
 
 # 05:00 UTC daily: after Aurora's automated backup window (03:00-04:00).
@@ -79,18 +80,7 @@ class Backups(pulumi.ComponentResource):
             "backup",
             name=settings.name("backup"),
             description="AWS Backup: back up and restore the Aurora cluster and DynamoDB tables",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "backup.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("backup.amazonaws.com"),
             opts=child,
         )
         attachments = [

@@ -36,6 +36,7 @@ import pulumi_aws as aws
 
 from infra.components.load_balancer import ORIGIN_VERIFY_HEADER
 from infra.components.storage import CLOUDFRONT_LOG_PREFIX, deny_insecure_transport
+from infra.iam import service_trust_policy
 from infra.settings import Settings
 from shop.declarations import (
     API_PREFIX,
@@ -125,18 +126,7 @@ class Cdn(pulumi.ComponentResource):
         self.edge_role = aws.iam.Role(
             "edge",
             name=settings.name("edge-function"),
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("edgelambda.amazonaws.com", "lambda.amazonaws.com"),
             opts=child,
         )
         # Replicas log in the region that served the request, to

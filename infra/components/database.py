@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.network import POSTGRES_PORT, Network
+from infra.iam import service_trust_policy
 from infra.settings import Settings
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
@@ -170,18 +171,8 @@ class Database(pulumi.ComponentResource):
             "db-proxy",
             name=settings.name("db-proxy"),
             description="RDS Proxy: read the Aurora master secret",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "rds.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_trust_policy(
+                "rds.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
             ),
             opts=child,
         )

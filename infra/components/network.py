@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import service_trust_policy
 from infra.settings import Settings
 
 AZ_COUNT = 3
@@ -340,28 +341,19 @@ class Network(pulumi.ComponentResource):
             kms_key_id=args.key.arn if args.key is not None else None,
             opts=child,
         )
-        assume = pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": identity.account_id},
-                            "ArnLike": {
-                                "aws:SourceArn": pulumi.Output.format(
-                                    "arn:{0}:ec2:{1}:{2}:vpc-flow-log/*",
-                                    partition.partition,
-                                    settings.region,
-                                    identity.account_id,
-                                )
-                            },
-                        },
-                    }
-                ],
-            }
+        assume = service_trust_policy(
+            "vpc-flow-logs.amazonaws.com",
+            condition={
+                "StringEquals": {"aws:SourceAccount": identity.account_id},
+                "ArnLike": {
+                    "aws:SourceArn": pulumi.Output.format(
+                        "arn:{0}:ec2:{1}:{2}:vpc-flow-log/*",
+                        partition.partition,
+                        settings.region,
+                        identity.account_id,
+                    )
+                },
+            },
         )
         role = aws.iam.Role(
             "flow-logs",

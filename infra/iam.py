@@ -1,0 +1,23 @@
+"""IAM documents every component needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+
+def service_trust_policy(*services: str, condition: Mapping[str, Any] | None = None) -> pulumi.Output[str]:
+    """A role trust policy: the given AWS service principals may assume the role, under ``condition``
+    when one is given (for example ``aws:SourceAccount``, against the confused-deputy problem)."""
+    if not services:
+        raise ValueError("a trust policy names at least one service")
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": services[0] if len(services) == 1 else list(services)},
+        "Action": "sts:AssumeRole",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [statement]})
