@@ -56,6 +56,54 @@ REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
 
 
+def physical_name(logical: str, suffix: str) -> str:
+    """The physical-name rule every AWS resource and local stand-in follows: ``ecommerce-<x>-<suffix>``."""
+    return f"{PROJECT}-{logical}-{suffix}"
+
+
+# The platform's error body, on every entry point (API function, ALB fixed responses, API Gateway
+# gateway responses, the edge function, the local gateway): {"error": {code, message, details}}.
+# ``details`` is always a JSON object ({} when there is nothing to add).
+def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "details": dict(details) if details else {}}}
+
+
+def error_json(code: str, message: str, details: dict[str, object] | None = None) -> str:
+    """``error_body`` serialised compactly (fixed responses, templates)."""
+    import json
+
+    return json.dumps(error_body(code, message, details), separators=(",", ":"))
+
+
+# A client-supplied X-Request-Id is kept when it matches this rule (API function and edge function
+# alike); otherwise a fresh one is generated. It must start with a letter or digit.
+REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+
+# CORS, for the API function and API Gateway's preflight alike. Header names as browsers send them
+# in Access-Control-Request-Headers (case-insensitive); the API key header is for partners on API
+# Gateway only and is not needed by the storefront, but admitting it costs nothing and keeps the
+# two entry points identical.
+CORS_ALLOW_HEADERS: tuple[str, ...] = (
+    "Content-Type",
+    "Authorization",
+    IDEMPOTENCY_HEADER,
+    ORDER_TOKEN_HEADER,
+    REQUEST_ID_HEADER,
+    API_KEY_HEADER,
+)
+CORS_EXPOSE_HEADERS: tuple[str, ...] = (REQUEST_ID_HEADER,)
+CORS_MAX_AGE_SECONDS = 600
+
+# Defaults the function uses when its environment does not override them, in AWS and locally.
+CART_TTL_SECONDS = 7 * 24 * 3600  # a cart lives a week after its last change
+CACHE_TTL_SECONDS = 60  # catalog read-through cache entries
+
+# The shop's database: its name and port, for Aurora/RDS Proxy, the security groups and the
+# embedded PostgreSQL alike.
+DB_NAME = "shop"
+DB_PORT = 5432
+
+
 class Env(StrEnum):
     """Names of the environment variables the API function reads (at call time)."""
 
