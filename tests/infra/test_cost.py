@@ -117,6 +117,13 @@ def test_table_capacity_is_priced_at_the_autoscaling_minimum() -> None:
     assert delta == pytest.approx(tables * HOURS * (4 * usd("dynamodb_wcu_hour") + 2 * usd("dynamodb_rcu_hour")))
 
 
+def test_autoscaling_minimum_not_table_capacity_sets_the_price(dev: Program) -> None:
+    # Autoscaling owns a provisioned table's capacity: what it may scale down to is what idles.
+    raised = edited(dev, "aws:appautoscaling/target:Target", "sessions-read", minCapacity=20)
+    delta = estimate(raised, "us-west-2", "dev").idle.total - cost_of(dev).idle.total
+    assert delta == pytest.approx(15 * HOURS * usd("dynamodb_rcu_hour"))
+
+
 def test_health_checks_follow_the_target_groups_interval(dev: Program) -> None:
     base = cost_of(dev)
     checks = 3 * HOURS * 3600 / 5  # three ALB nodes (AZs), each every 5 s
