@@ -16,13 +16,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench clean
+.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench cost clean
 
 help:
 	@echo "make dev    - run the shop locally (ARGS='--port 8080 --reset' to pass options)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make lock   - re-pin requirements/*.txt from pyproject.toml"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make cost   - monthly cost of each stack at rest (STACKS='dev' to pick, ARGS='--free')"
 
 bootstrap: $(STAMP)
 
@@ -58,6 +59,10 @@ pytest: bootstrap
 
 bench: bootstrap
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# What each stack costs at rest, from the program's resource graph under the infra tests' mocks.
+cost: bootstrap
+	$(PY) -m infra.cost $(STACKS) $(ARGS)
 
 # Pinned, hashed requirements with no index address in them (uv.lock would record one).
 lock:
