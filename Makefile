@@ -65,6 +65,8 @@ lock:
 		--universal --python-version 3.11 --generate-hashes --no-header -o requirements/dev.txt
 	$(UV) pip compile --quiet pyproject.toml --python-platform aarch64-manylinux_2_28 \
 		--python-version 3.13 --generate-hashes --no-header -o requirements/lambda.txt
+	$(UV) pip compile --quiet --group pyproject.toml:infra --constraints requirements/dev.txt \
+		--universal --python-version 3.11 --generate-hashes --no-header -o requirements/infra.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
