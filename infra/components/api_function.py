@@ -262,7 +262,7 @@ class ApiFunction(pulumi.ComponentResource):
             # Built and pushed on `pulumi up` only: a preview needs no Docker. The context's hash
             # as a label still shows a preview that the image (and so the function) will change.
             build_on_preview=False,
-            push=not pulumi.runtime.is_dry_run(),
+            push=True,
             labels={CONTEXT_LABEL: context_sha256(ROOT, DOCKERFILE)},
             tags=[pulumi.Output.format("{0}:{1}", self.repository.repository_url, settings.suffix)],
             registries=[

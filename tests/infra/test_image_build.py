@@ -22,17 +22,19 @@ def previewed() -> Program:
     return run_program("dev", preview=True)
 
 
-def test_a_preview_neither_builds_nor_pushes(previewed: Program) -> None:
-    image = previewed.one(IMAGE)
-    # pulumi-docker-build builds on preview unless told not to; without a build, no Docker is needed.
-    assert image.inputs["buildOnPreview"] is False
-    assert image.inputs["push"] is False
+def test_a_preview_builds_nothing_and_an_update_builds_and_pushes(previewed: Program) -> None:
+    # pulumi-docker-build builds on preview unless told not to; without a build there is nothing to
+    # push and no Docker is needed. `pulumi up` builds and pushes.
+    for program in (previewed, program_for("dev")):
+        image = program.one(IMAGE)
+        assert image.inputs["buildOnPreview"] is False
+        assert image.inputs["push"] is True
 
 
-def test_an_update_builds_and_pushes() -> None:
-    image = program_for("dev").one(IMAGE)
-    assert image.inputs["buildOnPreview"] is False
-    assert image.inputs["push"] is True
+def test_an_unchanged_context_previews_as_no_change(previewed: Program) -> None:
+    """The image's inputs are the same in a preview as in the update before it: a preview shows the
+    image changing only when one of them (the context hash among them) changed."""
+    assert previewed.one(IMAGE).inputs == program_for("dev").one(IMAGE).inputs
 
 
 def test_the_image_carries_the_context_hash_in_preview_and_update(previewed: Program) -> None:
