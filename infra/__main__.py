@@ -3,6 +3,14 @@
 Only wiring lives here. Each concern is a component in infra/components/.
 """
 
+import sys
+from pathlib import Path
+
+# `pulumi up` runs this file with only infra/ on sys.path, in .venv-deploy, which holds the pinned
+# dependencies (requirements.txt, hash-checked) but not this repository: put its roots first.
+_REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [p for p in (str(_REPO), str(_REPO / "src")) if p not in sys.path]
+
 import pulumi
 
 from infra.components.api_function import ApiFunction, ApiFunctionArgs, cors_allow_origin

@@ -34,6 +34,7 @@ import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
 from infra.iam import service_trust_policy
+from infra.image_context import CONTEXT_LABEL, context_sha256
 from infra.settings import Settings
 from shop.declarations import METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
 
@@ -258,7 +259,11 @@ class ApiFunction(pulumi.ComponentResource):
             context=docker_build.BuildContextArgs(location=os.path.relpath(ROOT)),
             dockerfile=docker_build.DockerfileArgs(location=os.path.relpath(ROOT / DOCKERFILE)),
             platforms=[docker_build.Platform.LINUX_ARM64],
+            # Built and pushed on `pulumi up` only: a preview needs no Docker. The context's hash
+            # as a label still shows a preview that the image (and so the function) will change.
+            build_on_preview=False,
             push=True,
+            labels={CONTEXT_LABEL: context_sha256(ROOT, DOCKERFILE)},
             tags=[pulumi.Output.format("{0}:{1}", self.repository.repository_url, settings.suffix)],
             registries=[
                 docker_build.RegistryArgs(

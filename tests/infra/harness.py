@@ -528,9 +528,11 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     return values, secrets
 
 
-def run_program(stack: str, overrides: dict[str, Any] | None = None, main: Path = PROGRAM) -> Program:
-    """Run infra/__main__.py (or another program file, ``main``) for ``stack`` under mocks;
-    raise what the program raises."""
+def run_program(
+    stack: str, overrides: dict[str, Any] | None = None, main: Path = PROGRAM, preview: bool = False
+) -> Program:
+    """Run infra/__main__.py (or another program file, ``main``) for ``stack`` under mocks, as
+    ``pulumi up`` (or as ``pulumi preview`` with ``preview=True``); raise what the program raises."""
     config, secrets = stack_config(stack)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -544,7 +546,7 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None, main: Path 
     with _lock:
         mocks = PlatformMocks(region)
         monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         # A program that failed leaves its unfinished outputs behind; they must
         # not fail the next run (pulumi's own @pulumi.runtime.test clears them too).
         runtime_settings.SETTINGS.outputs.clear()
