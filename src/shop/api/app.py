@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.routers import admin, cart, catalog, checkout, health, orders
-from shop.declarations import IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER, Env
+from shop.declarations import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, Env
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
@@ -99,9 +99,9 @@ def _cors() -> CORSConfig | None:
         return None
     return CORSConfig(
         allow_origin=origin,
-        allow_headers=["Content-Type", IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER],
-        expose_headers=[REQUEST_ID_HEADER],
-        max_age=600,
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        max_age=CORS_MAX_AGE_SECONDS,
     )
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from shop.api import observability as obs
 from shop.api.runtime import dynamodb, env_int, now, table_name
-from shop.declarations import CACHE_TABLE, Env
+from shop.declarations import CACHE_TABLE, CACHE_TTL_SECONDS, Env
 
 EPOCH_KEY = "catalog#epoch"
-DEFAULT_TTL_SECONDS = 30
+DEFAULT_TTL_SECONDS = CACHE_TTL_SECONDS
 _KEY = CACHE_TABLE.hash_key.name
 _TTL = CACHE_TABLE.ttl_attribute or "expires_at"
 

@@ -12,9 +12,9 @@ from typing import Any
 from shop.api import store
 from shop.api.errors import CartFullError, NotFoundError
 from shop.api.runtime import dynamodb, env_int, now, table_name
-from shop.declarations import SESSIONS_TABLE, Env
+from shop.declarations import CART_TTL_SECONDS, SESSIONS_TABLE, Env
 
-DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+DEFAULT_TTL_SECONDS = CART_TTL_SECONDS
 MAX_CART_ID_LENGTH = 64
 MAX_LINES = 50
 _KEY = SESSIONS_TABLE.hash_key.name

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shop.declarations import error_body
+
+__all__ = ["ApiError", "error_body"]
+
 
 class ApiError(Exception):
     """An expected failure with a stable code. Raise it anywhere below a route."""
@@ -55,7 +59,3 @@ class RequestInProgressError(ApiError):
 class IdempotencyKeyReusedError(ApiError):
     status = 422
     code = "idempotency_key_reused"
-
-
-def error_body(code: str, message: str, details: dict[str, Any] | list[Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}

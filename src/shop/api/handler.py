@@ -12,9 +12,9 @@ import time
 import uuid
 from typing import Any
 
-from shop.declarations import REQUEST_ID_HEADER
+from shop.declarations import REQUEST_ID_HEADER, REQUEST_ID_PATTERN
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 _lock = threading.Lock()
 # Powertools resolvers keep the current request in class attributes: one request at a time per
 # process. A Lambda environment handles one invocation at a time anyway; the local platform's
@@ -50,7 +50,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 def request_id(event: dict[str, Any]) -> str:
     """The caller's X-Request-Id when it is sane, else a new one."""
     incoming = _header(event, REQUEST_ID_HEADER)
-    if incoming and _REQUEST_ID.match(incoming):
+    if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
     return str(uuid.uuid4())
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from shop.declarations import Env
+from shop.declarations import DB_NAME, DB_PORT, SERVICE_NAME, Env
 
 T = TypeVar("T")
 
@@ -82,20 +82,20 @@ def connect_kwargs(role: Role) -> dict[str, Any]:
     common: dict[str, Any] = {
         "autocommit": True,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        "application_name": env.get(Env.POWERTOOLS_SERVICE_NAME, "ecommerce-api"),
+        "application_name": env.get(Env.POWERTOOLS_SERVICE_NAME, SERVICE_NAME),
         "row_factory": dict_row,
     }
     if _truthy(env.get(Env.DB_IAM_AUTH)):
         writer = env[Env.DB_WRITER_HOST]
         host = (env.get(Env.DB_READER_HOST) or writer) if role is Role.READER else writer
-        port = int(env.get(Env.DB_PORT) or 5432)
+        port = int(env.get(Env.DB_PORT) or DB_PORT)
         user = env[Env.DB_USER]
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
         return {
             **common,
             "host": host,
             "port": port,
-            "dbname": env.get(Env.DB_NAME) or "shop",
+            "dbname": env.get(Env.DB_NAME) or DB_NAME,
             "user": user,
             "password": auth_token(host, port, user, region),
             "sslmode": "require",

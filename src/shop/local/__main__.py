@@ -93,20 +93,6 @@ def _api_handler() -> LambdaHandler:
     return cast(LambdaHandler, module.handler)
 
 
-def _dynamodb_client(endpoint: str) -> Any:
-    import boto3
-
-    from shop.local.services import LOCAL_REGION
-
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=LOCAL_REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # moto accepts any credentials
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     from shop.db.migrate import migrate
     from shop.db.seed import seed
@@ -181,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             endpoint = dynamo.endpoint_url
         tables = services.ensure_tables(endpoint)
         if not args.dynamodb_endpoint:
-            dynamo_client = _dynamodb_client(endpoint)
+            dynamo_client = services.dynamodb_client(endpoint)
             restored = snapshot.restore(dynamo_client, tables, snapshot_path)
             log.info("dynamodb: %s, %d items restored", endpoint, restored)
 
