@@ -120,7 +120,7 @@ def test_writes_extend_the_cart_ttl(api: Call, app_env: dict[str, str], shop: di
 def test_a_cart_holds_a_bounded_number_of_lines(
     api: Call, admin: Call, shop: dict[str, dict[str, Any]], app_env: dict[str, str]
 ) -> None:
-    from shop.api.carts import MAX_LINES
+    from shop.domain.carts import MAX_LINES
 
     cart = _new_cart(api)
     # Fill the cart to the limit directly (creating 50 products through the API would be slow).

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from shop import declarations
-from shop.api import cache, carts, handler
+from shop import config, declarations
+from shop.api import handler
 from shop.api.app import build_rest
 from shop.db import connection
+from shop.domain import cache, carts
 from shop.edge import config as edge_config
 from shop.edge import handler as edge
 from shop.local import gateway, services
@@ -62,6 +63,7 @@ def test_local_gateway_errors_use_the_declared_body() -> None:
 
 def _preflight(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.setenv(declarations.Env.CORS_ALLOW_ORIGIN, "https://shop.example")
+    config.reload()
     app = build_rest()
     event = rest_event(
         "OPTIONS",
@@ -85,6 +87,7 @@ def test_api_cors_preflight_follows_the_declarations(monkeypatch: pytest.MonkeyP
 def test_ttl_defaults_are_the_declared_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(declarations.Env.CART_TTL_SECONDS, raising=False)
     monkeypatch.delenv(declarations.Env.CACHE_TTL_SECONDS, raising=False)
+    config.reload()
     assert carts._ttl() == declarations.CART_TTL_SECONDS == 7 * 24 * 3600
     assert cache._ttl() == declarations.CACHE_TTL_SECONDS
     env = services.app_environment(
@@ -100,6 +103,7 @@ def test_db_connection_defaults_to_the_declared_name_and_port(monkeypatch: pytes
     monkeypatch.setenv(declarations.Env.DB_IAM_AUTH, "true")
     monkeypatch.setenv(declarations.Env.DB_WRITER_HOST, "proxy.example")
     monkeypatch.setenv(declarations.Env.DB_USER, "shop_api")
+    config.reload()
     monkeypatch.setattr(connection, "auth_token", lambda host, port, user, region: "token")
     kwargs = connection.connect_kwargs(connection.Role.WRITER)
     assert (kwargs["port"], kwargs["dbname"]) == (declarations.DB_PORT, declarations.DB_NAME)

@@ -59,3 +59,8 @@ class RequestInProgressError(ApiError):
 class IdempotencyKeyReusedError(ApiError):
     status = 422
     code = "idempotency_key_reused"
+
+
+class ForbiddenError(ApiError):
+    status = 403
+    code = "forbidden"

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
+from shop import config
 from shop.declarations import HEALTH_PATH
 from shop.edge.config import EdgeConfig
 from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, warm_up
@@ -173,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
 
         _, pg_url = postgres_future.result()
         os.environ.update(services.app_environment(pg_url, endpoint, tables))
+        config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
         # (building the resolvers) is paid before "ready" instead of by the first request.
         warm_status = warm_up(_api_handler())

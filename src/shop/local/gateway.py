@@ -171,31 +171,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
     server_version = "shop-local"
     sys_version = ""
 
-    # Every method goes through the same path; the edge decides which are allowed.
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_TRACE(self) -> None:
-        self._serve()
-
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
 
@@ -215,6 +190,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
+
+    # Every method goes through the same path; the edge decides which are allowed.
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_TRACE = _serve  # noqa: N815
 
     def _dispatch(self) -> tuple[int, str]:
         split = urlsplit(self.path)
