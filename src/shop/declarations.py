@@ -109,7 +109,7 @@ DB_PORT = 5432
 
 
 class Env(StrEnum):
-    """Names of the environment variables the API function reads (at call time)."""
+    """Names of the environment variables the API function reads (once per cold start, in ``shop.config``)."""
 
     ENVIRONMENT = "ECOMMERCE_ENVIRONMENT"
     SESSIONS_TABLE = "SESSIONS_TABLE"
