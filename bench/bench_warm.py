@@ -53,7 +53,7 @@ class RoundTrips:
     def attach(self) -> None:
         from psycopg.pq import Trace
 
-        from shop.api.runtime import dynamodb
+        from shop.aws import dynamodb
         from shop.db.connection import Role, get_connection
 
         dynamodb().meta.events.register("before-send.dynamodb", self._count)
@@ -245,6 +245,9 @@ def main() -> None:
             for name, make in routes:
                 measure(name, make)
             os.environ["CACHE_TTL_SECONDS"] = "0"
+            from shop import config
+
+            config.reload()
             for name, make in uncached:
                 measure(name, make)
 
