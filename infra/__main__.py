@@ -5,7 +5,7 @@ Only wiring lives here. Each concern is a component in infra/components/.
 
 import pulumi
 
-from infra.components.api_function import ApiFunction, ApiFunctionArgs, cors_allow_origin
+from infra.components.api_function import ApiFunction, ApiFunctionArgs
 from infra.components.api_gateway import ApiGateway, ApiGatewayArgs
 from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
@@ -17,6 +17,7 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
+from infra.cors import cors_allow_origin
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
 
@@ -38,11 +39,11 @@ api_function = ApiFunction(
     "api-function",
     ApiFunctionArgs(
         settings=settings,
-        key=encryption.key,
-        network=network,
-        database=database,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
         tables=tables.tables,
-        target_group=load_balancer.target_group,
+        target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
     ),
 )
@@ -50,9 +51,9 @@ migrations = Migrations(
     "migrations",
     MigrationsArgs(
         settings=settings,
-        key=encryption.key,
-        network=network,
-        database=database,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
         image_uri=api_function.image_uri,
     ),
 )

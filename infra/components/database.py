@@ -23,12 +23,13 @@ import pulumi_aws as aws
 
 from infra.components.network import POSTGRES_PORT, Network
 from infra.iam import service_trust_policy
+from infra.lambda_helpers import DatabaseAccess
 from infra.settings import Settings
+from shop.declarations import DB_NAME
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 # A current Aurora PostgreSQL 16 minor version that supports Serverless v2.
 ENGINE_VERSION = "16.8"
-DATABASE_NAME = "shop"
 MASTER_USERNAME = "shop_admin"
 BACKUP_WINDOW = "03:00-04:00"
 MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
@@ -78,7 +79,7 @@ class Database(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         identity = aws.get_caller_identity_output()
         partition = aws.get_partition_output()
-        self.database_name = DATABASE_NAME
+        self.database_name = DB_NAME
         self.db_user = MASTER_USERNAME
 
         self.subnet_group = aws.rds.SubnetGroup(
@@ -112,7 +113,7 @@ class Database(pulumi.ComponentResource):
                 min_capacity=profile.aurora_min_acu,
                 max_capacity=profile.aurora_max_acu,
             ),
-            database_name=DATABASE_NAME,
+            database_name=DB_NAME,
             master_username=MASTER_USERNAME,
             manage_master_user_password=True,
             master_user_secret_kms_key_id=key.arn,
@@ -273,4 +274,16 @@ class Database(pulumi.ComponentResource):
                 "secretArn": self.secret_arn,
                 "connectArn": self.connect_arn,
             }
+        )
+
+    @property
+    def access(self) -> DatabaseAccess:
+        """What a VPC function needs to connect (through the proxy, with an IAM token)."""
+        return DatabaseAccess(
+            writer_host=self.writer_host,
+            reader_host=self.reader_host,
+            user=self.db_user,
+            connect_arn=self.connect_arn,
+            name=self.database_name,
+            ready=(self,),
         )

@@ -25,11 +25,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.iam import service_trust_policy
+from infra.lambda_helpers import FunctionNetwork
 from infra.settings import Settings
+from shop.declarations import DB_PORT
 
 AZ_COUNT = 3
 VPC_CIDR = "10.0.0.0/16"
-POSTGRES_PORT = 5432
+POSTGRES_PORT = DB_PORT
 HTTPS_PORT = 443
 HTTP_PORT = 80
 # CloudFront's managed prefix list of origin-facing addresses. A rule that names
@@ -407,4 +409,12 @@ class Network(pulumi.ComponentResource):
                 "natGatewayPublicIps": [e.public_ip for e in self.nat_eips],
                 "flowLogGroupName": self.flow_log_group.name,
             }
+        )
+
+    @property
+    def function_network(self) -> FunctionNetwork:
+        """Where the platform's VPC functions run: the private subnets, the function security group."""
+        return FunctionNetwork(
+            subnet_ids=[s.id for s in self.private_subnets],
+            security_group_ids=[self.function_security_group.id],
         )
