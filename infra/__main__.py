@@ -7,6 +7,7 @@ import pulumi
 
 from infra.components.api_function import ApiFunction, ApiFunctionArgs
 from infra.components.api_gateway import ApiGateway, ApiGatewayArgs
+from infra.components.api_gateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
 from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
@@ -57,9 +58,17 @@ migrations = Migrations(
         image_uri=api_function.image_uri,
     ),
 )
+api_gateway_account = ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
 api_gateway = ApiGateway(
     "api-gateway",
-    ApiGatewayArgs(settings=settings, key=encryption.key, function=api_function.function, cors_origin=cors_origin),
+    ApiGatewayArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        function_name=api_function.function.name,
+        function_invoke_arn=api_function.function.invoke_arn,
+        cors_origin=cors_origin,
+        stage_depends_on=[api_gateway_account.account],
+    ),
 )
 monitoring = Monitoring(
     "monitoring",
