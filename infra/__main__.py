@@ -26,7 +26,7 @@ settings = load_settings()
 register_default_tags(settings)
 
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
-network = Network("network", NetworkArgs(settings=settings, key=encryption.key))
+network = Network("network", NetworkArgs(settings=settings, key_arn=encryption.key.arn))
 tables = Tables("tables", TablesArgs(settings=settings, key=encryption.key))
 database = Database("database", DatabaseArgs(settings=settings, network=network, key=encryption.key))
 if settings.profile.aws_backup:

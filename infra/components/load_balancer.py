@@ -22,7 +22,6 @@ redirects to it; otherwise they live on the HTTP listener.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,7 @@ import pulumi_aws as aws
 
 from infra.components.storage import ALB_LOG_PREFIX
 from infra.settings import Settings
-from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH
+from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH, error_json
 
 if TYPE_CHECKING:
     from infra.components.network import Network
@@ -44,11 +43,6 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 ADMIN_RULE_PRIORITY = 10
 API_RULE_PRIORITY = 20
-
-
-def error_body(code: str, message: str) -> str:
-    """The platform's error shape, for responses the ALB makes itself."""
-    return json.dumps({"error": {"code": code, "message": message, "details": {}}}, separators=(",", ":"))
 
 
 @dataclass
@@ -109,7 +103,7 @@ class LoadBalancer(pulumi.ComponentResource):
             fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
                 content_type="application/json",
                 status_code="404",
-                message_body=error_body("not_found", "no such resource"),
+                message_body=error_json("not_found", "no such resource"),
             ),
         )
         if settings.certificate_arn:
@@ -163,7 +157,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
                         content_type="application/json",
                         status_code="403",
-                        message_body=error_body("forbidden", "admin operations are not served here"),
+                        message_body=error_json("forbidden", "admin operations are not served here"),
                     ),
                 )
             ],

@@ -291,7 +291,7 @@ def policy(resource: Resource, key: str) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def test_flow_logs_capture_all_traffic_into_an_encrypted_week_long_group(program: Program) -> None:
+def test_flow_logs_capture_all_traffic_into_an_encrypted_group_kept_as_the_profile_says(program: Program) -> None:
     flow = program.one("aws:ec2/flowLog:FlowLog")
     assert flow["vpcId"] == vpc(program).id
     assert flow["trafficType"] == "ALL"
@@ -301,7 +301,7 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_week_long_group(program
     ]
     assert len(groups) == 1
     log_group = groups[0]
-    assert log_group["retentionInDays"] == 7
+    assert log_group["retentionInDays"] == PROFILES[program.stack].log_retention_days
     assert log_group["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
     assert program.outputs["flowLogGroupName"] == log_group["name"]
 
