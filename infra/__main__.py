@@ -33,7 +33,19 @@ if settings.profile.aws_backup:
     Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
 storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(settings=settings, network=network, storage=storage))
-cdn = Cdn("cdn", CdnArgs(settings=settings, storage=storage, load_balancer=load_balancer))
+cdn = Cdn(
+    "cdn",
+    CdnArgs(
+        settings=settings,
+        static_bucket_id=storage.static_bucket.id,
+        static_bucket_arn=storage.static_bucket.arn,
+        static_bucket_domain_name=storage.static_bucket.bucket_regional_domain_name,
+        static_bucket_ready=[storage.public_access_blocks["static"]],
+        logs_bucket_domain_name=storage.logs_bucket.bucket_domain_name,
+        logs_ready=storage.logs_ready,
+        alb_dns_name=load_balancer.load_balancer.dns_name,
+    ),
+)
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
 api_function = ApiFunction(
