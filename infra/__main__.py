@@ -28,7 +28,18 @@ register_default_tags(settings)
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
 network = Network("network", NetworkArgs(settings=settings, key_arn=encryption.key.arn))
 tables = Tables("tables", TablesArgs(settings=settings, key=encryption.key))
-database = Database("database", DatabaseArgs(settings=settings, network=network, key=encryption.key))
+database = Database(
+    "database",
+    DatabaseArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        database_subnet_ids=[s.id for s in network.database_subnets],
+        database_security_group_id=network.database_security_group.id,
+        proxy_subnet_ids=[s.id for s in network.private_subnets],
+        proxy_security_group_id=network.proxy_security_group.id,
+        availability_zones=network.availability_zones,
+    ),
+)
 if settings.profile.aws_backup:
     Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
 storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))

@@ -16,10 +16,10 @@ function's HTTPS egress to AWS APIs without a VPC endpoint (see below).
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -31,7 +31,6 @@ from shop.declarations import DB_PORT
 
 AZ_COUNT = 3
 VPC_CIDR = "10.0.0.0/16"
-POSTGRES_PORT = DB_PORT
 HTTPS_PORT = 443
 HTTP_PORT = 80
 # CloudFront's managed prefix list of origin-facing addresses. A rule that names
@@ -290,76 +289,40 @@ class Network(pulumi.ComponentResource):
         )
 
     def _security_group_rules(self) -> None:
-        ingress = functools.partial(self._rule, aws.vpc.SecurityGroupIngressRule)
-        egress = functools.partial(self._rule, aws.vpc.SecurityGroupEgressRule)
-        # ALB <- CloudFront. The ALB has no egress rule: Lambda targets are
-        # invoked through the Lambda service, not connected to.
+        """Every allowed flow, one row each: (direction, logical name, group, port, description, peer)."""
+        ingress, egress = aws.vpc.SecurityGroupIngressRule, aws.vpc.SecurityGroupEgressRule
+        alb, function = self.alb_security_group, self.function_security_group
+        proxy, database = self.proxy_security_group, self.database_security_group
         cloudfront = aws.ec2.get_managed_prefix_list_output(name=CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST)
         self.alb_listener_port = HTTPS_PORT if self._settings.certificate_arn else HTTP_PORT
-        ingress(
-            "alb-from-cloudfront",
-            self.alb_security_group,
-            self.alb_listener_port,
-            "CloudFront origin-facing addresses to the listener",
-            prefix_list_id=cloudfront.id,
-        )
-
-        # API function -> RDS Proxy, DynamoDB and S3 (gateway endpoints), AWS APIs.
-        egress(
-            "function-to-proxy",
-            self.function_security_group,
-            POSTGRES_PORT,
-            "PostgreSQL to the RDS Proxy",
-            referenced_security_group_id=self.proxy_security_group.id,
-        )
-        egress(
-            "function-to-dynamodb",
-            self.function_security_group,
-            HTTPS_PORT,
-            "HTTPS to DynamoDB through the gateway endpoint",
-            prefix_list_id=self.dynamodb_endpoint.prefix_list_id,
-        )
-        egress(
-            "function-to-s3",
-            self.function_security_group,
-            HTTPS_PORT,
-            "HTTPS to S3 through the gateway endpoint",
-            prefix_list_id=self.s3_endpoint.prefix_list_id,
-        )
-        # HTTPS to the AWS APIs that have no gateway endpoint (X-Ray, CloudWatch,
-        # KMS, STS), through the NAT gateways. Port 443 only; never inbound.
-        egress(
-            "function-to-aws-apis",
-            self.function_security_group,
-            HTTPS_PORT,
-            "HTTPS to AWS APIs without a VPC endpoint, through NAT",
-            cidr_ipv4="0.0.0.0/0",
-        )
-
-        # RDS Proxy <- function; RDS Proxy -> Aurora.
-        ingress(
-            "proxy-from-function",
-            self.proxy_security_group,
-            POSTGRES_PORT,
-            "PostgreSQL from the API function",
-            referenced_security_group_id=self.function_security_group.id,
-        )
-        egress(
-            "proxy-to-database",
-            self.proxy_security_group,
-            POSTGRES_PORT,
-            "PostgreSQL to Aurora",
-            referenced_security_group_id=self.database_security_group.id,
-        )
-
-        # Aurora <- RDS Proxy only. No egress.
-        ingress(
-            "database-from-proxy",
-            self.database_security_group,
-            POSTGRES_PORT,
-            "PostgreSQL from the RDS Proxy",
-            referenced_security_group_id=self.proxy_security_group.id,
-        )
+        dynamodb, s3 = self.dynamodb_endpoint.prefix_list_id, self.s3_endpoint.prefix_list_id
+        rules: list[tuple[Any, str, aws.ec2.SecurityGroup, int, str, dict[str, Any]]] = [
+            # ALB <- CloudFront. The ALB has no egress rule: Lambda targets are
+            # invoked through the Lambda service, not connected to.
+            (ingress, "alb-from-cloudfront", alb, self.alb_listener_port,
+             "CloudFront origin-facing addresses to the listener", {"prefix_list_id": cloudfront.id}),
+            # API function -> RDS Proxy, DynamoDB and S3 (gateway endpoints), AWS APIs.
+            (egress, "function-to-proxy", function, DB_PORT,
+             "PostgreSQL to the RDS Proxy", {"referenced_security_group_id": proxy.id}),
+            (egress, "function-to-dynamodb", function, HTTPS_PORT,
+             "HTTPS to DynamoDB through the gateway endpoint", {"prefix_list_id": dynamodb}),
+            (egress, "function-to-s3", function, HTTPS_PORT,
+             "HTTPS to S3 through the gateway endpoint", {"prefix_list_id": s3}),
+            # HTTPS to the AWS APIs that have no gateway endpoint (X-Ray, CloudWatch,
+            # KMS, STS), through the NAT gateways. Port 443 only; never inbound.
+            (egress, "function-to-aws-apis", function, HTTPS_PORT,
+             "HTTPS to AWS APIs without a VPC endpoint, through NAT", {"cidr_ipv4": "0.0.0.0/0"}),
+            # RDS Proxy <- function; RDS Proxy -> Aurora.
+            (ingress, "proxy-from-function", proxy, DB_PORT,
+             "PostgreSQL from the API function", {"referenced_security_group_id": function.id}),
+            (egress, "proxy-to-database", proxy, DB_PORT,
+             "PostgreSQL to Aurora", {"referenced_security_group_id": database.id}),
+            # Aurora <- RDS Proxy only. No egress.
+            (ingress, "database-from-proxy", database, DB_PORT,
+             "PostgreSQL from the RDS Proxy", {"referenced_security_group_id": proxy.id}),
+        ]  # fmt: skip
+        for kind, logical, group, port, description, peer in rules:
+            self._rule(kind, logical, group, port, description, **peer)
 
     # ------------------------------------------------------------ flow logs
     def _flow_logs(self, key_arn: pulumi.Input[str]) -> None:
