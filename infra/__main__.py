@@ -43,7 +43,16 @@ database = Database(
 if settings.profile.aws_backup:
     Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
 storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))
-load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(settings=settings, network=network, storage=storage))
+load_balancer = LoadBalancer(
+    "load-balancer",
+    LoadBalancerArgs(
+        settings=settings,
+        subnet_ids=[s.id for s in network.public_subnets],
+        security_group_id=network.alb_security_group.id,
+        logs_bucket=storage.logs_bucket.bucket,
+        logs_ready=storage.logs_ready,
+    ),
+)
 cdn = Cdn(
     "cdn",
     CdnArgs(
