@@ -41,8 +41,15 @@ database = Database(
     ),
 )
 if settings.profile.aws_backup:
-    Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
-storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))
+    Backups(
+        "backups",
+        BackupsArgs(
+            settings=settings,
+            key_arn=encryption.key.arn,
+            resource_arns=[database.cluster.arn, *(t.arn for t in tables.tables.values())],
+        ),
+    )
+storage = Storage("storage", StorageArgs(settings=settings, key_arn=encryption.key.arn))
 load_balancer = LoadBalancer(
     "load-balancer",
     LoadBalancerArgs(

@@ -32,3 +32,15 @@ def service_trust_policy(*services: str, condition: Mapping[str, Any] | None = N
     if condition:
         statement["Condition"] = condition
     return policy_document(statement)
+
+
+def deny_insecure_transport(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """The statement every bucket policy starts with: no request without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, pulumi.Output.format("{0}/*", bucket_arn)],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }

@@ -35,8 +35,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.load_balancer import ORIGIN_VERIFY_HEADER
-from infra.components.storage import CLOUDFRONT_LOG_PREFIX, deny_insecure_transport
-from infra.iam import policy_document, service_trust_policy
+from infra.components.storage import CLOUDFRONT_LOG_PREFIX
+from infra.iam import deny_insecure_transport, policy_document, service_trust_policy
 from infra.settings import Settings
 from shop.declarations import (
     API_PREFIX,
