@@ -130,3 +130,10 @@ def test_a_component_builds_alone_from_ids_and_endpoints(tmp_path: Path) -> None
     assert function.inputs["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"]
     assert function.inputs["environment"]["variables"][Env.DB_WRITER_HOST] == "writer.example"
     assert program.outputs["function"] == declarations.physical_name("migrate", "dev")  # suffix = stack name
+
+
+def test_every_policy_document_is_built_by_the_one_helper() -> None:
+    """infra.iam.policy_document is the only place a policy document's version and shape are written."""
+    infra = Path(__file__).resolve().parents[2] / "infra"
+    writers = [p.name for p in sorted(infra.rglob("*.py")) if "2012-10-17" in p.read_text() and p.name != "iam.py"]
+    assert writers == []
