@@ -31,6 +31,12 @@ LOG_ACTIONS = (
 )
 
 
+def previous_parent_urn() -> str:
+    """The URN of the component these resources were children of (a direct child of the stack)."""
+    name, type_ = PREVIOUS_PARENT
+    return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::pulumi:pulumi:Stack${type_}::{name}"
+
+
 @dataclass
 class ApiGatewayAccountArgs:
     settings: Settings
@@ -45,9 +51,7 @@ class ApiGatewayAccount(pulumi.ComponentResource):
         settings = args.settings
         identity = aws.get_caller_identity_output()
         partition = aws.get_partition_output()
-        moved = pulumi.ResourceOptions(
-            parent=self, aliases=[pulumi.Alias(parent=pulumi.create_urn(PREVIOUS_PARENT[0], PREVIOUS_PARENT[1]))]
-        )
+        moved = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=previous_parent_urn())])
         self.role = aws.iam.Role(
             "apigateway-logs",
             name=settings.name("apigateway-logs"),

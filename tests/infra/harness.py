@@ -489,6 +489,8 @@ class RecordingMonitor(MockMonitor):
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                         "ignoreChanges": list(request.ignoreChanges),
                         "replaceOnChanges": list(request.replaceOnChanges),
+                        # The old parent URNs a resource answers to (Alias(parent=...)).
+                        "aliasParents": [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn],
                     },
                 )
             )

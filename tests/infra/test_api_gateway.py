@@ -445,3 +445,16 @@ def test_the_bad_body_template_is_the_declared_error_envelope(program: Program) 
     body = json.loads(response.inputs["responseTemplates"]["application/json"])
     assert body == declarations.error_body("validation_error", "$context.error.message")
     assert body["error"]["details"] == {}
+
+
+def test_the_account_setting_moved_without_replacement(program: Program) -> None:
+    """The CloudWatch role and account setting left the ApiGateway component; aliases keep their URNs."""
+    gateway = program.one("ecommerce:delivery:ApiGateway")
+    for type_token, name in (
+        ("aws:apigateway/account:Account", "account"),
+        ("aws:iam/role:Role", "apigateway-logs"),
+        ("aws:iam/rolePolicy:RolePolicy", "apigateway-logs"),
+    ):
+        resource = program.one(type_token, name)
+        assert program.by_urn(resource.parent or "").type == "ecommerce:delivery:ApiGatewayAccount"
+        assert resource.options["aliasParents"] == [gateway.urn], name
