@@ -141,6 +141,7 @@ def test_write_endpoints_validate_their_body_before_the_function_runs(program: P
 
 
 def test_models_are_draft_04_json_schemas_of_objects(program: Program) -> None:
+    assert program.of_type("aws:apigateway/model:Model"), "no models: the loop below would judge nothing"
     for model in program.of_type("aws:apigateway/model:Model"):
         assert model.inputs["contentType"] == "application/json"
         schema = json.loads(model.inputs["schema"])
