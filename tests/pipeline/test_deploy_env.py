@@ -101,10 +101,11 @@ def test_the_deploy_virtualenv_holds_exactly_the_pinned_versions_and_runs_the_pr
 
     # The program itself, in that venv only (-I: no site, no cwd, no PYTHONPATH), as Pulumi runs it.
     runner = (
-        "import importlib.util, json, sys\n"
-        f"spec = importlib.util.spec_from_file_location('harness', {str(ROOT / 'tests/infra/harness.py')!r})\n"
-        "harness = importlib.util.module_from_spec(spec); sys.modules['harness'] = harness\n"
-        "spec.loader.exec_module(harness)\n"
+        "import json, sys\n"
+        # The harness (a test tool, with its Pulumi-internals module) comes from the checkout; what
+        # the program itself imports must come from the deploy venv and the program's own paths.
+        f"sys.path.append({str(ROOT)!r})\n"
+        "from tests.infra import harness\n"
         "program = harness.run_program('dev')\n"
         "print(json.dumps(sorted(r.urn for r in program)))\n"
     )
