@@ -30,7 +30,8 @@ bootstrap: $(STAMP)
 $(STAMP):
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(VENV)
-	$(UV) pip sync --quiet --python $(PY) requirements/dev.txt
+	@# uv 0.13.8 has been seen to crash once mid-download on a cold cache; a second run resumes from the cache.
+	$(UV) pip sync --quiet --python $(PY) requirements/dev.txt || $(UV) pip sync --quiet --python $(PY) requirements/dev.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@rm -f $(VENV)/.synced-* && touch $@
 
