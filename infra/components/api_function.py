@@ -329,7 +329,7 @@ class ApiFunction(pulumi.ComponentResource):
             architectures=["arm64"],
             memory_size=profile.lambda_memory_mb,
             timeout=profile.lambda_timeout_seconds,
-            reserved_concurrent_executions=profile.lambda_reserved_concurrency,
+            reserved_concurrent_executions=profile.reserved_concurrent_executions,
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=[s.id for s in args.network.private_subnets],
                 security_group_ids=[args.network.function_security_group.id],

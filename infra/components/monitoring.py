@@ -397,7 +397,10 @@ class Monitoring(pulumi.ComponentResource):
             graph(
                 "API function: concurrent executions",
                 [_metric(lambda_ns, "ConcurrentExecutions", fn_pair, stat="Maximum")],
-                annotations=max_line("reserved concurrency", profile.lambda_reserved_concurrency),
+                annotations=max_line(
+                    "reserved concurrency" if profile.lambda_reserved_concurrency else "unreserved minimum",
+                    profile.throttle_concurrency,
+                ),
             ),
             graph(
                 "ALB: requests and 5xx",
