@@ -16,13 +16,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench clean
+.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench clean preflight
 
 help:
 	@echo "make dev    - run the shop locally (ARGS='--port 8080 --reset' to pass options)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make lock   - re-pin requirements/*.txt from pyproject.toml"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make preflight STACK=dev - read-only checks that pulumi up will get through on this AWS account"
 
 bootstrap: $(STAMP)
 
@@ -55,6 +56,11 @@ typecheck: bootstrap
 
 pytest: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Read-only checks against the caller's AWS account before `pulumi up` (README, "Deploying to AWS").
+STACK ?= dev
+preflight: bootstrap
+	$(PY) -m infra.preflight --stack $(STACK)
 
 bench: bootstrap
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
