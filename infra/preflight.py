@@ -563,24 +563,32 @@ def _quota(ctx: Context, service: str, code: str, default: int) -> tuple[int, st
     return (int(value), "quota") if value is not None else (default, "AWS default")
 
 
+def _ours(settings: Settings, resource: Mapping[str, Any]) -> bool:
+    """Whether a resource is this stack's already (a redeploy adds nothing): its Project and Name tags."""
+    tags = {str(t.get("Key")): str(t.get("Value")) for t in resource.get("Tags", [])}
+    return tags.get("Project") == settings.project and tags.get("Name", "").endswith(f"-{settings.suffix}")
+
+
 def check_network_quotas(ctx: Context) -> Result:
     """The VPC, Elastic IPs and NAT gateways the stack adds fit the region's quotas."""
     s = ctx.settings
     ec2: EC2Client = ctx.client("ec2")
-    nat = s.profile.nat_gateways
-    vpcs = len(ec2.describe_vpcs().get("Vpcs", []))
-    eips = len(ec2.describe_addresses().get("Addresses", []))
-    gateways = ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending", "available"]}])
+    vpcs = ec2.describe_vpcs().get("Vpcs", [])
+    eips = ec2.describe_addresses().get("Addresses", [])
+    gateways = ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending", "available"]}]).get(
+        "NatGateways", []
+    )
     per_az: dict[str, int] = {}
-    subnets = [g.get("SubnetId", "") for g in gateways.get("NatGateways", [])]
+    subnets = [str(g.get("SubnetId")) for g in gateways if g.get("SubnetId")]
     if subnets:
         for subnet in ec2.describe_subnets(SubnetIds=subnets).get("Subnets", []):
             zone = str(subnet.get("AvailabilityZone"))
             per_az[zone] = per_az.get(zone, 0) + 1
+    nat_ours = any(_ours(s, g) for g in gateways)
     needs = [
-        ("VPCs per region", VPC_QUOTA, vpcs, 1),
-        ("Elastic IPs", EIP_QUOTA, eips, nat),
-        ("NAT gateways per AZ", NAT_PER_AZ_QUOTA, max(per_az.values(), default=0), 1),
+        ("VPCs per region", VPC_QUOTA, len(vpcs), 0 if any(_ours(s, v) for v in vpcs) else 1),
+        ("Elastic IPs", EIP_QUOTA, len(eips), max(0, s.profile.nat_gateways - sum(_ours(s, a) for a in eips))),
+        ("NAT gateways per AZ", NAT_PER_AZ_QUOTA, max(per_az.values(), default=0), 0 if nat_ours else 1),
     ]
     problems, fixes, seen = [], [], []
     for label, (service, code, default), used, adding in needs:

@@ -524,3 +524,40 @@ def test_the_command_line_fails_cleanly_on_bad_settings_without_a_trace(tmp_path
 def test_make_preflight_runs_the_module_for_the_stack() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "$(PY) -m infra.preflight --stack $(STACK)" in makefile
+
+
+# --------------------------------------------------------------------------- region capacity (moto)
+
+
+def test_a_region_with_fewer_than_three_azs_fails(moto: str) -> None:
+    zones = Clients(moto)("ec2", "us-west-1").describe_availability_zones()["AvailabilityZones"]
+    assert len(zones) < 3  # moto models us-west-1 with two
+    result = preflight.check_availability_zones(context("dev", Clients(moto), **{"aws:region": "us-west-1"}))
+    assert result.status == "FAIL" and "the VPC spans 3" in result.detail
+    assert "pulumi config set aws:region" in result.fixes[0]
+
+
+def test_elastic_ips_at_the_quota_fail_and_the_stacks_own_resources_do_not_count(moto: str) -> None:
+    region = "ap-southeast-2"
+    ec2 = Clients(moto)("ec2", region)
+    for _ in range(5):  # the EC2-VPC Elastic IP default quota
+        ec2.allocate_address(Domain="vpc")
+    result = preflight.check_network_quotas(context("dev", Clients(moto), **{"aws:region": region}))
+    assert result.status == "FAIL"
+    assert "Elastic IPs: 5 in use + 1 for this stack > 5 (AWS default)" in result.detail
+    assert "--service-code ec2 --quota-code L-0263D0A3 --desired-value 6" in result.fixes[0]
+    # Once one of them is this stack's own NAT address, a redeploy adds nothing.
+    first = ec2.describe_addresses()["Addresses"][0]["AllocationId"]
+    tags = {"Project": "ecommerce", "Name": "ecommerce-nat-1-dev"}
+    ec2.create_tags(Resources=[first], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    again = preflight.check_network_quotas(context("dev", Clients(moto), **{"aws:region": region}))
+    assert again.status == "OK", again
+    assert "Elastic IPs 5+0/5" in again.detail
+
+
+def test_the_readme_documents_every_check() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Preflight") : readme.index("## Operations")]
+    documented = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert documented - {"check", "---"} == {"settings", "credentials", "docker", *(n for n, _ in preflight.AWS_CHECKS)}
+    assert "make preflight STACK=" in section
