@@ -561,3 +561,21 @@ def test_the_readme_documents_every_check() -> None:
     documented = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
     assert documented - {"check", "---"} == {"settings", "credentials", "docker", *(n for n, _ in preflight.AWS_CHECKS)}
     assert "make preflight STACK=" in section
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("ExpiredToken", "the credentials were refused (ExpiredToken: The token is expired)"),
+        ("AccessDenied", "the caller may not call GetCallerIdentity (AccessDenied)"),
+    ],
+)
+def test_refused_credentials_are_a_clear_line(code: str, expected: str) -> None:
+    sts, stub = stubbed("sts")
+    stub.add_client_error("get_caller_identity", code, "The token is expired", 403)
+    lines: list[str] = []
+    with stub:
+        status = preflight.preflight("dev", Clients("x", sts=sts), lines.append, OPERATOR["dev"], docker=None)
+    assert status == 1
+    assert lines[1] == f"[FAIL] credentials: {expected}"
+    assert lines[2].startswith("       fix: ")
