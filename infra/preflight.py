@@ -233,7 +233,7 @@ def check_lambda_concurrency(ctx: Context) -> Result:
                 f"{profile.handler_duration_budget_ms} ms; Lambda throttles the excess",
                 (
                     f"pulumi config set apiRateLimit {available * 1000 // profile.handler_duration_budget_ms}",
-                    "or raise the quota: " + raise_quota.format(value=quota + needed - available + 100),
+                    "or raise the quota: " + raise_quota.format(value=quota + needed - available),
                 ),
             )
         return Result(
@@ -250,10 +250,8 @@ def check_lambda_concurrency(ctx: Context) -> Result:
     fixes = [f"pulumi config set lambdaReservedConcurrency {NO_RESERVATION}"]
     if smaller >= 1:
         rate = smaller * 1000 // profile.handler_duration_budget_ms
-        fixes.append(
-            f"or reserve at most {smaller}: pulumi config set lambdaReservedConcurrency {smaller} "
-            f"(and apiRateLimit at most {rate}, apiBurstLimit at most that)"
-        )
+        throttle = f" (and apiRateLimit at most {rate})" if profile.api_rate_limit > rate else ""
+        fixes.append(f"or reserve at most {smaller}: pulumi config set lambdaReservedConcurrency {smaller}{throttle}")
     fixes.append("or raise the quota: " + raise_quota.format(value=quota + LAMBDA_UNRESERVED_MINIMUM - left))
     return Result(
         "lambda concurrency",

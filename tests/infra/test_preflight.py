@@ -138,7 +138,8 @@ def test_the_old_staging_reservation_on_a_shared_account_fails_with_what_would_f
     result = lambda_check("staging", quota=1_000, unreserved=190, lambdaReservedConcurrency="100")
     assert result.status == "FAIL"
     assert "would leave 90 of the region's quota 1000 unreserved (810 reserved by other functions)" in result.detail
-    assert any("pulumi config set lambdaReservedConcurrency 90" in fix for fix in result.fixes)
+    # 90 serve 1,125 rps at 80 ms: staging's 1,000 rps throttle still fits.
+    assert "or reserve at most 90: pulumi config set lambdaReservedConcurrency 90" in result.fixes
     assert "--desired-value 1010" in result.fixes[-1]
 
 
@@ -154,6 +155,7 @@ def test_no_reservation_passes_and_warns_only_when_the_pool_is_too_small_for_the
     assert small.status == "WARN"
     assert "fewer than the 80 concurrent executions apiRateLimit = 1000 needs" in small.detail
     assert small.fixes[0] == "pulumi config set apiRateLimit 625"
+    assert small.fixes[1].endswith("--desired-value 80")  # 50 + the 30 missing
 
 
 # --------------------------------------------------------------------------- Aurora engine version
