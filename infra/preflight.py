@@ -16,6 +16,7 @@ line that says what happened.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import shutil
@@ -35,14 +36,17 @@ from infra.components.database import ENGINE, ENGINE_VERSION
 from infra.components.network import AZ_COUNT
 from infra.settings import LAMBDA_UNRESERVED_MINIMUM, NO_RESERVATION, Settings, SettingsError, load_settings
 from infra.stack_config import StackConfigError, as_pulumi_config, project_name, read_stack_config
+from shop.declarations import TABLES
 
 if TYPE_CHECKING:
     from mypy_boto3_acm import ACMClient
     from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sts import STSClient
@@ -618,6 +622,52 @@ def check_ecr_login(ctx: Context) -> Result:
     return Result("ecr login", "OK", f"the caller can log in to ECR in {ctx.settings.region}")
 
 
+def _missing(call: Callable[[], Any], *codes: str) -> bool:
+    """Whether the call fails with one of the "does not exist" codes (any other error propagates)."""
+    try:
+        call()
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in codes:
+            return True
+        raise
+    return False
+
+
+def check_existing_names(ctx: Context) -> Result:
+    """Resources with this stack's fixed physical names: fine on a redeploy, fatal on a new stack."""
+    s = ctx.settings
+    function = s.name("api")
+    lam: LambdaClient = ctx.client("lambda")
+    ecr: ECRClient = ctx.client("ecr")
+    logs: CloudWatchLogsClient = ctx.client("logs")
+    dynamodb: DynamoDBClient = ctx.client("dynamodb")
+    found = []
+    if not _missing(lambda: lam.get_function(FunctionName=function), "ResourceNotFoundException"):
+        found.append(f"Lambda function {function}")
+    if not _missing(lambda: ecr.describe_repositories(repositoryNames=[function]), "RepositoryNotFoundException"):
+        found.append(f"ECR repository {function}")
+    group = f"/aws/lambda/{function}"
+    groups = logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
+    if any(g.get("logGroupName") == group for g in groups):
+        found.append(f"log group {group}")
+    for spec in TABLES:
+        table = s.name(spec.logical)
+        if not _missing(functools.partial(dynamodb.describe_table, TableName=table), "ResourceNotFoundException"):
+            found.append(f"DynamoDB table {table}")
+    if not found:
+        return Result("existing names", "OK", f"no resource uses this stack's names yet (ecommerce-*-{s.suffix})")
+    return Result(
+        "existing names",
+        "WARN",
+        f"{', '.join(found)} exist: expected when this stack deployed them; a new stack's pulumi up would fail "
+        'with "already exists"',
+        (
+            "new stack: pulumi config set environmentSuffix <an unused suffix>",
+            "or adopt them (pulumi import) or delete what an earlier stack left behind",
+        ),
+    )
+
+
 AwsCheck = Callable[[Context], "Result | list[Result]"]
 AWS_CHECKS: tuple[tuple[str, AwsCheck], ...] = (
     ("lambda concurrency", check_lambda_concurrency),
@@ -627,6 +677,7 @@ AWS_CHECKS: tuple[tuple[str, AwsCheck], ...] = (
     ("availability zones", check_availability_zones),
     ("network quotas", check_network_quotas),
     ("ecr login", check_ecr_login),
+    ("existing names", check_existing_names),
 )
 
 

@@ -435,6 +435,7 @@ def test_a_whole_run_against_moto_and_stubs_prints_one_line_per_check(moto: str,
     lam, lam_stub = stubbed("lambda")
     lam_stub.add_response("get_account_settings", account_settings(10, 10))
     lam_stub.add_client_error("get_function_concurrency", "ResourceNotFoundException", http_status_code=404)
+    lam_stub.add_client_error("get_function", "ResourceNotFoundException", http_status_code=404)
     rds, rds_stub = stubbed("rds")
     rds_stub.add_response("describe_db_engine_versions", {"DBEngineVersions": [engine_version()]})
     rds_stub.add_response("describe_orderable_db_instance_options", SERVERLESS_ORDERABLE)
@@ -460,10 +461,11 @@ def test_a_whole_run_against_moto_and_stubs_prints_one_line_per_check(moto: str,
         "availability zones": "OK",
         "network quotas": "OK",
         "ecr login": "OK",
+        "existing names": "OK",
         "docker": "OK",
     }, text
     assert "fix: pulumi config set lambdaReservedConcurrency none" in text
-    assert lines[-1] == "preflight dev: 9 checks, 1 failed, 0 warnings (lambda concurrency)"
+    assert lines[-1] == "preflight dev: 10 checks, 1 failed, 0 warnings (lambda concurrency)"
 
 
 def scrubbed_env(tmp_path: Path) -> dict[str, str]:
@@ -581,3 +583,22 @@ def test_refused_credentials_are_a_clear_line(code: str, expected: str) -> None:
     assert status == 1
     assert lines[1] == f"[FAIL] credentials: {expected}"
     assert lines[2].startswith("       fix: ")
+
+
+def test_resources_left_with_the_stacks_names_warn(moto: str) -> None:
+    region = "eu-central-1"
+    clients = Clients(moto)
+    clean = preflight.check_existing_names(context("dev", clients, **{"aws:region": region}))
+    assert clean.status == "OK", clean
+    # What an earlier copy with the same suffix can leave behind: its log group and a table.
+    clients("logs", region).create_log_group(logGroupName="/aws/lambda/ecommerce-api-dev")
+    clients("dynamodb", region).create_table(
+        TableName="ecommerce-sessions-dev",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    left = preflight.check_existing_names(context("dev", clients, **{"aws:region": region}))
+    assert left.status == "WARN"
+    assert "log group /aws/lambda/ecommerce-api-dev, DynamoDB table ecommerce-sessions-dev exist" in left.detail
+    assert left.fixes[0] == "new stack: pulumi config set environmentSuffix <an unused suffix>"
