@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -602,3 +603,11 @@ def test_resources_left_with_the_stacks_names_warn(moto: str) -> None:
     assert left.status == "WARN"
     assert "log group /aws/lambda/ecommerce-api-dev, DynamoDB table ecommerce-sessions-dev exist" in left.detail
     assert left.fixes[0] == "new stack: pulumi config set environmentSuffix <an unused suffix>"
+
+
+def test_architectures_preflight_table_names_tests_that_exist() -> None:
+    doc = (ROOT / "ARCHITECTURE.md").read_text()
+    table = doc[doc.index("### Checked before deploy") : doc.index("## Measured numbers")]
+    named = set(re.findall(r"`(test_[a-z0-9_]+)`", table))
+    defined = set(re.findall(r"^def (test_[a-z0-9_]+)", Path(__file__).read_text(), flags=re.M))
+    assert named and named <= defined, named - defined
