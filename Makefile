@@ -16,13 +16,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench clean preflight
+.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench cost clean deploy-venv smoke preflight
 
 help:
 	@echo "make dev    - run the shop locally (ARGS='--port 8080 --reset' to pass options)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make lock   - re-pin requirements/*.txt from pyproject.toml"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make cost   - monthly cost of each stack at rest (STACKS='dev' to pick, ARGS='--free')"
 	@echo "make preflight STACK=dev - read-only checks that pulumi up will get through on this AWS account"
 
 bootstrap: $(STAMP)
@@ -46,6 +47,7 @@ system-deps:
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/actionlint
 
 format: bootstrap
 	$(VENV)/bin/ruff check --fix .
@@ -58,12 +60,16 @@ pytest: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Read-only checks against the caller's AWS account before `pulumi up` (README, "Deploying to AWS").
-STACK ?= dev
+preflight: STACK ?= dev
 preflight: bootstrap
 	$(PY) -m infra.preflight --stack $(STACK)
 
 bench: bootstrap
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# What each stack costs at rest, from the program's resource graph under the infra tests' mocks.
+cost: bootstrap
+	$(PY) -m infra.cost $(STACKS) $(ARGS)
 
 # Pinned, hashed requirements with no index address in them (uv.lock would record one).
 lock:
@@ -71,6 +77,22 @@ lock:
 		--universal --python-version 3.11 --generate-hashes --no-header -o requirements/dev.txt
 	$(UV) pip compile --quiet pyproject.toml --python-platform aarch64-manylinux_2_28 \
 		--python-version 3.13 --generate-hashes --no-header -o requirements/lambda.txt
+	$(UV) pip compile --quiet --group pyproject.toml:infra --constraints requirements/dev.txt \
+		--universal --python-version 3.11 --generate-hashes --no-header -o requirements/infra.txt
+
+# The deploy virtualenv exactly as Pulumi builds it (Pulumi.yaml: toolchain pip): a venv, then
+# pip install -r requirements.txt (the hashed pins of requirements/infra.txt, hash-checked).
+DEPLOY_VENV ?= .venv-deploy
+deploy-venv:
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+
+# The read-only integration tests against a deployed stack (what the pipeline runs after pulumi up).
+smoke: bootstrap
+	@test -n "$(STACK)" || { echo "usage: make smoke STACK=<stack>"; exit 2; }
+	pulumi stack output --stack $(STACK) --json --show-secrets > .smoke-outputs.json
+	STACK_OUTPUTS_FILE=.smoke-outputs.json $(PY) -m pytest tests/integration -m smoke -q -p no:cacheprovider; \
+		status=$$?; rm -f .smoke-outputs.json; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

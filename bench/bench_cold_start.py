@@ -38,10 +38,10 @@ import shop.api.handler as h
 t1 = time.perf_counter()
 h.resolvers()
 from shop.api import observability as obs
-from shop.api.runtime import dynamodb
+from shop.aws import dynamodb
 obs.logger(); obs.metrics(); obs.tracer()
 dynamodb()
-import shop.db.connection, shop.api.checkout
+import shop.db.connection, shop.domain.checkout
 print(time.perf_counter() - t0, t1 - t0)
 """
 

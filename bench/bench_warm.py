@@ -9,14 +9,19 @@ and the DynamoDB requests (botocore ``before-send`` events). Checkout must be on
 round trips are BEGIN, the locking SELECT, the single write statement and COMMIT.
 
 moto runs in this process's threads, so DynamoDB calls cost CPU here that AWS would not; the numbers
-are an upper bound for the handler's own work. Usage: ``python bench/bench_warm.py [--iterations 200]``.
+are an upper bound for the handler's own work. Usage: ``python bench/bench_warm.py [--iterations 200]
+[--record]``; ``--record`` also writes the table to ``bench/results/warm.json``, the one file the cost
+model (``python -m infra.cost``) reads the measured handler duration from.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
+import json
 import os
+import platform
 import shutil
 import statistics
 import sys
@@ -34,6 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.app.events import LambdaContext, alb_event, rest_event  # noqa: E402 - after the path tweak
 
 Event = dict[str, Any]
+RECORD = ROOT / "bench" / "results" / "warm.json"
 
 
 class RoundTrips:
@@ -47,7 +53,7 @@ class RoundTrips:
     def attach(self) -> None:
         from psycopg.pq import Trace
 
-        from shop.api.runtime import dynamodb
+        from shop.aws import dynamodb
         from shop.db.connection import Role, get_connection
 
         dynamodb().meta.events.register("before-send.dynamodb", self._count)
@@ -85,9 +91,32 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def record(results: list[tuple[str, float, float, int, int]], iterations: int) -> None:
+    """Write the table as JSON (route name -> median, p99, round trips) for the cost model."""
+    RECORD.parent.mkdir(exist_ok=True)
+    document = {
+        "source": "bench/bench_warm.py --record",
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}",
+        "iterations": iterations,
+        "routes": {
+            " ".join(name.split()): {
+                "median_ms": round(median, 2),
+                "p99_ms": round(p99, 2),
+                "db_trips": db,
+                "dynamo_requests": ddb,
+            }
+            for name, median, p99, db, ddb in results
+        },
+    }
+    RECORD.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"recorded in {RECORD.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--record", action="store_true", help=f"also write the results to {RECORD.relative_to(ROOT)}")
     args = parser.parse_args()
     iterations = args.iterations
 
@@ -216,6 +245,9 @@ def main() -> None:
             for name, make in routes:
                 measure(name, make)
             os.environ["CACHE_TTL_SECONDS"] = "0"
+            from shop import config
+
+            config.reload()
             for name, make in uncached:
                 measure(name, make)
 
@@ -225,6 +257,8 @@ def main() -> None:
             print(f"  {name:<44} {median:9.2f} {p99:8.2f} {db:8d} {ddb:6d}")
         heaviest = max(results, key=lambda r: r[1])
         print(f"heaviest route by median: {heaviest[0].strip()} {heaviest[1]:.2f} ms (budget 80 ms)")
+        if args.record:
+            record(results, iterations)
     finally:
         from shop.db.connection import close_all
 

@@ -3,10 +3,19 @@
 Only wiring lives here. Each concern is a component in infra/components/.
 """
 
+import sys
+from pathlib import Path
+
+# `pulumi up` runs this file with only infra/ on sys.path, in .venv-deploy, which holds the pinned
+# dependencies (requirements.txt, hash-checked) but not this repository: put its roots first.
+_REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [p for p in (str(_REPO), str(_REPO / "src")) if p not in sys.path]
+
 import pulumi
 
-from infra.components.api_function import ApiFunction, ApiFunctionArgs, cors_allow_origin
+from infra.components.api_function import ApiFunction, ApiFunctionArgs
 from infra.components.api_gateway import ApiGateway, ApiGatewayArgs
+from infra.components.api_gateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
 from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
@@ -17,6 +26,7 @@ from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
+from infra.cors import cors_allow_origin
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
 
@@ -24,25 +34,64 @@ settings = load_settings()
 register_default_tags(settings)
 
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
-network = Network("network", NetworkArgs(settings=settings, key=encryption.key))
+network = Network("network", NetworkArgs(settings=settings, key_arn=encryption.key.arn))
 tables = Tables("tables", TablesArgs(settings=settings, key=encryption.key))
-database = Database("database", DatabaseArgs(settings=settings, network=network, key=encryption.key))
+database = Database(
+    "database",
+    DatabaseArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        database_subnet_ids=[s.id for s in network.database_subnets],
+        database_security_group_id=network.database_security_group.id,
+        proxy_subnet_ids=[s.id for s in network.private_subnets],
+        proxy_security_group_id=network.proxy_security_group.id,
+        availability_zones=network.availability_zones,
+    ),
+)
 if settings.profile.aws_backup:
-    Backups("backups", BackupsArgs(settings=settings, key=encryption.key, database=database, tables=tables))
-storage = Storage("storage", StorageArgs(settings=settings, key=encryption.key))
-load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(settings=settings, network=network, storage=storage))
-cdn = Cdn("cdn", CdnArgs(settings=settings, storage=storage, load_balancer=load_balancer))
+    Backups(
+        "backups",
+        BackupsArgs(
+            settings=settings,
+            key_arn=encryption.key.arn,
+            resource_arns=[database.cluster.arn, *(t.arn for t in tables.tables.values())],
+        ),
+    )
+storage = Storage("storage", StorageArgs(settings=settings, key_arn=encryption.key.arn))
+load_balancer = LoadBalancer(
+    "load-balancer",
+    LoadBalancerArgs(
+        settings=settings,
+        subnet_ids=[s.id for s in network.public_subnets],
+        security_group_id=network.alb_security_group.id,
+        logs_bucket=storage.logs_bucket.bucket,
+        logs_ready=storage.logs_ready,
+    ),
+)
+cdn = Cdn(
+    "cdn",
+    CdnArgs(
+        settings=settings,
+        static_bucket_id=storage.static_bucket.id,
+        static_bucket_arn=storage.static_bucket.arn,
+        static_bucket_domain_name=storage.static_bucket.bucket_regional_domain_name,
+        static_bucket_ready=[storage.public_access_blocks["static"]],
+        logs_bucket_domain_name=storage.logs_bucket.bucket_domain_name,
+        logs_ready=storage.logs_ready,
+        alb_dns_name=load_balancer.load_balancer.dns_name,
+    ),
+)
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
 api_function = ApiFunction(
     "api-function",
     ApiFunctionArgs(
         settings=settings,
-        key=encryption.key,
-        network=network,
-        database=database,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
         tables=tables.tables,
-        target_group=load_balancer.target_group,
+        target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
     ),
 )
@@ -50,29 +99,37 @@ migrations = Migrations(
     "migrations",
     MigrationsArgs(
         settings=settings,
-        key=encryption.key,
-        network=network,
-        database=database,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
         image_uri=api_function.image_uri,
     ),
 )
+api_gateway_account = ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
 api_gateway = ApiGateway(
     "api-gateway",
-    ApiGatewayArgs(settings=settings, key=encryption.key, function=api_function.function, cors_origin=cors_origin),
+    ApiGatewayArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        function_name=api_function.function.name,
+        function_invoke_arn=api_function.function.invoke_arn,
+        cors_origin=cors_origin,
+        stage_depends_on=[api_gateway_account.account],
+    ),
 )
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
         settings=settings,
-        key=encryption.key,
-        function=api_function.function,
-        load_balancer=load_balancer.load_balancer,
-        target_group=load_balancer.target_group,
-        rest_api=api_gateway.rest_api,
-        stage=api_gateway.stage,
-        cluster=database.cluster,
-        proxy=database.proxy,
-        tables=tables.tables,
+        key_arn=encryption.key.arn,
+        function_name=api_function.function.name,
+        load_balancer_arn_suffix=load_balancer.load_balancer.arn_suffix,
+        target_group_arn_suffix=load_balancer.target_group.arn_suffix,
+        api_name=api_gateway.rest_api.name,
+        stage_name=api_gateway.stage.stage_name,
+        cluster_identifier=database.cluster.cluster_identifier,
+        proxy_name=database.proxy.name,
+        table_names={logical: table.name for logical, table in tables.tables.items()},
     ),
 )
 

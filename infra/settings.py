@@ -35,7 +35,7 @@ from typing import Any, Literal, get_args
 
 import pulumi
 
-from shop.declarations import PROJECT
+from shop.declarations import PROJECT, physical_name
 
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -272,8 +272,8 @@ class Settings:
         return self.environment == "prod"
 
     def name(self, resource: str) -> str:
-        """Physical name: ``ecommerce-<resource>-<environmentSuffix>``."""
-        return f"{PROJECT}-{resource}-{self.suffix}"
+        """Physical name: ``ecommerce-<resource>-<environmentSuffix>`` (``shop.declarations.physical_name``)."""
+        return physical_name(resource, self.suffix)
 
     @property
     def common_tags(self) -> dict[str, str]:

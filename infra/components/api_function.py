@@ -27,28 +27,34 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from infra.iam import service_trust_policy
+from infra.iam import policy_document
+from infra.image_context import CONTEXT_LABEL, context_sha256
+from infra.lambda_helpers import (
+    ENI_ACTIONS,
+    LOG_ACTIONS,
+    DatabaseAccess,
+    FunctionNetwork,
+    database_connect_statement,
+    database_environment,
+    function_log_group,
+    function_role,
+    network_interfaces_statement,
+    own_log_group_statement,
+)
 from infra.settings import Settings
-from shop.declarations import METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
+from shop.declarations import CACHE_TTL_SECONDS, CART_TTL_SECONDS, METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
 
-if TYPE_CHECKING:
-    from infra.components.database import Database
-    from infra.components.network import Network
+__all__ = ["ENI_ACTIONS", "LOG_ACTIONS", "ApiFunction", "ApiFunctionArgs", "function_policy"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "docker/api.Dockerfile"
 HANDLER = "shop.api.handler.handler"
-DB_PORT = 5432
 IMAGES_KEPT = 10
-# Seconds a catalog read stays in the DynamoDB cache; seconds a cart lives.
-CACHE_TTL_SECONDS = 60
-CART_TTL_SECONDS = 24 * 3600
 
 # What the shop's code calls on its tables: carts (get/put/update/delete), the
 # catalog cache (batch get, put, update) and Powertools idempotency (get, put,
@@ -60,44 +66,9 @@ DYNAMODB_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
 )
-# What a VPC-attached function's role needs to manage its ENIs (the actions of
-# AWSLambdaVPCAccessExecutionRole). EC2 offers no resource-level form for the
-# Describe calls and Lambda names no ENI in advance, so the resource is "*".
-ENI_ACTIONS = (
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:UnassignPrivateIpAddresses",
-)
 # X-Ray has no resource-level permissions for these: the resource must be "*".
 XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
-LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 KMS_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
-
-
-def function_log_group(
-    logical: str, function_name: str, settings: Settings, key: aws.kms.Key, opts: pulumi.ResourceOptions
-) -> aws.cloudwatch.LogGroup:
-    """The log group Lambda would otherwise create itself, unencrypted and never expiring."""
-    return aws.cloudwatch.LogGroup(
-        logical,
-        name=f"/aws/lambda/{function_name}",
-        retention_in_days=settings.profile.log_retention_days,
-        kms_key_id=key.arn,
-        opts=opts,
-    )
-
-
-def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """A role only the Lambda service may assume; its permissions are each caller's inline policy."""
-    return aws.iam.Role(
-        logical,
-        name=role_name,
-        assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
-        opts=opts,
-    )
 
 
 def function_policy(
@@ -110,63 +81,56 @@ def function_policy(
     region: str,
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
-    return pulumi.Output.json_dumps(
+    return policy_document(
+        {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": [*table_arns, *index_arns]},
+        database_connect_statement(connect_arn),
+        own_log_group_statement(log_group_arn),
+        {"Sid": "XRayNoResourceLevelPermissions", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
+        network_interfaces_statement(),
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "Tables",
-                    "Effect": "Allow",
-                    "Action": list(DYNAMODB_ACTIONS),
-                    "Resource": [*table_arns, *index_arns],
-                },
-                {
-                    "Sid": "DatabaseViaProxy",
-                    "Effect": "Allow",
-                    "Action": "rds-db:connect",
-                    "Resource": connect_arn,
-                },
-                {
-                    "Sid": "OwnLogGroup",
-                    "Effect": "Allow",
-                    "Action": list(LOG_ACTIONS),
-                    "Resource": pulumi.Output.format("{0}:*", log_group_arn),
-                },
-                {
-                    "Sid": "XRayNoResourceLevelPermissions",
-                    "Effect": "Allow",
-                    "Action": list(XRAY_ACTIONS),
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "VpcNetworkInterfacesNoResourceLevelPermissions",
-                    "Effect": "Allow",
-                    "Action": list(ENI_ACTIONS),
-                    "Resource": "*",
-                },
-                {
-                    "Sid": "TableEncryptionKeyThroughDynamoDB",
-                    "Effect": "Allow",
-                    "Action": list(KMS_ACTIONS),
-                    "Resource": key_arn,
-                    "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
-                },
-            ],
-        }
+            "Sid": "TableEncryptionKeyThroughDynamoDB",
+            "Effect": "Allow",
+            "Action": list(KMS_ACTIONS),
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+        },
     )
+
+
+def function_environment(
+    settings: Settings,
+    database: DatabaseAccess,
+    tables: Mapping[str, aws.dynamodb.Table],
+    cors_origin: pulumi.Input[str],
+    log_level: str,
+) -> dict[str, pulumi.Input[str]]:
+    """The API function's environment: names from ``Env``, defaults from ``shop.declarations``."""
+    variables: dict[str, pulumi.Input[str]] = {
+        Env.ENVIRONMENT: settings.environment,
+        **database_environment(database, reader=True),
+        Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
+        Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),
+        Env.CORS_ALLOW_ORIGIN: cors_origin,
+        Env.LOG_LEVEL: log_level,
+        Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    }
+    for spec in TABLES:
+        variables[spec.env] = tables[spec.logical].name
+    return variables
 
 
 @dataclass
 class ApiFunctionArgs:
     settings: Settings
-    key: aws.kms.Key
-    network: Network
-    database: Database
+    key_arn: pulumi.Input[str]
+    network: FunctionNetwork
+    database: DatabaseAccess
     # Logical table name (TableSpec.logical) → table, for every spec in TABLES.
     tables: Mapping[str, aws.dynamodb.Table]
     # The ALB's Lambda target group the function registers itself in.
-    target_group: aws.lb.TargetGroup
-    # The origin browsers may call the API from (see cors_allow_origin).
+    target_group_arn: pulumi.Input[str]
+    # The origin browsers may call the API from (see infra.settings.cors_allow_origin).
     cors_origin: pulumi.Input[str]
 
 
@@ -183,13 +147,37 @@ class ApiFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ApiFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:compute:ApiFunction", name, None, opts)
-        settings, profile = args.settings, args.settings.profile
-        child = pulumi.ResourceOptions(parent=self)
+        missing = {spec.logical for spec in TABLES} - args.tables.keys()
+        if missing:
+            raise ValueError(f"ApiFunction: no table given for {sorted(missing)}")
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        function_name = args.settings.name("api")
+
+        repository_policy = self._repository()
+        self._image()
+        self.log_group = function_log_group(
+            "api", function_name, args.settings.profile.log_retention_days, args.key_arn, self._child
+        )
+        policy = self._role()
+        self._function(function_name, depends_on=[self.log_group, policy, repository_policy])
+        self._alb_target()
+
+        self.register_outputs(
+            {
+                "repositoryUrl": self.repository.repository_url,
+                "imageUri": self.image_uri,
+                "functionName": self.function.name,
+                "functionArn": self.function.arn,
+            }
+        )
+
+    # ------------------------------------------------------------ image
+    def _repository(self) -> aws.ecr.RepositoryPolicy:
+        """The repository, its lifecycle, and the policy through which Lambda pulls (returned)."""
+        settings, child = self._args.settings, self._child
         identity = aws.get_caller_identity_output()
         partition = aws.get_partition_output()
-        function_name = settings.name("api")
-
-        # ------------------------------------------------------------ image
         self.repository = aws.ecr.Repository(
             "api",
             name=settings.name("api"),
@@ -223,43 +211,37 @@ class ApiFunction(pulumi.ComponentResource):
             opts=child,
         )
         # Lambda pulls the image with these two calls, for this account's functions only.
-        repository_policy = aws.ecr.RepositoryPolicy(
+        lambda_functions = pulumi.Output.format(
+            "arn:{0}:lambda:{1}:{2}:function:*", partition.partition, settings.region, identity.account_id
+        )
+        return aws.ecr.RepositoryPolicy(
             "api",
             repository=self.repository.name,
-            policy=pulumi.Output.json_dumps(
+            policy=policy_document(
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "LambdaPullsImages",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                            "Condition": {
-                                "StringLike": {
-                                    "aws:sourceArn": pulumi.Output.format(
-                                        "arn:{0}:lambda:{1}:{2}:function:*",
-                                        partition.partition,
-                                        settings.region,
-                                        identity.account_id,
-                                    )
-                                }
-                            },
-                        }
-                    ],
+                    "Sid": "LambdaPullsImages",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    "Condition": {"StringLike": {"aws:sourceArn": lambda_functions}},
                 }
             ),
             opts=child,
         )
 
+    def _image(self) -> None:
         auth = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         self.image = docker_build.Image(
             "api",
             context=docker_build.BuildContextArgs(location=os.path.relpath(ROOT)),
             dockerfile=docker_build.DockerfileArgs(location=os.path.relpath(ROOT / DOCKERFILE)),
             platforms=[docker_build.Platform.LINUX_ARM64],
+            # Built and pushed on `pulumi up` only: a preview needs no Docker. The context's hash
+            # as a label still shows a preview that the image (and so the function) will change.
+            build_on_preview=False,
             push=True,
-            tags=[pulumi.Output.format("{0}:{1}", self.repository.repository_url, settings.suffix)],
+            labels={CONTEXT_LABEL: context_sha256(ROOT, DOCKERFILE)},
+            tags=[pulumi.Output.format("{0}:{1}", self.repository.repository_url, self._args.settings.suffix)],
             registries=[
                 docker_build.RegistryArgs(
                     address=self.repository.repository_url,
@@ -267,26 +249,19 @@ class ApiFunction(pulumi.ComponentResource):
                     password=pulumi.Output.secret(auth.password),
                 )
             ],
-            opts=child,
+            opts=self._child,
         )
         self.image_uri = pulumi.Output.format("{0}@{1}", self.repository.repository_url, self.image.digest)
 
-        # ------------------------------------------------------------ logs
-        self.log_group = function_log_group("api", function_name, settings, args.key, child)
-
-        # ------------------------------------------------------------ role
-        self.role = function_role("api", settings.name("api-function"), child)
-        specs = {spec.logical: spec for spec in TABLES}
-        missing = specs.keys() - args.tables.keys()
-        if missing:
-            raise ValueError(f"ApiFunction: no table given for {sorted(missing)}")
-        table_arns = [args.tables[logical].arn for logical in specs]
+    # ------------------------------------------------------------ role
+    def _role(self) -> aws.iam.RolePolicy:
+        args = self._args
+        self.role = function_role("api", args.settings.name("api-function"), self._child)
+        table_arns = [args.tables[spec.logical].arn for spec in TABLES]
         index_arns = [
-            pulumi.Output.format("{0}/index/*", args.tables[logical].arn)
-            for logical, spec in specs.items()
-            if spec.indexes
+            pulumi.Output.format("{0}/index/*", args.tables[spec.logical].arn) for spec in TABLES if spec.indexes
         ]
-        policy = aws.iam.RolePolicy(
+        return aws.iam.RolePolicy(
             "api",
             role=self.role.id,
             policy=function_policy(
@@ -294,32 +269,17 @@ class ApiFunction(pulumi.ComponentResource):
                 index_arns=index_arns,
                 connect_arn=args.database.connect_arn,
                 log_group_arn=self.log_group.arn,
-                key_arn=args.key.arn,
-                region=settings.region,
+                key_arn=args.key_arn,
+                region=args.settings.region,
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        # ------------------------------------------------------------ function
-        log_level = "DEBUG" if settings.environment == "dev" else "INFO"
-        variables: dict[str, pulumi.Input[str]] = {
-            Env.ENVIRONMENT: settings.environment,
-            Env.DB_WRITER_HOST: args.database.writer_host,
-            Env.DB_READER_HOST: args.database.reader_host,
-            Env.DB_PORT: str(DB_PORT),
-            Env.DB_NAME: args.database.database_name,
-            Env.DB_USER: args.database.db_user,
-            Env.DB_IAM_AUTH: "true",
-            Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
-            Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),
-            Env.CORS_ALLOW_ORIGIN: args.cors_origin,
-            Env.LOG_LEVEL: log_level,
-            Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-            Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        }
-        for logical, spec in specs.items():
-            variables[spec.env] = args.tables[logical].name
-
+    # ------------------------------------------------------------ function
+    def _function(self, function_name: str, depends_on: list[pulumi.Resource]) -> None:
+        args, profile = self._args, self._args.settings.profile
+        log_level = "DEBUG" if args.settings.environment == "dev" else "INFO"
+        variables = function_environment(args.settings, args.database, args.tables, args.cors_origin, log_level)
         self.function = aws.lambda_.Function(
             "api",
             name=function_name,
@@ -330,10 +290,7 @@ class ApiFunction(pulumi.ComponentResource):
             memory_size=profile.lambda_memory_mb,
             timeout=profile.lambda_timeout_seconds,
             reserved_concurrent_executions=profile.reserved_concurrent_executions,
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=[s.id for s in args.network.private_subnets],
-                security_group_ids=[args.network.function_security_group.id],
-            ),
+            vpc_config=args.network.vpc_config(),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
             # JSON logs with Lambda's level filter at the app's own level (it would drop DEBUG otherwise).
@@ -346,43 +303,25 @@ class ApiFunction(pulumi.ComponentResource):
             # The log group must exist first (or Lambda creates one without
             # retention), Lambda checks the ENI permissions at creation, and it
             # would write its own repository policy if ours were not there yet.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy, repository_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
 
-        # ------------------------------------------------------------ ALB target
+    # ------------------------------------------------------------ ALB target
+    def _alb_target(self) -> None:
+        target_group_arn = self._args.target_group_arn
         self.alb_permission = aws.lambda_.Permission(
             "alb-invoke",
             action="lambda:InvokeFunction",
             function=self.function.name,
             principal="elasticloadbalancing.amazonaws.com",
-            source_arn=args.target_group.arn,
-            opts=child,
+            source_arn=target_group_arn,
+            opts=self._child,
         )
         # Registering the target makes the ALB invoke the function: the
         # permission must exist first.
         aws.lb.TargetGroupAttachment(
             "api",
-            target_group_arn=args.target_group.arn,
+            target_group_arn=target_group_arn,
             target_id=self.function.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alb_permission]),
         )
-
-        self.register_outputs(
-            {
-                "repositoryUrl": self.repository.repository_url,
-                "imageUri": self.image_uri,
-                "functionName": self.function.name,
-                "functionArn": self.function.arn,
-            }
-        )
-
-
-def cors_allow_origin(settings: Settings, storefront_origin: pulumi.Input[str]) -> pulumi.Input[str]:
-    """The origin browsers may call the API from, on both entry points.
-
-    The storefront itself reaches the API through its own CloudFront domain
-    (same origin, no CORS needed). Outside prod any origin may call (local
-    tools, previews); prod admits only the storefront's origin (its custom
-    domain, or the distribution's domain).
-    """
-    return "*" if not settings.is_prod else storefront_origin

@@ -4,50 +4,41 @@
   integration); ``access="api_key"`` routes require the partner API key.
 - Write endpoints get a request validator and a JSON-schema (draft-04) model,
   so a malformed body is answered 400 by API Gateway before the function runs.
-  The schema comes from the app: its exported OpenAPI document
-  (``src/shop/api/openapi.json``) if present, else the pydantic model
-  ``shop.api.models.<body>``; see :func:`body_schema`.
+  The schema comes from the app's committed OpenAPI document
+  (``src/shop/api/openapi.json``), the one source; see :func:`body_schema`.
 - Deployment and Stage are separate; the deployment's ``triggers`` carry a
   fingerprint of routes, methods, models, integrations and CORS, so any change
   to them creates a new deployment (see :func:`deployment_fingerprint`).
 - Stage: throttling from the profile, execution metrics, JSON access logs to a
-  30-day log group, X-Ray.
-- ``aws.apigateway.Account`` (the CloudWatch role API Gateway logs with) is a
-  per-account, per-region setting: this stack sets it for its region, and the
-  last stack to set it wins. Any role with the same permissions works.
+  log group kept as long as the profile keeps logs, X-Ray. The account-level
+  CloudWatch role it logs with is ``api_gateway_account.py``.
 - Usage plan (throttle + daily quota) and one API key for partner clients.
-- CORS: OPTIONS (mock integration) on every public resource; the allowed origin
-  is ``*`` outside prod and the storefront's own origin in prod.
+- CORS: OPTIONS (mock integration) on every public resource; headers and max-age
+  from ``shop.declarations``, the allowed origin from ``infra/cors.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam import service_trust_policy
 from infra.settings import Settings
 from shop import declarations
-from shop.declarations import API_KEY_HEADER, IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER, Route
+from shop.declarations import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, Route, error_json
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DOCUMENT = ROOT / "src" / "shop" / "api" / "openapi.json"
-MODELS_MODULE = "shop.api.models"
 DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 STAGE_NAME = "v1"
-ACCESS_LOG_RETENTION_DAYS = 30
-CORS_HEADERS = ("Content-Type", REQUEST_ID_HEADER, IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, API_KEY_HEADER)
-CORS_MAX_AGE_SECONDS = 600
 
 # One line of JSON per request in the access log.
 ACCESS_LOG_FORMAT = json.dumps(
@@ -74,9 +65,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 # What API Gateway answers when a body fails its model: the platform's error shape.
-BAD_REQUEST_BODY_TEMPLATE = json.dumps(
-    {"error": {"code": "validation_error", "message": "$context.error.message", "details": []}}
-)
+BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message")
 
 # Keywords of later JSON-schema drafts / OpenAPI that draft-04 does not know.
 _DROPPED_KEYWORDS = {"$defs", "definitions", "$schema", "title", "examples", "discriminator", "readOnly", "writeOnly"}
@@ -126,28 +115,18 @@ def to_draft4(schema: Any, defs: Mapping[str, Any]) -> Any:
     return out
 
 
-def body_schema(name: str) -> tuple[dict[str, Any], str]:
-    """The draft-04 schema of request body ``name`` and where it came from.
+def body_schema(name: str, document_path: Path = OPENAPI_DOCUMENT) -> dict[str, Any]:
+    """The draft-04 schema of request body ``name``, from the app's committed OpenAPI document.
 
-    Source order: the app's OpenAPI document, the app's pydantic model, and,
-    while neither exists, a schema that only requires a JSON object.
-    """
-    if OPENAPI_DOCUMENT.exists():
-        document = json.loads(OPENAPI_DOCUMENT.read_text(encoding="utf-8"))
-        schemas = (document.get("components") or {}).get("schemas") or {}
-        if name in schemas:
-            return {"$schema": DRAFT_04, **to_draft4(schemas[name], schemas)}, "openapi"
-    try:
-        module = importlib.import_module(MODELS_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name is None or not MODELS_MODULE.startswith(error.name):
-            raise
-        module = None
-    model = getattr(module, name, None) if module is not None else None
-    if model is not None and hasattr(model, "model_json_schema"):
-        raw = model.model_json_schema()
-        return {"$schema": DRAFT_04, **to_draft4(raw, raw.get("$defs") or {})}, "pydantic"
-    return {"$schema": DRAFT_04, "type": "object"}, "fallback"
+    The document is the one source: a missing document, or a body it does not declare, is an
+    error (a permissive fallback would let any JSON object through to the function)."""
+    if not document_path.exists():
+        raise FileNotFoundError(f"{document_path} is missing: export the app's OpenAPI document and commit it")
+    document = json.loads(document_path.read_text(encoding="utf-8"))
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    if name not in schemas:
+        raise KeyError(f"request body {name!r} is not in {document_path.name} (components.schemas)")
+    return {"$schema": DRAFT_04, **to_draft4(schemas[name], schemas)}
 
 
 # --------------------------------------------------------------------------- routes
@@ -199,12 +178,14 @@ def deployment_fingerprint(
 @dataclass
 class ApiGatewayArgs:
     settings: Settings
-    key: aws.kms.Key
-    function: aws.lambda_.Function
-    # The origin browsers may call from ("*" outside prod; the storefront's in prod).
+    key_arn: pulumi.Input[str]
+    # The API function: proxy integrations call its invoke ARN; the permission names it.
+    function_name: pulumi.Input[str]
+    function_invoke_arn: pulumi.Input[str]
+    # The origin browsers may call from (infra/cors.py).
     cors_origin: pulumi.Input[str]
-    # Read at construction time so tests can change the routes.
-    routes: tuple[Route, ...] = field(default_factory=lambda: declarations.ROUTES)
+    # What must exist before the stage may log (the account's CloudWatch role, api_gateway_account.py).
+    stage_depends_on: Sequence[pulumi.Resource] = ()
 
 
 class ApiGateway(pulumi.ComponentResource):
@@ -216,76 +197,104 @@ class ApiGateway(pulumi.ComponentResource):
     access_log_group: aws.cloudwatch.LogGroup
     url: pulumi.Output[str]
     fingerprint: pulumi.Output[str]
-    model_sources: dict[str, str]
+    domain_name: aws.apigateway.DomainName | None
 
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:ApiGateway", name, None, opts)
-        settings, profile, routes = args.settings, args.settings.profile, args.routes
-        child = pulumi.ResourceOptions(parent=self)
-        identity = aws.get_caller_identity_output()
-        partition = aws.get_partition_output()
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        # Read at construction time, so tests can change the routes.
+        routes = declarations.ROUTES
 
+        bad_request_body = self._rest_api()
+        resources = self._resources(routes)
+        validator, models, schemas = self._models(routes)
+        snapshot: list[pulumi.Resource] = [*models.values(), validator, bad_request_body]
+        snapshot += self._methods(routes, resources, validator, models)
+        cors = cors_methods(routes)
+        snapshot += self._cors(cors, resources)
+        self._deployment(routes, schemas, cors, snapshot)
+        self._stage()
+        self._invoke_permission()
+        self._partners()
+        self._custom_domain()
+
+        self.register_outputs({"url": self.url, "stage": self.stage.stage_name, "apiKeyId": self.api_key.id})
+
+    # -------------------------------------------------------- API
+    def _rest_api(self) -> aws.apigateway.Response:
+        """The REST API and the gateway response for bodies that fail their model (returned)."""
         self.rest_api = aws.apigateway.RestApi(
             "api",
-            name=settings.name("api"),
+            name=self._args.settings.name("api"),
             description="ecommerce API for partners and admin tools",
             api_key_source="HEADER",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
-            opts=child,
+            opts=self._child,
         )
-        rest_api_id = self.rest_api.id
-
         # Validation failures answer in the platform's error format (a gateway
         # response, like the methods, takes effect with the next deployment).
-        bad_request_body = aws.apigateway.Response(
+        return aws.apigateway.Response(
             "bad-request-body",
-            rest_api_id=rest_api_id,
+            rest_api_id=self.rest_api.id,
             response_type="BAD_REQUEST_BODY",
             status_code="400",
             response_templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
-            opts=child,
+            opts=self._child,
         )
 
-        # -------------------------------------------------------- resources
+    # -------------------------------------------------------- resources
+    def _resources(self, routes: Iterable[Route]) -> dict[str, aws.apigateway.Resource]:
         resources: dict[str, aws.apigateway.Resource] = {}
         for path in resource_paths(routes):
             parent_path, _, part = path.rpartition("/")
             parent_id = resources[parent_path].id if parent_path else self.rest_api.root_resource_id
             resources[path] = aws.apigateway.Resource(
-                logical(path), rest_api=rest_api_id, parent_id=parent_id, path_part=part, opts=child
+                logical(path), rest_api=self.rest_api.id, parent_id=parent_id, path_part=part, opts=self._child
             )
+        return resources
 
-        # -------------------------------------------------------- models
+    # -------------------------------------------------------- models
+    def _models(
+        self, routes: Iterable[Route]
+    ) -> tuple[aws.apigateway.RequestValidator, dict[str, aws.apigateway.Model], dict[str, dict[str, Any]]]:
         validator = aws.apigateway.RequestValidator(
             "body",
-            rest_api=rest_api_id,
+            rest_api=self.rest_api.id,
             name="body",
             validate_request_body=True,
             validate_request_parameters=False,
-            opts=child,
+            opts=self._child,
         )
         schemas: dict[str, dict[str, Any]] = {}
-        self.model_sources = {}
         models: dict[str, aws.apigateway.Model] = {}
         for body in sorted({r.body for r in routes if r.body}):
-            schema, source = body_schema(body)
-            schemas[body], self.model_sources[body] = schema, source
+            schemas[body] = body_schema(body)
             models[body] = aws.apigateway.Model(
                 body,
-                rest_api=rest_api_id,
+                rest_api=self.rest_api.id,
                 name=body,
                 content_type="application/json",
-                schema=json.dumps(schema, sort_keys=True),
-                opts=child,
+                schema=json.dumps(schemas[body], sort_keys=True),
+                opts=self._child,
             )
+        return validator, models, schemas
 
-        # -------------------------------------------------------- methods
-        snapshot: list[pulumi.Resource] = [*models.values(), validator, bad_request_body]
+    # -------------------------------------------------------- methods
+    def _methods(
+        self,
+        routes: Iterable[Route],
+        resources: Mapping[str, aws.apigateway.Resource],
+        validator: aws.apigateway.RequestValidator,
+        models: Mapping[str, aws.apigateway.Model],
+    ) -> list[pulumi.Resource]:
+        """A method and its Lambda proxy integration per route (returned for the deployment to wait on)."""
+        created: list[pulumi.Resource] = []
         for route in routes:
             resource = resources[route.path]
             method = aws.apigateway.Method(
                 f"{route.method}-{logical(route.path)}",
-                rest_api=rest_api_id,
+                rest_api=self.rest_api.id,
                 resource_id=resource.id,
                 http_method=route.method,
                 authorization="NONE",
@@ -293,181 +302,155 @@ class ApiGateway(pulumi.ComponentResource):
                 operation_name=route.operation,
                 request_validator_id=validator.id if route.body else None,
                 request_models={"application/json": models[route.body].name} if route.body else None,
-                opts=child,
+                opts=self._child,
             )
             integration = aws.apigateway.Integration(
                 f"{route.method}-{logical(route.path)}",
-                rest_api=rest_api_id,
+                rest_api=self.rest_api.id,
                 resource_id=resource.id,
                 http_method=method.http_method,
                 type="AWS_PROXY",
                 integration_http_method="POST",
-                uri=args.function.invoke_arn,
-                opts=child,
+                uri=self._args.function_invoke_arn,
+                opts=self._child,
             )
-            snapshot += [method, integration]
+            created += [method, integration]
+        return created
 
-        allow_origin = pulumi.Output.format("'{0}'", args.cors_origin)
-        cors = cors_methods(routes)
+    # -------------------------------------------------------- CORS
+    def _cors(
+        self, cors: Mapping[str, list[str]], resources: Mapping[str, aws.apigateway.Resource]
+    ) -> list[pulumi.Resource]:
+        """OPTIONS with a mock integration on every public resource (returned for the deployment)."""
+        created: list[pulumi.Resource] = []
         for path, allowed in cors.items():
-            resource = resources[path]
-            frag = logical(path)
-            header_names = ("Origin", "Methods", "Headers", "Max-Age")
-            options = aws.apigateway.Method(
-                f"OPTIONS-{frag}",
-                rest_api=rest_api_id,
-                resource_id=resource.id,
-                http_method="OPTIONS",
-                authorization="NONE",
-                opts=child,
+            created += self._preflight(
+                logical(path), resources[path], preflight_values(self._args.cors_origin, allowed)
             )
-            mock = aws.apigateway.Integration(
-                f"OPTIONS-{frag}",
-                rest_api=rest_api_id,
-                resource_id=resource.id,
-                http_method=options.http_method,
-                type="MOCK",
-                request_templates={"application/json": '{"statusCode": 200}'},
-                opts=child,
-            )
-            method_response = aws.apigateway.MethodResponse(
-                f"OPTIONS-{frag}",
-                rest_api=rest_api_id,
-                resource_id=resource.id,
-                http_method=options.http_method,
-                status_code="200",
-                response_parameters={f"method.response.header.Access-Control-Allow-{h}": True for h in header_names},
-                opts=child,
-            )
-            integration_response = aws.apigateway.IntegrationResponse(
-                f"OPTIONS-{frag}",
-                rest_api=rest_api_id,
-                resource_id=resource.id,
-                http_method=options.http_method,
-                status_code=method_response.status_code,
-                response_parameters={
-                    "method.response.header.Access-Control-Allow-Origin": allow_origin,
-                    "method.response.header.Access-Control-Allow-Methods": f"'{','.join(allowed)}'",
-                    "method.response.header.Access-Control-Allow-Headers": f"'{','.join(CORS_HEADERS)}'",
-                    "method.response.header.Access-Control-Allow-Max-Age": f"'{CORS_MAX_AGE_SECONDS}'",
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[mock]),
-            )
-            snapshot += [options, mock, method_response, integration_response]
+        return created
 
-        # -------------------------------------------------------- deployment
-        self.fingerprint = pulumi.Output.from_input(args.cors_origin).apply(
+    def _preflight(
+        self, frag: str, resource: aws.apigateway.Resource, values: Mapping[str, pulumi.Input[str]]
+    ) -> list[pulumi.Resource]:
+        rest_api_id, child = self.rest_api.id, self._child
+        options = aws.apigateway.Method(
+            f"OPTIONS-{frag}",
+            rest_api=rest_api_id,
+            resource_id=resource.id,
+            http_method="OPTIONS",
+            authorization="NONE",
+            opts=child,
+        )
+        mock = aws.apigateway.Integration(
+            f"OPTIONS-{frag}",
+            rest_api=rest_api_id,
+            resource_id=resource.id,
+            http_method=options.http_method,
+            type="MOCK",
+            request_templates={"application/json": '{"statusCode": 200}'},
+            opts=child,
+        )
+        method_response = aws.apigateway.MethodResponse(
+            f"OPTIONS-{frag}",
+            rest_api=rest_api_id,
+            resource_id=resource.id,
+            http_method=options.http_method,
+            status_code="200",
+            response_parameters={f"method.response.header.{header}": True for header in values},
+            opts=child,
+        )
+        integration_response = aws.apigateway.IntegrationResponse(
+            f"OPTIONS-{frag}",
+            rest_api=rest_api_id,
+            resource_id=resource.id,
+            http_method=options.http_method,
+            status_code=method_response.status_code,
+            response_parameters={f"method.response.header.{header}": value for header, value in values.items()},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[mock]),
+        )
+        return [options, mock, method_response, integration_response]
+
+    # -------------------------------------------------------- deployment
+    def _deployment(
+        self,
+        routes: Sequence[Route],
+        schemas: Mapping[str, Any],
+        cors: Mapping[str, list[str]],
+        snapshot: list[pulumi.Resource],
+    ) -> None:
+        function = self._args.settings.name("api")
+        self.fingerprint = pulumi.Output.from_input(self._args.cors_origin).apply(
             lambda origin: deployment_fingerprint(
                 routes,
                 schemas,
-                {"type": "AWS_PROXY", "function": settings.name("api"), "badRequestBody": BAD_REQUEST_BODY_TEMPLATE},
-                {"origin": origin, "methods": cors, "headers": CORS_HEADERS, "maxAge": CORS_MAX_AGE_SECONDS},
+                {"type": "AWS_PROXY", "function": function, "badRequestBody": BAD_REQUEST_BODY_TEMPLATE},
+                {"origin": origin, "methods": cors, "headers": CORS_ALLOW_HEADERS, "maxAge": CORS_MAX_AGE_SECONDS},
             )
         )
         self.deployment = aws.apigateway.Deployment(
             "api",
-            rest_api=rest_api_id,
+            rest_api=self.rest_api.id,
             description="ecommerce API",
             triggers={"redeployment": self.fingerprint},
             opts=pulumi.ResourceOptions(parent=self, depends_on=snapshot),
         )
 
-        # -------------------------------------------------------- logging role (account-wide)
-        logging_role = aws.iam.Role(
-            "apigateway-logs",
-            name=settings.name("apigateway-logs"),
-            assume_role_policy=service_trust_policy(
-                "apigateway.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
-            ),
-            opts=child,
-        )
-        logging_policy = aws.iam.RolePolicy(
-            "apigateway-logs",
-            role=logging_role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            # The account setting serves every API in this region, so
-                            # the role covers this region's log groups, not just ours.
-                            "Sid": "ApiGatewayLogsInThisRegion",
-                            "Effect": "Allow",
-                            "Action": [
-                                "logs:CreateLogGroup",
-                                "logs:CreateLogStream",
-                                "logs:DescribeLogGroups",
-                                "logs:DescribeLogStreams",
-                                "logs:FilterLogEvents",
-                                "logs:GetLogEvents",
-                                "logs:PutLogEvents",
-                            ],
-                            "Resource": pulumi.Output.format(
-                                "arn:{0}:logs:{1}:{2}:*", partition.partition, settings.region, identity.account_id
-                            ),
-                        }
-                    ],
-                }
-            ),
-            opts=child,
-        )
-        account = aws.apigateway.Account(
-            "account",
-            cloudwatch_role_arn=logging_role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logging_policy]),
-        )
-
-        # -------------------------------------------------------- stage
+    # -------------------------------------------------------- stage
+    def _stage(self) -> None:
+        settings = self._args.settings
         self.access_log_group = aws.cloudwatch.LogGroup(
             "api-access",
             name=f"/aws/apigateway/{settings.name('api-access')}",
-            retention_in_days=ACCESS_LOG_RETENTION_DAYS,
-            kms_key_id=args.key.arn,
-            opts=child,
+            retention_in_days=settings.profile.log_retention_days,
+            kms_key_id=self._args.key_arn,
+            opts=self._child,
         )
         self.stage = aws.apigateway.Stage(
             "api",
-            rest_api=rest_api_id,
+            rest_api=self.rest_api.id,
             deployment=self.deployment.id,
             stage_name=STAGE_NAME,
             xray_tracing_enabled=True,
             access_log_settings=aws.apigateway.StageAccessLogSettingsArgs(
                 destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.stage_depends_on)),
         )
         aws.apigateway.MethodSettings(
             "all",
-            rest_api=rest_api_id,
+            rest_api=self.rest_api.id,
             stage_name=self.stage.stage_name,
             method_path="*/*",
             settings=aws.apigateway.MethodSettingsSettingsArgs(
                 metrics_enabled=True,
                 logging_level="ERROR",
                 data_trace_enabled=False,
-                throttling_rate_limit=profile.api_rate_limit,
-                throttling_burst_limit=profile.api_burst_limit,
+                throttling_rate_limit=settings.profile.api_rate_limit,
+                throttling_burst_limit=settings.profile.api_burst_limit,
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        # -------------------------------------------------------- invoke permission
+    # -------------------------------------------------------- invoke permission
+    def _invoke_permission(self) -> None:
         aws.lambda_.Permission(
             "apigateway-invoke",
             action="lambda:InvokeFunction",
-            function=args.function.name,
+            function=self._args.function_name,
             principal="apigateway.amazonaws.com",
             source_arn=pulumi.Output.format("{0}/{1}/*", self.rest_api.execution_arn, STAGE_NAME),
-            opts=child,
+            opts=self._child,
         )
 
-        # -------------------------------------------------------- partners
+    # -------------------------------------------------------- partners
+    def _partners(self) -> None:
+        settings, child = self._args.settings, self._child
         partner_rate, partner_burst, partner_quota = partner_limits(settings)
         self.usage_plan = aws.apigateway.UsagePlan(
             "partners",
             name=settings.name("partners"),
             description="partner clients (x-api-key)",
-            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=rest_api_id, stage=self.stage.stage_name)],
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=self.rest_api.id, stage=self.stage.stage_name)],
             throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(
                 rate_limit=partner_rate, burst_limit=partner_burst
             ),
@@ -489,11 +472,13 @@ class ApiGateway(pulumi.ComponentResource):
             opts=child,
         )
 
-        # -------------------------------------------------------- custom domain
+    # -------------------------------------------------------- custom domain
+    def _custom_domain(self) -> None:
+        settings = self._args.settings
         self.url = pulumi.Output.format(
-            "https://{0}.execute-api.{1}.amazonaws.com/{2}", rest_api_id, settings.region, self.stage.stage_name
+            "https://{0}.execute-api.{1}.amazonaws.com/{2}", self.rest_api.id, settings.region, self.stage.stage_name
         )
-        self.domain_name: aws.apigateway.DomainName | None = None
+        self.domain_name = None
         if settings.domain_name and settings.certificate_arn:
             self.domain_name = aws.apigateway.DomainName(
                 "api",
@@ -501,17 +486,25 @@ class ApiGateway(pulumi.ComponentResource):
                 regional_certificate_arn=settings.certificate_arn,
                 endpoint_configuration=aws.apigateway.DomainNameEndpointConfigurationArgs(types="REGIONAL"),
                 security_policy="TLS_1_2",
-                opts=child,
+                opts=self._child,
             )
             aws.apigateway.BasePathMapping(
                 "api",
                 domain_name=self.domain_name.domain_name,
-                rest_api=rest_api_id,
+                rest_api=self.rest_api.id,
                 stage_name=self.stage.stage_name,
-                opts=child,
+                opts=self._child,
             )
 
-        self.register_outputs({"url": self.url, "stage": self.stage.stage_name, "apiKeyId": self.api_key.id})
+
+def preflight_values(origin: pulumi.Input[str], methods: Iterable[str]) -> dict[str, pulumi.Input[str]]:
+    """The preflight answer's header values (API Gateway wants them as quoted literals)."""
+    return {
+        "Access-Control-Allow-Origin": pulumi.Output.format("'{0}'", origin),
+        "Access-Control-Allow-Methods": f"'{','.join(methods)}'",
+        "Access-Control-Allow-Headers": f"'{','.join(CORS_ALLOW_HEADERS)}'",
+        "Access-Control-Max-Age": f"'{CORS_MAX_AGE_SECONDS}'",
+    }
 
 
 def partner_limits(settings: Settings) -> tuple[int, int, int]:

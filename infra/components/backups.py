@@ -10,13 +10,12 @@ survive the deletion of the cluster or a table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.database import Database
-from infra.components.tables import Tables
 from infra.iam import service_trust_policy
 from infra.settings import Settings
 
@@ -33,9 +32,9 @@ MANAGED_POLICIES = (
 @dataclass
 class BackupsArgs:
     settings: Settings
-    key: aws.kms.Key
-    database: Database
-    tables: Tables
+    key_arn: pulumi.Input[str]
+    # What is backed up: the Aurora cluster's and every table's ARN.
+    resource_arns: Sequence[pulumi.Input[str]]
 
 
 class Backups(pulumi.ComponentResource):
@@ -56,7 +55,7 @@ class Backups(pulumi.ComponentResource):
         self.vault = aws.backup.Vault(
             "backup",
             name=settings.name("backup"),
-            kms_key_arn=args.key.arn,
+            kms_key_arn=args.key_arn,
             # Outside prod a destroy may delete the recovery points with the vault.
             force_destroy=not profile.protect_data,
             opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data),
@@ -97,7 +96,7 @@ class Backups(pulumi.ComponentResource):
             name=settings.name("backup-data"),
             plan_id=self.plan.id,
             iam_role_arn=self.role.arn,
-            resources=[args.database.cluster.arn, *(t.arn for t in args.tables.tables.values())],
+            resources=list(args.resource_arns),
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
 

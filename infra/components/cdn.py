@@ -27,16 +27,16 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.load_balancer import ORIGIN_VERIFY_HEADER
-from infra.components.storage import CLOUDFRONT_LOG_PREFIX, deny_insecure_transport
-from infra.iam import service_trust_policy
+from infra.components.storage import CLOUDFRONT_LOG_PREFIX
+from infra.iam import deny_insecure_transport, policy_document, service_trust_policy
 from infra.settings import Settings
 from shop.declarations import (
     API_PREFIX,
@@ -45,10 +45,6 @@ from shop.declarations import (
     REFERRER_POLICY,
     STOREFRONT_CONTENT_SECURITY_POLICY,
 )
-
-if TYPE_CHECKING:
-    from infra.components.load_balancer import LoadBalancer
-    from infra.components.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[2]
 EDGE_SOURCE = ROOT / "src" / "shop" / "edge"
@@ -97,8 +93,16 @@ def storefront_files() -> list[Path]:
 @dataclass
 class CdnArgs:
     settings: Settings
-    storage: Storage
-    load_balancer: LoadBalancer
+    # The static bucket (origin and policy) and what must exist before its policy (public access block).
+    static_bucket_id: pulumi.Input[str]
+    static_bucket_arn: pulumi.Input[str]
+    static_bucket_domain_name: pulumi.Input[str]
+    static_bucket_ready: Sequence[pulumi.Resource]
+    # The logs bucket and what standard logging needs first (its ACL settings).
+    logs_bucket_domain_name: pulumi.Input[str]
+    logs_ready: Sequence[pulumi.Resource]
+    # The ALB's DNS name (the API origin when no regional certificate is configured).
+    alb_dns_name: pulumi.Input[str]
 
 
 class Cdn(pulumi.ComponentResource):
@@ -115,12 +119,36 @@ class Cdn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CdnArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:Cdn", name, None, opts)
-        settings, storage = args.settings, args.storage
-        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        self._edge_function()
+        edge = self.edge_function.qualified_arn
+        self._policies()
+        aliases = self._distribution(edge)
+        self._static_bucket_policy()
+        self._storefront()
+
+        self.url = pulumi.Output.format("https://{0}/", self.distribution.domain_name)
+        self.origin = (
+            pulumi.Output.from_input(f"https://{aliases[0]}")
+            if aliases
+            else pulumi.Output.format("https://{0}", self.distribution.domain_name)
+        )
+        self.register_outputs(
+            {
+                "domainName": self.distribution.domain_name,
+                "distributionId": self.distribution.id,
+                "edgeFunctionVersionArn": edge,
+                "url": self.url,
+            }
+        )
+
+    # -------------------------------------------------------- edge function
+    def _edge_function(self) -> None:
+        settings, child = self._args.settings, self._child
         identity = aws.get_caller_identity_output()
         partition = aws.get_partition_output()
-
-        # -------------------------------------------------------- edge function
         self.edge_provider = aws.Provider("us-east-1", region=EDGE_REGION, opts=child)
         edge_name = settings.name("edge")
         self.edge_role = aws.iam.Role(
@@ -134,38 +162,32 @@ class Cdn(pulumi.ComponentResource):
         edge_logs = aws.iam.RolePolicy(
             "edge",
             role=self.edge_role.id,
-            policy=pulumi.Output.json_dumps(
+            policy=policy_document(
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "OwnLogGroupsInEveryEdgeRegion",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": [
-                                pulumi.Output.format(
-                                    "arn:{0}:logs:*:{1}:log-group:/aws/lambda/{2}.{3}:*",
-                                    partition.partition,
-                                    identity.account_id,
-                                    EDGE_REGION,
-                                    edge_name,
-                                ),
-                                pulumi.Output.format(
-                                    "arn:{0}:logs:{1}:{2}:log-group:/aws/lambda/{3}:*",
-                                    partition.partition,
-                                    EDGE_REGION,
-                                    identity.account_id,
-                                    edge_name,
-                                ),
-                            ],
-                        }
+                    "Sid": "OwnLogGroupsInEveryEdgeRegion",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [
+                        pulumi.Output.format(
+                            "arn:{0}:logs:*:{1}:log-group:/aws/lambda/{2}.{3}:*",
+                            partition.partition,
+                            identity.account_id,
+                            EDGE_REGION,
+                            edge_name,
+                        ),
+                        pulumi.Output.format(
+                            "arn:{0}:logs:{1}:{2}:log-group:/aws/lambda/{3}:*",
+                            partition.partition,
+                            EDGE_REGION,
+                            identity.account_id,
+                            edge_name,
+                        ),
                     ],
                 }
             ),
             opts=child,
         )
-        credential = settings.storefront_credential
-        environment = settings.environment
+        credential, environment = settings.storefront_credential, settings.environment
         code: pulumi.Input[pulumi.Archive] = (
             credential.apply(lambda c: edge_code(environment, c))
             if credential is not None
@@ -186,9 +208,10 @@ class Cdn(pulumi.ComponentResource):
             publish=True,
             opts=pulumi.ResourceOptions(parent=self, provider=self.edge_provider, depends_on=[edge_logs]),
         )
-        edge = self.edge_function.qualified_arn
 
-        # -------------------------------------------------------- policies
+    # -------------------------------------------------------- policies
+    def _policies(self) -> None:
+        settings, child = self._args.settings, self._child
         self.origin_access_control = aws.cloudfront.OriginAccessControl(
             "static",
             name=settings.name("static"),
@@ -198,52 +221,123 @@ class Cdn(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=child,
         )
+        headers = aws.cloudfront
         self.response_headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             "security-headers",
             name=settings.name("security-headers"),
             comment="security headers on every response",
-            security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
-                strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+            security_headers_config=headers.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                strict_transport_security=headers.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
                     access_control_max_age_sec=HSTS_MAX_AGE_SECONDS, include_subdomains=True, override=True
                 ),
-                content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                content_type_options=headers.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
                     override=True
                 ),
-                frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                frame_options=headers.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
                     frame_option=FRAME_OPTIONS, override=True
                 ),
-                referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                referrer_policy=headers.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
                     referrer_policy=REFERRER_POLICY, override=True
                 ),
-                content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                content_security_policy=headers.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
                     content_security_policy=STOREFRONT_CONTENT_SECURITY_POLICY, override=True
                 ),
             ),
             opts=child,
         )
+
+    # -------------------------------------------------------- distribution
+    def _viewer_certificate(self) -> tuple[aws.cloudfront.DistributionViewerCertificateArgs, list[str] | None]:
+        settings = self._args.settings
+        if settings.cloudfront_certificate_arn:
+            certificate = aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=settings.cloudfront_certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=MINIMUM_TLS,
+            )
+            return certificate, ([settings.domain_name] if settings.domain_name else None)
+        return aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True), None
+
+    def _origins(self) -> list[aws.cloudfront.DistributionOriginArgs]:
+        settings = self._args.settings
+        # With a certificate the ALB speaks HTTPS only (port 80 redirects), under alb.<domainName>.
+        https_to_alb = bool(settings.certificate_arn and settings.domain_name)
+        alb_domain: pulumi.Input[str] = f"alb.{settings.domain_name}" if https_to_alb else self._args.alb_dns_name
+        verify = (
+            [aws.cloudfront.DistributionOriginCustomHeaderArgs(name=ORIGIN_VERIFY_HEADER, value=secret)]
+            if (secret := settings.origin_verify_secret) is not None
+            else None
+        )
+        return [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=STATIC_ORIGIN,
+                domain_name=self._args.static_bucket_domain_name,
+                origin_access_control_id=self.origin_access_control.id,
+            ),
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=API_ORIGIN,
+                domain_name=alb_domain,
+                custom_headers=verify,
+                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80,
+                    https_port=443,
+                    origin_protocol_policy="https-only" if https_to_alb else "http-only",
+                    origin_ssl_protocols=["TLSv1.2"],
+                    origin_read_timeout=settings.profile.lambda_timeout_seconds,
+                ),
+            ),
+        ]
+
+    def _behaviors(
+        self, edge: pulumi.Input[str]
+    ) -> tuple[
+        aws.cloudfront.DistributionDefaultCacheBehaviorArgs, aws.cloudfront.DistributionOrderedCacheBehaviorArgs
+    ]:
+        """The static default behaviour and the /api/* behaviour, both guarded by the edge function."""
         caching_optimized = aws.cloudfront.get_cache_policy_output(name="Managed-CachingOptimized").id
         caching_disabled = aws.cloudfront.get_cache_policy_output(name="Managed-CachingDisabled").id
         all_viewer_except_host = aws.cloudfront.get_origin_request_policy_output(
             name="Managed-AllViewerExceptHostHeader"
         ).id
-
-        # -------------------------------------------------------- distribution
-        # With a certificate the ALB speaks HTTPS only (port 80 redirects), under alb.<domainName>.
-        https_to_alb = bool(settings.certificate_arn and settings.domain_name)
-        alb_domain: pulumi.Input[str] = (
-            f"alb.{settings.domain_name}" if https_to_alb else args.load_balancer.load_balancer.dns_name
+        static = aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+            target_origin_id=STATIC_ORIGIN,
+            viewer_protocol_policy="redirect-to-https",
+            allowed_methods=["GET", "HEAD", "OPTIONS"],
+            cached_methods=["GET", "HEAD"],
+            compress=True,
+            cache_policy_id=caching_optimized,
+            response_headers_policy_id=self.response_headers_policy.id,
+            lambda_function_associations=[
+                aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
+                    event_type="viewer-request", lambda_arn=edge, include_body=False
+                )
+            ],
         )
-        if settings.cloudfront_certificate_arn:
-            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
-                acm_certificate_arn=settings.cloudfront_certificate_arn,
-                ssl_support_method="sni-only",
-                minimum_protocol_version=MINIMUM_TLS,
-            )
-            aliases = [settings.domain_name] if settings.domain_name else None
-        else:
-            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
-            aliases = None
+        api = aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=API_PATH_PATTERN,
+            target_origin_id=API_ORIGIN,
+            # An API client must not be redirected (a POST would turn into a GET).
+            viewer_protocol_policy="https-only",
+            allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+            cached_methods=["GET", "HEAD"],
+            compress=True,
+            cache_policy_id=caching_disabled,
+            origin_request_policy_id=all_viewer_except_host,
+            response_headers_policy_id=self.response_headers_policy.id,
+            lambda_function_associations=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
+                    event_type="viewer-request", lambda_arn=edge, include_body=False
+                )
+            ],
+        )
+        return static, api
 
+    def _distribution(self, edge: pulumi.Input[str]) -> list[str] | None:
+        """The distribution; returns its aliases (the custom domain, when it serves one)."""
+        settings = self._args.settings
+        viewer_certificate, aliases = self._viewer_certificate()
+        origins = self._origins()
+        static, api = self._behaviors(edge)
         self.distribution = aws.cloudfront.Distribution(
             "cdn",
             comment=settings.name("cdn"),
@@ -253,128 +347,54 @@ class Cdn(pulumi.ComponentResource):
             price_class=settings.profile.cloudfront_price_class,
             default_root_object="index.html",
             aliases=aliases,
-            origins=[
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id=STATIC_ORIGIN,
-                    domain_name=storage.static_bucket.bucket_regional_domain_name,
-                    origin_access_control_id=self.origin_access_control.id,
-                ),
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id=API_ORIGIN,
-                    domain_name=alb_domain,
-                    custom_headers=(
-                        [
-                            aws.cloudfront.DistributionOriginCustomHeaderArgs(
-                                name=ORIGIN_VERIFY_HEADER, value=settings.origin_verify_secret
-                            )
-                        ]
-                        if settings.origin_verify_secret is not None
-                        else None
-                    ),
-                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only" if https_to_alb else "http-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                        origin_read_timeout=settings.profile.lambda_timeout_seconds,
-                    ),
-                ),
-            ],
-            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
-                target_origin_id=STATIC_ORIGIN,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=["GET", "HEAD", "OPTIONS"],
-                cached_methods=["GET", "HEAD"],
-                compress=True,
-                cache_policy_id=caching_optimized,
-                response_headers_policy_id=self.response_headers_policy.id,
-                lambda_function_associations=[
-                    aws.cloudfront.DistributionDefaultCacheBehaviorLambdaFunctionAssociationArgs(
-                        event_type="viewer-request", lambda_arn=edge, include_body=False
-                    )
-                ],
-            ),
-            ordered_cache_behaviors=[
-                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                    path_pattern=API_PATH_PATTERN,
-                    target_origin_id=API_ORIGIN,
-                    # An API client must not be redirected (a POST would turn into a GET).
-                    viewer_protocol_policy="https-only",
-                    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
-                    cached_methods=["GET", "HEAD"],
-                    compress=True,
-                    cache_policy_id=caching_disabled,
-                    origin_request_policy_id=all_viewer_except_host,
-                    response_headers_policy_id=self.response_headers_policy.id,
-                    lambda_function_associations=[
-                        aws.cloudfront.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
-                            event_type="viewer-request", lambda_arn=edge, include_body=False
-                        )
-                    ],
-                )
-            ],
+            origins=origins,
+            default_cache_behavior=static,
+            ordered_cache_behaviors=[api],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
             ),
             viewer_certificate=viewer_certificate,
             logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
-                bucket=storage.logs_bucket.bucket_domain_name,
+                bucket=self._args.logs_bucket_domain_name,
                 prefix=CLOUDFRONT_LOG_PREFIX,
                 include_cookies=False,
             ),
             # Standard logging needs the logs bucket's ACLs (ObjectWriter) in place.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=storage.logs_ready),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.logs_ready)),
         )
+        return aliases
 
-        # -------------------------------------------------------- static bucket policy
-        bucket = storage.static_bucket
+    # -------------------------------------------------------- static bucket policy
+    def _static_bucket_policy(self) -> None:
+        bucket_arn = self._args.static_bucket_arn
         self.static_bucket_policy = aws.s3.BucketPolicy(
             "static",
-            bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(
+            bucket=self._args.static_bucket_id,
+            policy=policy_document(
+                deny_insecure_transport(bucket_arn),
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        deny_insecure_transport(bucket.arn),
-                        {
-                            "Sid": "ThisDistributionReads",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "cloudfront.amazonaws.com"},
-                            "Action": "s3:GetObject",
-                            "Resource": pulumi.Output.format("{0}/*", bucket.arn),
-                            "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
-                        },
-                    ],
-                }
+                    "Sid": "ThisDistributionReads",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudfront.amazonaws.com"},
+                    "Action": "s3:GetObject",
+                    "Resource": pulumi.Output.format("{0}/*", bucket_arn),
+                    "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
+                },
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[storage.public_access_blocks["static"]]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.static_bucket_ready)),
         )
 
-        # -------------------------------------------------------- storefront
+    # -------------------------------------------------------- storefront
+    def _storefront(self) -> None:
         for path in storefront_files():
             key = path.relative_to(STOREFRONT).as_posix()
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             aws.s3.BucketObjectv2(
                 f"storefront-{key}",
-                bucket=bucket.id,
+                bucket=self._args.static_bucket_id,
                 key=key,
                 source=pulumi.FileAsset(str(path)),
                 content_type=content_type,
                 cache_control="no-cache" if path.suffix == ".html" else "public, max-age=300",
-                opts=child,
+                opts=self._child,
             )
-
-        self.url = pulumi.Output.format("https://{0}/", self.distribution.domain_name)
-        self.origin = (
-            pulumi.Output.from_input(f"https://{aliases[0]}")
-            if aliases
-            else pulumi.Output.format("https://{0}", self.distribution.domain_name)
-        )
-        self.register_outputs(
-            {
-                "domainName": self.distribution.domain_name,
-                "distributionId": self.distribution.id,
-                "edgeFunctionVersionArn": edge,
-                "url": self.url,
-            }
-        )

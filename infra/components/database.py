@@ -21,14 +21,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.network import POSTGRES_PORT, Network
-from infra.iam import service_trust_policy
+from infra.iam import policy_document, service_trust_policy
+from infra.lambda_helpers import DatabaseAccess
 from infra.settings import Settings
+from shop.declarations import DB_NAME, DB_PORT
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
 # A current Aurora PostgreSQL 16 minor version that supports Serverless v2.
 ENGINE_VERSION = "16.8"
-DATABASE_NAME = "shop"
 MASTER_USERNAME = "shop_admin"
 BACKUP_WINDOW = "03:00-04:00"
 MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
@@ -48,8 +48,15 @@ def _proxy_resource_id(arn: str) -> str:
 @dataclass
 class DatabaseArgs:
     settings: Settings
-    network: Network
-    key: aws.kms.Key
+    key_arn: pulumi.Input[str]
+    # Where the cluster lives (the isolated database subnets) and its security group.
+    database_subnet_ids: Sequence[pulumi.Input[str]]
+    database_security_group_id: pulumi.Input[str]
+    # Where the proxy lives (the private subnets, next to the functions) and its security group.
+    proxy_subnet_ids: Sequence[pulumi.Input[str]]
+    proxy_security_group_id: pulumi.Input[str]
+    # The AZ names instances are spread over (round robin).
+    availability_zones: Sequence[pulumi.Input[str]]
 
 
 class Database(pulumi.ComponentResource):
@@ -73,19 +80,41 @@ class Database(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:data:Database", name, None, opts)
-        settings, network, key = args.settings, args.network, args.key
-        profile = settings.profile
-        child = pulumi.ResourceOptions(parent=self)
-        identity = aws.get_caller_identity_output()
-        partition = aws.get_partition_output()
-        self.database_name = DATABASE_NAME
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.database_name = DB_NAME
         self.db_user = MASTER_USERNAME
 
+        self._cluster()
+        self._instances()
+        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
+        secret_access = self._proxy_role()
+        self._proxy(secret_access)
+        self._endpoints()
+
+        self.register_outputs(
+            {
+                "clusterArn": self.cluster.arn,
+                "writerHost": self.writer_host,
+                "readerHost": self.reader_host,
+                "secretArn": self.secret_arn,
+                "connectArn": self.connect_arn,
+            }
+        )
+
+    # ------------------------------------------------------------ cluster
+    def _cluster(self) -> None:
+        settings, profile, key_arn, child = (
+            self._args.settings,
+            self._args.settings.profile,
+            self._args.key_arn,
+            self._child,
+        )
         self.subnet_group = aws.rds.SubnetGroup(
             "aurora",
             name=settings.name("aurora"),
             description="Aurora: the isolated database subnets",
-            subnet_ids=[s.id for s in network.database_subnets],
+            subnet_ids=list(self._args.database_subnet_ids),
             opts=child,
         )
 
@@ -97,7 +126,7 @@ class Database(pulumi.ComponentResource):
             "aurora-postgresql",
             name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
             retention_in_days=profile.log_retention_days,
-            kms_key_id=key.arn,
+            kms_key_id=key_arn,
             tags={"Name": settings.name("aurora-postgresql-logs")},
             opts=child,
         )
@@ -112,16 +141,16 @@ class Database(pulumi.ComponentResource):
                 min_capacity=profile.aurora_min_acu,
                 max_capacity=profile.aurora_max_acu,
             ),
-            database_name=DATABASE_NAME,
+            database_name=DB_NAME,
             master_username=MASTER_USERNAME,
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=key.arn,
+            master_user_secret_kms_key_id=key_arn,
             iam_database_authentication_enabled=True,
             storage_encrypted=True,
-            kms_key_id=key.arn,
-            port=POSTGRES_PORT,
+            kms_key_id=key_arn,
+            port=DB_PORT,
             db_subnet_group_name=self.subnet_group.name,
-            vpc_security_group_ids=[network.database_security_group.id],
+            vpc_security_group_ids=[self._args.database_security_group_id],
             enabled_cloudwatch_logs_exports=["postgresql"],
             backup_retention_period=profile.db_backup_retention_days,
             preferred_backup_window=BACKUP_WINDOW,
@@ -134,10 +163,13 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data, depends_on=[self.log_group]),
         )
 
-        # One writer and profile.aurora_readers readers, each pinned to a
-        # different AZ (round robin) so a zone outage leaves a promotable reader.
-        # Readers in promotion tier 1 scale with the writer (tiers 0-1 do).
-        zones = network.availability_zones
+    # ------------------------------------------------------------ instances
+    def _instances(self) -> None:
+        """One writer and profile.aurora_readers readers, each pinned to a
+        different AZ (round robin) so a zone outage leaves a promotable reader.
+        Readers in promotion tier 1 scale with the writer (tiers 0-1 do)."""
+        settings, profile = self._args.settings, self._args.settings.profile
+        zones = list(self._args.availability_zones)
 
         def instance(logical: str, index: int, tier: int) -> aws.rds.ClusterInstance:
             ident = settings.name(logical)
@@ -154,19 +186,21 @@ class Database(pulumi.ComponentResource):
                 publicly_accessible=False,
                 auto_minor_version_upgrade=True,
                 performance_insights_enabled=True,
-                performance_insights_kms_key_id=key.arn,
+                performance_insights_kms_key_id=self._args.key_arn,
                 performance_insights_retention_period=7,
                 apply_immediately=not profile.protect_data,
                 tags={"Name": ident},
-                opts=child,
+                opts=self._child,
             )
 
         self.writer = instance("aurora-writer", 0, 0)
         self.readers = [instance(f"aurora-reader-{i}", i, 1) for i in range(1, profile.aurora_readers + 1)]
 
-        self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
-
-        # The proxy's role: read that one secret, decrypt it only through Secrets Manager.
+    # ------------------------------------------------------------ proxy
+    def _proxy_role(self) -> aws.iam.RolePolicy:
+        """The proxy's role: read that one secret, decrypt it only through Secrets Manager."""
+        settings = self._args.settings
+        identity = aws.get_caller_identity_output()
         self.proxy_role = aws.iam.Role(
             "db-proxy",
             name=settings.name("db-proxy"),
@@ -174,44 +208,39 @@ class Database(pulumi.ComponentResource):
             assume_role_policy=service_trust_policy(
                 "rds.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
             ),
-            opts=child,
+            opts=self._child,
         )
-        secret_access = aws.iam.RolePolicy(
+        return aws.iam.RolePolicy(
             "db-proxy-secret",
             role=self.proxy_role.id,
-            policy=pulumi.Output.json_dumps(
+            policy=policy_document(
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ReadTheMasterSecret",
-                            "Effect": "Allow",
-                            "Action": "secretsmanager:GetSecretValue",
-                            "Resource": self.secret_arn,
-                        },
-                        {
-                            "Sid": "DecryptItThroughSecretsManager",
-                            "Effect": "Allow",
-                            "Action": "kms:Decrypt",
-                            "Resource": key.arn,
-                            "Condition": {
-                                "StringEquals": {"kms:ViaService": f"secretsmanager.{settings.region}.amazonaws.com"}
-                            },
-                        },
-                    ],
-                }
+                    "Sid": "ReadTheMasterSecret",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": self.secret_arn,
+                },
+                {
+                    "Sid": "DecryptItThroughSecretsManager",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": self._args.key_arn,
+                    "Condition": {
+                        "StringEquals": {"kms:ViaService": f"secretsmanager.{settings.region}.amazonaws.com"}
+                    },
+                },
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        private_subnet_ids = [s.id for s in network.private_subnets]
+    def _proxy(self, secret_access: aws.iam.RolePolicy) -> None:
         self.proxy = aws.rds.Proxy(
             "db-proxy",
-            name=settings.name("db-proxy"),
+            name=self._args.settings.name("db-proxy"),
             engine_family="POSTGRESQL",
             role_arn=self.proxy_role.arn,
-            vpc_subnet_ids=private_subnet_ids,
-            vpc_security_group_ids=[network.proxy_security_group.id],
+            vpc_subnet_ids=list(self._args.proxy_subnet_ids),
+            vpc_security_group_ids=[self._args.proxy_security_group_id],
             require_tls=True,
             idle_client_timeout=1800,
             debug_logging=False,
@@ -234,7 +263,7 @@ class Database(pulumi.ComponentResource):
                 max_idle_connections_percent=50,
                 connection_borrow_timeout=120,
             ),
-            opts=child,
+            opts=self._child,
         )
         self.proxy_target = aws.rds.ProxyTarget(
             "db-proxy",
@@ -243,12 +272,18 @@ class Database(pulumi.ComponentResource):
             db_cluster_identifier=self.cluster.cluster_identifier,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.writer, *self.readers]),
         )
+
+    # ------------------------------------------------------------ endpoints
+    def _endpoints(self) -> None:
+        """The read-only proxy endpoint, the hosts functions connect to, the rds-db:connect ARN."""
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
         self.read_only_endpoint = aws.rds.ProxyEndpoint(
             "db-proxy-read-only",
-            db_proxy_endpoint_name=settings.name("db-proxy-read-only"),
+            db_proxy_endpoint_name=self._args.settings.name("db-proxy-read-only"),
             db_proxy_name=self.proxy.name,
-            vpc_subnet_ids=private_subnet_ids,
-            vpc_security_group_ids=[network.proxy_security_group.id],
+            vpc_subnet_ids=list(self._args.proxy_subnet_ids),
+            vpc_security_group_ids=[self._args.proxy_security_group_id],
             target_role="READ_ONLY",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.proxy_target]),
         )
@@ -259,18 +294,20 @@ class Database(pulumi.ComponentResource):
         self.connect_arn = pulumi.Output.format(
             "arn:{0}:rds-db:{1}:{2}:dbuser:{3}/{4}",
             partition.partition,
-            settings.region,
+            self._args.settings.region,
             identity.account_id,
             self.proxy.arn.apply(_proxy_resource_id),
             self.db_user,
         )
 
-        self.register_outputs(
-            {
-                "clusterArn": self.cluster.arn,
-                "writerHost": self.writer_host,
-                "readerHost": self.reader_host,
-                "secretArn": self.secret_arn,
-                "connectArn": self.connect_arn,
-            }
+    @property
+    def access(self) -> DatabaseAccess:
+        """What a VPC function needs to connect (through the proxy, with an IAM token)."""
+        return DatabaseAccess(
+            writer_host=self.writer_host,
+            reader_host=self.reader_host,
+            user=self.db_user,
+            connect_arn=self.connect_arn,
+            name=self.database_name,
+            ready=(self,),
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import policy_document
 from infra.settings import Settings
 
 
@@ -29,79 +30,12 @@ class Encryption(pulumi.ComponentResource):
     def __init__(self, name: str, args: EncryptionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:security:Encryption", name, None, opts)
         settings = args.settings
-        identity = aws.get_caller_identity_output()
-        partition = aws.get_partition_output()
-        account_root = pulumi.Output.format("arn:{0}:iam::{1}:root", partition.partition, identity.account_id)
-
-        policy = pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "AccountAdministers",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": account_root},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "CloudWatchLogsEncrypt",
-                        "Effect": "Allow",
-                        "Principal": {"Service": f"logs.{settings.region}.amazonaws.com"},
-                        "Action": [
-                            "kms:Encrypt",
-                            "kms:Decrypt",
-                            "kms:ReEncrypt*",
-                            "kms:GenerateDataKey*",
-                            "kms:Describe*",
-                        ],
-                        "Resource": "*",
-                        "Condition": {
-                            "ArnLike": {
-                                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.format(
-                                    "arn:{0}:logs:{1}:{2}:log-group:*",
-                                    partition.partition,
-                                    settings.region,
-                                    identity.account_id,
-                                )
-                            }
-                        },
-                    },
-                    {
-                        "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                        "Resource": "*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
-                    },
-                    {
-                        # CloudFront (Origin Access Control) reads the SSE-KMS static assets. The key
-                        # exists before the distribution, so the grant names this account's
-                        # distributions; the static bucket's policy admits exactly one of them.
-                        "Sid": "CloudFrontDecryptsStaticAssets",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudfront.amazonaws.com"},
-                        "Action": "kms:Decrypt",
-                        "Resource": "*",
-                        "Condition": {
-                            "ArnLike": {
-                                "AWS:SourceArn": pulumi.Output.format(
-                                    "arn:{0}:cloudfront::{1}:distribution/*", partition.partition, identity.account_id
-                                )
-                            }
-                        },
-                    },
-                ],
-            }
-        )
-
         self.key = aws.kms.Key(
             "data",
             description=f"ecommerce data at rest ({settings.suffix})",
             enable_key_rotation=True,
             deletion_window_in_days=30 if settings.is_prod else 7,
-            policy=policy,
+            policy=key_policy(settings.region),
             opts=pulumi.ResourceOptions(parent=self, protect=settings.profile.protect_data),
         )
         self.alias = aws.kms.Alias(
@@ -111,3 +45,59 @@ class Encryption(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"keyArn": self.key.arn, "aliasName": self.alias.name})
+
+
+def key_policy(region: str) -> pulumi.Output[str]:
+    """Administration stays with the account; CloudWatch Logs, CloudWatch alarms (SNS) and
+    CloudFront may use the key for this account's resources only."""
+    identity = aws.get_caller_identity_output()
+    partition = aws.get_partition_output()
+    account_root = pulumi.Output.format("arn:{0}:iam::{1}:root", partition.partition, identity.account_id)
+    return policy_document(
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogsEncrypt",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": pulumi.Output.format(
+                        "arn:{0}:logs:{1}:{2}:log-group:*", partition.partition, region, identity.account_id
+                    )
+                }
+            },
+        },
+        {
+            "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
+        },
+        {
+            # CloudFront (Origin Access Control) reads the SSE-KMS static assets. The key
+            # exists before the distribution, so the grant names this account's
+            # distributions; the static bucket's policy admits exactly one of them.
+            "Sid": "CloudFrontDecryptsStaticAssets",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "AWS:SourceArn": pulumi.Output.format(
+                        "arn:{0}:cloudfront::{1}:distribution/*", partition.partition, identity.account_id
+                    )
+                }
+            },
+        },
+    )

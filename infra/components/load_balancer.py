@@ -22,20 +22,15 @@ redirects to it; otherwise they live on the HTTP listener.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.storage import ALB_LOG_PREFIX
 from infra.settings import Settings
-from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH
-
-if TYPE_CHECKING:
-    from infra.components.network import Network
-    from infra.components.storage import Storage
+from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH, error_json
 
 HEALTH_CHECK_INTERVAL_SECONDS = 5
 HEALTH_CHECK_TIMEOUT_SECONDS = 2
@@ -46,16 +41,15 @@ ADMIN_RULE_PRIORITY = 10
 API_RULE_PRIORITY = 20
 
 
-def error_body(code: str, message: str) -> str:
-    """The platform's error shape, for responses the ALB makes itself."""
-    return json.dumps({"error": {"code": code, "message": message, "details": {}}}, separators=(",", ":"))
-
-
 @dataclass
 class LoadBalancerArgs:
     settings: Settings
-    network: Network
-    storage: Storage
+    # The public subnets and the ALB's security group (CloudFront's origin-facing addresses only).
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_id: pulumi.Input[str]
+    # The logs bucket's name, and what must exist before the ALB may log there (its bucket policy).
+    logs_bucket: pulumi.Input[str]
+    logs_ready: Sequence[pulumi.Resource]
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -66,27 +60,38 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:LoadBalancer", name, None, opts)
-        settings = args.settings
-        child = pulumi.ResourceOptions(parent=self)
+        self._settings = args.settings
+        self._child = pulumi.ResourceOptions(parent=self)
 
+        self._load_balancer(args)
+        self._target_group()
+        self._listeners()
+        self._rules()
+
+        self.register_outputs({"dnsName": self.load_balancer.dns_name, "targetGroupArn": self.target_group.arn})
+
+    # ------------------------------------------------------------ load balancer
+    def _load_balancer(self, args: LoadBalancerArgs) -> None:
+        settings = self._settings
         self.load_balancer = aws.lb.LoadBalancer(
             "alb",
             name=settings.name("alb"),
             load_balancer_type="application",
             internal=False,
-            subnets=[s.id for s in args.network.public_subnets],
-            security_groups=[args.network.alb_security_group.id],
+            subnets=list(args.subnet_ids),
+            security_groups=[args.security_group_id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
             enable_deletion_protection=settings.is_prod,
             idle_timeout=60,
-            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=args.storage.logs_bucket.bucket, prefix=ALB_LOG_PREFIX, enabled=True
-            ),
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=args.logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True),
             # ALB checks that it may write to the bucket when logging is enabled.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.storage.logs_ready),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.logs_ready)),
         )
 
+    # ------------------------------------------------------------ target group
+    def _target_group(self) -> None:
+        settings, child = self._settings, self._child
         self.target_group = aws.lb.TargetGroup(
             "api",
             name=settings.name("api"),
@@ -104,12 +109,17 @@ class LoadBalancer(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+    # ------------------------------------------------------------ listeners
+    def _listeners(self) -> None:
+        """HTTPS (and an HTTP redirect) with a certificate, HTTP otherwise; unknown paths get a 404."""
+        settings, child = self._settings, self._child
         not_found = aws.lb.ListenerDefaultActionArgs(
             type="fixed-response",
             fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
                 content_type="application/json",
                 status_code="404",
-                message_body=error_body("not_found", "no such resource"),
+                message_body=error_json("not_found", "no such resource"),
             ),
         )
         if settings.certificate_arn:
@@ -148,6 +158,10 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
 
+    # ------------------------------------------------------------ rules
+    def _rules(self) -> None:
+        """Admin paths are refused here; /api/* goes to the function (with the origin secret, if set)."""
+        settings, child = self._settings, self._child
         aws.lb.ListenerRule(
             "admin-forbidden",
             listener_arn=self.listener.arn,
@@ -163,7 +177,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
                         content_type="application/json",
                         status_code="403",
-                        message_body=error_body("forbidden", "admin operations are not served here"),
+                        message_body=error_json("forbidden", "admin operations are not served here"),
                     ),
                 )
             ],
@@ -192,5 +206,3 @@ class LoadBalancer(pulumi.ComponentResource):
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
             opts=child,
         )
-
-        self.register_outputs({"dnsName": self.load_balancer.dns_name, "targetGroupArn": self.target_group.arn})

@@ -18,18 +18,23 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.api_function import DB_PORT, ENI_ACTIONS, LOG_ACTIONS, function_log_group, function_role
+from infra.iam import policy_document
+from infra.lambda_helpers import (
+    DatabaseAccess,
+    FunctionNetwork,
+    database_connect_statement,
+    database_environment,
+    function_log_group,
+    function_role,
+    network_interfaces_statement,
+    own_log_group_statement,
+)
 from infra.settings import Settings
 from shop.declarations import Env
-
-if TYPE_CHECKING:
-    from infra.components.database import Database
-    from infra.components.network import Network
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "src" / "shop" / "db" / "migrations"
 COMMAND = "shop.db.migrate.handler"
@@ -54,9 +59,9 @@ def migrations_digest(directory: Path = MIGRATIONS_DIR) -> str:
 @dataclass
 class MigrationsArgs:
     settings: Settings
-    key: aws.kms.Key
-    network: Network
-    database: Database
+    key_arn: pulumi.Input[str]
+    network: FunctionNetwork
+    database: DatabaseAccess
     image_uri: pulumi.Input[str]
 
 
@@ -70,50 +75,37 @@ class Migrations(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MigrationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:data:Migrations", name, None, opts)
-        settings, database = args.settings, args.database
-        child = pulumi.ResourceOptions(parent=self)
-        function_name = settings.name("migrate")
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        function_name = args.settings.name("migrate")
+        policy = self._role_and_logs(function_name)
+        self._function(function_name, policy)
+        digest = self._invocation()
+        self.register_outputs({"functionName": self.function.name, "migrationsDigest": digest})
 
-        self.log_group = function_log_group("migrate", function_name, settings, args.key, child)
-        self.role = function_role("migrate", settings.name("migrate-function"), child)
+    def _role_and_logs(self, function_name: str) -> aws.iam.RolePolicy:
+        settings = self._args.settings
+        self.log_group = function_log_group(
+            "migrate", function_name, settings.profile.log_retention_days, self._args.key_arn, self._child
+        )
+        self.role = function_role("migrate", settings.name("migrate-function"), self._child)
         # The database, its log group and its network interfaces: no tables, no X-Ray.
-        policy = aws.iam.RolePolicy(
+        return aws.iam.RolePolicy(
             "migrate",
             role=self.role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DatabaseViaProxy",
-                            "Effect": "Allow",
-                            "Action": "rds-db:connect",
-                            "Resource": database.connect_arn,
-                        },
-                        {
-                            "Sid": "OwnLogGroup",
-                            "Effect": "Allow",
-                            "Action": list(LOG_ACTIONS),
-                            "Resource": pulumi.Output.format("{0}:*", self.log_group.arn),
-                        },
-                        {
-                            "Sid": "VpcNetworkInterfacesNoResourceLevelPermissions",
-                            "Effect": "Allow",
-                            "Action": list(ENI_ACTIONS),
-                            "Resource": "*",
-                        },
-                    ],
-                }
+            policy=policy_document(
+                database_connect_statement(self._args.database.connect_arn),
+                own_log_group_statement(self.log_group.arn),
+                network_interfaces_statement(),
             ),
-            opts=child,
+            opts=self._child,
         )
+
+    def _function(self, function_name: str, policy: aws.iam.RolePolicy) -> None:
+        args = self._args
         variables: dict[str, pulumi.Input[str]] = {
-            Env.ENVIRONMENT: settings.environment,
-            Env.DB_WRITER_HOST: database.writer_host,
-            Env.DB_PORT: str(DB_PORT),
-            Env.DB_NAME: database.database_name,
-            Env.DB_USER: database.db_user,
-            Env.DB_IAM_AUTH: "true",
+            Env.ENVIRONMENT: args.settings.environment,
+            **database_environment(args.database, reader=False),
             Env.LOG_LEVEL: "INFO",
         }
         self.function = aws.lambda_.Function(
@@ -126,14 +118,13 @@ class Migrations(pulumi.ComponentResource):
             architectures=["arm64"],
             memory_size=MEMORY_MB,
             timeout=TIMEOUT_SECONDS,
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=[s.id for s in args.network.private_subnets],
-                security_group_ids=[args.network.function_security_group.id],
-            ),
+            vpc_config=args.network.vpc_config(),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy]),
         )
+
+    def _invocation(self) -> str:
         digest = migrations_digest()
         # Runs when created and whenever a trigger changes; waits for the database
         # component (cluster, instances, proxy and its target) to be ready.
@@ -141,7 +132,7 @@ class Migrations(pulumi.ComponentResource):
             "apply",
             function_name=self.function.name,
             input=pulumi.Output.json_dumps({"migrationsDigest": digest}),
-            triggers={"migrations": digest, "image": args.image_uri},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[database]),
+            triggers={"migrations": digest, "image": self._args.image_uri},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.database.ready)),
         )
-        self.register_outputs({"functionName": self.function.name, "migrationsDigest": digest})
+        return digest

@@ -10,17 +10,17 @@ support SSE-KMS; the others use the customer-managed key.
 
 The static bucket's policy (TLS-only + read for exactly one distribution) needs
 the distribution's ARN, and the distribution needs the bucket, so that policy
-is created by :class:`infra.components.cdn.Cdn`, using :func:`deny_insecure_transport`.
+is created by :class:`infra.components.cdn.Cdn`, using :func:`infra.iam.deny_insecure_transport`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import deny_insecure_transport, policy_document
 from infra.settings import Settings
 
 # Key prefixes inside the logs bucket.
@@ -34,22 +34,10 @@ LOGS_EXPIRE = 90
 LOGS_NONCURRENT_EXPIRE = 30
 
 
-def deny_insecure_transport(bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """The statement every bucket policy starts with: no request without TLS."""
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, pulumi.Output.format("{0}/*", bucket_arn)],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
 @dataclass
 class StorageArgs:
     settings: Settings
-    key: aws.kms.Key
+    key_arn: pulumi.Input[str]
 
 
 class Storage(pulumi.ComponentResource):
@@ -66,69 +54,82 @@ class Storage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:storage:Storage", name, None, opts)
-        settings = args.settings
-        identity = aws.get_caller_identity_output()
-        account = identity.account_id
-
-        def bucket(kind: str, ownership: str, kms: bool) -> aws.s3.Bucket:
-            child = pulumi.ResourceOptions(parent=self)
-            b = aws.s3.Bucket(
-                kind,
-                bucket=account.apply(lambda a: settings.name(f"{kind}-{a}")),
-                force_destroy=not settings.profile.protect_data,
-                opts=pulumi.ResourceOptions(parent=self, protect=settings.profile.protect_data),
-            )
-            self.public_access_blocks[kind] = aws.s3.BucketPublicAccessBlock(
-                kind,
-                bucket=b.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-                opts=child,
-            )
-            ownership_controls = aws.s3.BucketOwnershipControls(
-                kind,
-                bucket=b.id,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=ownership),
-                opts=child,
-            )
-            if kind == "logs":
-                self.logs_ready.append(ownership_controls)
-            by_default = (
-                aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms", kms_master_key_id=args.key.arn
-                )
-                if kms
-                else aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"
-                )
-            )
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                kind,
-                bucket=b.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=by_default,
-                        bucket_key_enabled=kms,
-                    )
-                ],
-                opts=child,
-            )
-            aws.s3.BucketVersioning(
-                kind,
-                bucket=b.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=child,
-            )
-            return b
+        self._settings, self._key_arn = args.settings, args.key_arn
+        self._account = aws.get_caller_identity_output().account_id
 
         self.logs_ready = []
         self.public_access_blocks = {}
-        self.static_bucket = bucket("static", "BucketOwnerEnforced", kms=True)
-        self.logs_bucket = bucket("logs", "ObjectWriter", kms=False)
-        self.artifacts_bucket = bucket("artifacts", "BucketOwnerEnforced", kms=True)
+        self.static_bucket = self._bucket("static", "BucketOwnerEnforced", kms=True)
+        self.logs_bucket = self._bucket("logs", "ObjectWriter", kms=False)
+        self.artifacts_bucket = self._bucket("artifacts", "BucketOwnerEnforced", kms=True)
+        self._logs_lifecycle()
+        self._logs_policy()
+        self._artifacts_policy()
 
+        self.register_outputs(
+            {
+                "staticBucket": self.static_bucket.bucket,
+                "logsBucket": self.logs_bucket.bucket,
+                "artifactsBucket": self.artifacts_bucket.bucket,
+            }
+        )
+
+    def _bucket(self, kind: str, ownership: str, kms: bool) -> aws.s3.Bucket:
+        """A bucket with its public access block, ownership, encryption and versioning."""
+        settings, account, child = self._settings, self._account, pulumi.ResourceOptions(parent=self)
+        b = aws.s3.Bucket(
+            kind,
+            bucket=account.apply(lambda a: settings.name(f"{kind}-{a}")),
+            force_destroy=not settings.profile.protect_data,
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.profile.protect_data),
+        )
+        self.public_access_blocks[kind] = aws.s3.BucketPublicAccessBlock(
+            kind,
+            bucket=b.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        ownership_controls = aws.s3.BucketOwnershipControls(
+            kind,
+            bucket=b.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=ownership),
+            opts=child,
+        )
+        if kind == "logs":
+            self.logs_ready.append(ownership_controls)
+        by_default = (
+            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="aws:kms", kms_master_key_id=self._key_arn
+            )
+            if kms
+            else aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="AES256"
+            )
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            kind,
+            bucket=b.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=by_default,
+                    bucket_key_enabled=kms,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            kind,
+            bucket=b.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        return b
+
+    # ------------------------------------------------------------ logs bucket
+    def _logs_lifecycle(self) -> None:
         aws.s3.BucketLifecycleConfiguration(
             "logs",
             bucket=self.logs_bucket.id,
@@ -161,54 +162,43 @@ class Storage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _logs_policy(self) -> None:
         # ALB access logs land under alb/AWSLogs/<account>/, written by the
         # log delivery service principal (regions opened since August 2022) or,
         # in older regions such as us-west-2, by the region's Elastic Load
         # Balancing account. ALB checks this policy when logging is switched on.
-        alb_log_objects = pulumi.Output.format("{0}/{1}/AWSLogs/{2}/*", self.logs_bucket.arn, ALB_LOG_PREFIX, account)
+        alb_log_objects = pulumi.Output.format(
+            "{0}/{1}/AWSLogs/{2}/*", self.logs_bucket.arn, ALB_LOG_PREFIX, self._account
+        )
         elb_account = aws.elb.get_service_account_output()
         logs_policy = aws.s3.BucketPolicy(
             "logs",
             bucket=self.logs_bucket.id,
-            policy=pulumi.Output.json_dumps(
+            policy=policy_document(
+                deny_insecure_transport(self.logs_bucket.arn),
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        deny_insecure_transport(self.logs_bucket.arn),
-                        {
-                            "Sid": "AlbAccessLogDelivery",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": alb_log_objects,
-                        },
-                        {
-                            "Sid": "AlbAccessLogDeliveryRegionalAccount",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": elb_account.arn},
-                            "Action": "s3:PutObject",
-                            "Resource": alb_log_objects,
-                        },
-                    ],
-                }
+                    "Sid": "AlbAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": alb_log_objects,
+                },
+                {
+                    "Sid": "AlbAccessLogDeliveryRegionalAccount",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": elb_account.arn},
+                    "Action": "s3:PutObject",
+                    "Resource": alb_log_objects,
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_blocks["logs"]]),
         )
         self.logs_ready.append(logs_policy)
 
+    def _artifacts_policy(self) -> None:
         aws.s3.BucketPolicy(
             "artifacts",
             bucket=self.artifacts_bucket.id,
-            policy=pulumi.Output.json_dumps(
-                {"Version": "2012-10-17", "Statement": [deny_insecure_transport(self.artifacts_bucket.arn)]}
-            ),
+            policy=policy_document(deny_insecure_transport(self.artifacts_bucket.arn)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_blocks["artifacts"]]),
-        )
-
-        self.register_outputs(
-            {
-                "staticBucket": self.static_bucket.bucket,
-                "logsBucket": self.logs_bucket.bucket,
-                "artifactsBucket": self.artifacts_bucket.bucket,
-            }
         )

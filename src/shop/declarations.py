@@ -63,8 +63,12 @@ def physical_name(logical: str, suffix: str) -> str:
 
 # The platform's error body, on every entry point (API function, ALB fixed responses, API Gateway
 # gateway responses, the edge function, the local gateway): {"error": {code, message, details}}.
-# ``details`` is always a JSON object ({} when there is nothing to add).
-def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
+# ``details`` is a JSON object ({} when there is nothing to add); the one exception is the API
+# function's request-validation ``validation_error``, whose details are the list of problems
+# (location, type, message of each).
+def error_body(code: str, message: str, details: dict[str, object] | list[object] | None = None) -> dict[str, object]:
+    if isinstance(details, list):
+        return {"error": {"code": code, "message": message, "details": list(details)}}
     return {"error": {"code": code, "message": message, "details": dict(details) if details else {}}}
 
 
@@ -105,7 +109,7 @@ DB_PORT = 5432
 
 
 class Env(StrEnum):
-    """Names of the environment variables the API function reads (at call time)."""
+    """Names of the environment variables the API function reads (once per cold start, in ``shop.config``)."""
 
     ENVIRONMENT = "ECOMMERCE_ENVIRONMENT"
     SESSIONS_TABLE = "SESSIONS_TABLE"

@@ -62,6 +62,16 @@ def make_call(source: str) -> Call:
     return call
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Each test starts from the settings of the environment it runs in (Lambda parses them once)."""
+    from shop import config
+
+    config.settings.reset()
+    yield
+    config.settings.reset()
+
+
 @pytest.fixture(params=["rest", "alb"])
 def source(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -105,8 +115,8 @@ def db(app_env: dict[str, str]) -> Iterator[psycopg.Connection[tuple[Any, ...]]]
 @pytest.fixture
 def shop(app_env: dict[str, str]) -> Iterator[dict[str, dict[str, Any]]]:
     """A fresh sample catalog and no orders; returns products by SKU. Cache entries are invalidated."""
-    from shop.api import cache
     from shop.db.connection import close_all
+    from shop.domain import cache
 
     with psycopg.connect(app_env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute("TRUNCATE order_lines, orders, products")

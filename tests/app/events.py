@@ -10,26 +10,18 @@ one). The ALB lowercases header names, passes query strings as received (percent
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from typing import Any
 from urllib.parse import quote
 
-from shop.declarations import ROUTES
+from shop.api.routes import match_route
+from shop.local.lambda_context import LambdaContext
+
+__all__ = ["LambdaContext", "alb_event", "rest_event"]
 
 ACCOUNT = "123456789012"
 TARGET_GROUP_ARN = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/ecommerce-api-test/0123456789abcdef"
-
-
-def _resource_for(path: str) -> tuple[str, dict[str, str] | None]:
-    """The API Gateway resource template matching ``path`` and its path parameters (as API GW sends them)."""
-    for route in ROUTES:
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path)) + "$"
-        match = re.match(pattern, path)
-        if match:
-            return route.path, (match.groupdict() or None)
-    return path, None
 
 
 def rest_event(
@@ -55,7 +47,7 @@ def rest_event(
     if api_key:
         all_headers["x-api-key"] = api_key
     all_headers.update(headers or {})
-    resource, path_parameters = _resource_for(path)
+    resource, path_parameters = match_route(method, path)
     request_id = str(uuid.uuid4())
     return {
         "resource": resource,
@@ -130,21 +122,3 @@ def alb_event(
         "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else ""),
         "isBase64Encoded": False,
     }
-
-
-class LambdaContext:
-    """The attributes of the Lambda context object the function uses."""
-
-    function_name = "ecommerce-api-test"
-    function_version = "$LATEST"
-    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:ecommerce-api-test"
-    memory_limit_in_mb = 3072
-    log_group_name = "/aws/lambda/ecommerce-api-test"
-    log_stream_name = "2026/11/22/[$LATEST]0123456789abcdef"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 30
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -116,6 +116,7 @@ def test_undecodable_base64_body_is_400_and_writes_nothing(
 
 def test_internal_failure_is_500_without_internals(api: Call, shop: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from shop.api import observability
+    from shop.config import reload
     from shop.db.connection import close_all
 
     logger = observability.logger()
@@ -127,6 +128,7 @@ def test_internal_failure_is_500_without_internals(api: Call, shop: Any, monkeyp
     # A misconfigured function (no database settings at all) is a bug, not an outage.
     monkeypatch.delenv("DATABASE_URL")
     monkeypatch.delenv("DATABASE_READER_URL")
+    reload()
     close_all()
     try:
         reply = api("GET", f"/api/products/{shop['MUG-001']['id']}", headers={"X-Request-Id": "corr-500"})
@@ -143,10 +145,12 @@ def test_internal_failure_is_500_without_internals(api: Call, shop: Any, monkeyp
 
 
 def test_health_needs_no_database(api: Call, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shop.config import reload
     from shop.db.connection import close_all
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     monkeypatch.setenv("DATABASE_READER_URL", "postgresql://nobody@127.0.0.1:1/none")
+    reload()
     close_all()
     reply = api("GET", "/api/health")
     assert (reply.status, reply.body) == (200, {"status": "ok"})

@@ -120,7 +120,7 @@ def test_writes_extend_the_cart_ttl(api: Call, app_env: dict[str, str], shop: di
 def test_a_cart_holds_a_bounded_number_of_lines(
     api: Call, admin: Call, shop: dict[str, dict[str, Any]], app_env: dict[str, str]
 ) -> None:
-    from shop.api.carts import MAX_LINES
+    from shop.domain.carts import MAX_LINES
 
     cart = _new_cart(api)
     # Fill the cart to the limit directly (creating 50 products through the API would be slow).
@@ -137,3 +137,12 @@ def test_a_cart_holds_a_bounded_number_of_lines(
     assert (full.status, full.error_code) == (409, "cart_full")
     assert full.body["error"]["details"] == {"lines": MAX_LINES, "max_lines": MAX_LINES}
     assert api("PUT", f"/api/carts/{cart}/items/{mug}", body={"quantity": 2}).status == 200  # changing a line is fine
+
+
+def test_lines_are_ordered_by_product_name(api: Call, shop: dict[str, dict[str, Any]]) -> None:
+    cart = _new_cart(api)
+    by_name = sorted(shop.values(), key=lambda product: (product["name"], product["id"]))[:4]
+    for product in reversed(by_name):  # added in reverse name order
+        assert api("PUT", f"/api/carts/{cart}/items/{product['id']}", body={"quantity": 1}).status == 200
+    names = [line["name"] for line in api("GET", f"/api/carts/{cart}").body["items"]]
+    assert names == [product["name"] for product in by_name]

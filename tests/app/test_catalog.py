@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import boto3
+import pytest
 
 from shop.db.seed import SAMPLE_PRODUCTS
 from tests.app.conftest import Call
@@ -145,3 +146,32 @@ def test_checkout_invalidates_cached_stock(api: Call, shop: dict[str, dict[str, 
     api("PUT", f"/api/carts/{cart}/items/{product_id}", body={"quantity": 3})
     assert api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}).status == 201
     assert api("GET", f"/api/products/{product_id}").body["stock"] == 32
+
+
+def test_a_zero_cache_ttl_reads_the_database_every_time(
+    api: Call, shop: dict[str, dict[str, Any]], db: Any, app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shop import config
+
+    monkeypatch.setenv("CACHE_TTL_SECONDS", "0")
+    config.reload()
+    product_id = shop["BOK-201"]["id"]
+    assert api("GET", f"/api/products/{product_id}").body["price_cents"] == 2700
+    db.execute("UPDATE products SET price_cents = 1 WHERE id = %s", (product_id,))
+    assert api("GET", f"/api/products/{product_id}").body["price_cents"] == 1
+    # Nothing is stored either (a zero TTL switches the cache off, it does not fill it with dead entries).
+    assert f"product|{product_id}" not in {item["cache_key"]["S"] for item in _cache_items(app_env)}
+
+
+def test_well_formed_cursors_with_bad_contents_are_422(api: Call) -> None:
+    import base64
+    import json
+    import uuid
+
+    def encode(value: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    for contents in (["Mug", "not-a-uuid"], [1, str(uuid.uuid4())], ["Mug"], {"name": "Mug"}):
+        reply = api("GET", "/api/products", query={"cursor": encode(contents)})
+        assert (reply.status, reply.error_code) == (422, "validation_error"), contents
+        assert [d["loc"] for d in reply.body["error"]["details"]] == [["query", "cursor"]]

@@ -171,6 +171,7 @@ def test_failed_checkout_is_not_remembered_by_idempotency(api: Call, shop: dict[
 def test_database_outage_is_503_and_writes_nothing(
     api: Call, shop: dict[str, dict[str, Any]], db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from shop.config import reload
     from shop.db.connection import close_all
 
     mug = shop["MUG-001"]
@@ -178,6 +179,7 @@ def test_database_outage_is_503_and_writes_nothing(
     closed = f"postgresql://postgres@127.0.0.1:{free_port()}/shop"
     monkeypatch.setenv("DATABASE_URL", closed)
     monkeypatch.setenv("DATABASE_READER_URL", closed)
+    reload()
     close_all()
     key = {"Idempotency-Key": f"outage-{uuid.uuid4()}"}
     reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}, headers=key)
@@ -189,6 +191,7 @@ def test_database_outage_is_503_and_writes_nothing(
     assert _stock(db, mug["id"]) == mug["stock"]
     # Back up: the same key now places the order (the failed attempt was not recorded).
     monkeypatch.undo()
+    reload()
     reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}, headers=key)
     assert reply.status == 201
     assert _counts(db) == (1, 1)
@@ -302,9 +305,9 @@ def test_checkout_emits_business_metrics(
 
 def test_parallel_checkouts_on_threads_never_oversell(rest: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
     """The same race with more buyers and multi-line carts, on threads (each with its own connection)."""
-    from shop.api.checkout import place_order
     from shop.api.errors import OutOfStockError
     from shop.db.connection import close_all
+    from shop.domain.checkout import place_order
 
     a, b = shop["SCK-102"], shop["TEE-100"]
     db.execute("UPDATE products SET stock = 7 WHERE id = ANY(%s::uuid[])", ([a["id"], b["id"]],))

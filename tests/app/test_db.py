@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import psycopg
 import pytest
 
+from shop import config
 from shop.db import connection, migrate, seed
 from shop.local.services import PostgresHandle
 
@@ -81,6 +82,7 @@ def test_migrate_command_line(scratch_db: str, capsys: pytest.CaptureFixture[str
 def test_migrate_lambda_handler_uses_the_function_settings(scratch_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", scratch_db)
     monkeypatch.delenv("DB_IAM_AUTH", raising=False)
+    config.reload()
     first = migrate.handler({}, None)
     assert first["applied"] and first["version"] == migrate.available()[-1].version
     assert migrate.handler({}, None) == {"applied": [], "version": first["version"]}
@@ -109,7 +111,8 @@ def iam_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     connection._token_cache.clear()
-    connection._rds_client = None
+    config.reload()
+    connection.rds.reset()
 
 
 def test_iam_settings_use_the_proxy_with_tls_and_a_signed_token(iam_env: None) -> None:
@@ -144,6 +147,7 @@ def test_iam_tokens_are_cached_until_shortly_before_expiry(iam_env: None) -> Non
 
 def test_reader_falls_back_to_the_writer(iam_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DB_READER_HOST")
+    config.reload()
     assert (
         connection.connect_kwargs(connection.Role.READER)["host"]
         == connection.connect_kwargs(connection.Role.WRITER)["host"]
@@ -152,6 +156,7 @@ def test_reader_falls_back_to_the_writer(iam_env: None, monkeypatch: pytest.Monk
 
 def test_local_settings_use_the_urls(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_READER_URL", "postgresql://reader@127.0.0.1:1/shop")
+    config.reload()
     assert connection.connect_kwargs(connection.Role.WRITER)["conninfo"] == app_env["DATABASE_URL"]
     assert connection.connect_kwargs(connection.Role.READER)["conninfo"].startswith("postgresql://reader@")
     assert connection.connect_kwargs(connection.Role.WRITER)["autocommit"] is True

@@ -7,13 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from shop.declarations import CACHE_TABLE, IDEMPOTENCY_TABLE, ROUTES, SESSIONS_TABLE
 from shop.local import snapshot
 from shop.local.gateway import api_gateway_event, match_route
-from shop.local.services import LOCAL_REGION, DynamoHandle, ensure_tables
+from shop.local.services import DynamoHandle, dynamodb_client, ensure_tables
 
 
 def _concrete(path: str) -> tuple[str, dict[str, str]]:
@@ -107,13 +106,7 @@ def test_non_utf8_bodies_arrive_as_text() -> None:
 def test_snapshot_round_trip_keeps_live_items_and_drops_expired_and_cache(
     dynamodb: DynamoHandle, tmp_path: Path
 ) -> None:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb.endpoint_url,
-        region_name=LOCAL_REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = dynamodb_client(dynamodb.endpoint_url)
     first = ensure_tables(dynamodb.endpoint_url, suffix="snap-a")
     future, past = int(time.time()) + 3600, int(time.time()) - 10
     sessions, idempotency, cache = (first[t.logical] for t in (SESSIONS_TABLE, IDEMPOTENCY_TABLE, CACHE_TABLE))

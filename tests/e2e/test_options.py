@@ -8,11 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
 
-from shop.local.services import LOCAL_REGION, DynamoHandle, PostgresHandle
+from shop.local.services import DynamoHandle, PostgresHandle, dynamodb_client
 from tests.e2e.conftest import ROOT, LocalPlatform, api
 
 pytestmark = pytest.mark.e2e
@@ -40,13 +39,7 @@ def test_existing_postgres_and_dynamodb_are_used_instead_of_embedded_ones(
         skus = {row[0] for row in conn.execute("SELECT sku FROM products").fetchall()}
     assert {p["sku"] for p in products.json()["items"]} <= skus
     # ...the cart went to the given DynamoDB...
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb.endpoint_url,
-        region_name=LOCAL_REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    client = dynamodb_client(dynamodb.endpoint_url)
     found = [
         name
         for name in client.list_tables()["TableNames"]

@@ -26,13 +26,21 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import rpc
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
 
 from infra.stack_config import read_stack_config
+from tests.infra.pulumi_internals import (
+    MockCallArgs,
+    MockMonitor,
+    MockResourceArgs,
+    Mocks,
+    deserialize,
+    registered_state,
+    reset_runtime,
+    run_program_in_stack,
+    serialize,
+    sync_await,
+    unwrap_secret,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "infra" / "__main__.py"
@@ -446,7 +454,7 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         if request.type != "pulumi:pulumi:Stack" and self.platform_mocks.transforms:
-            inputs = rpc.deserialize_properties(request.object)
+            inputs = deserialize(request.object)
             for transform in self.platform_mocks.transforms:
                 result = transform(
                     pulumi.ResourceTransformArgs(
@@ -458,22 +466,22 @@ class RecordingMonitor(MockMonitor):
                     )
                 )
                 if asyncio.iscoroutine(result):
-                    result = _sync_await(result)
+                    result = sync_await(result)
                 if result is not None:
                     inputs = dict(result.props)
-            serialized = _sync_await(rpc.serialize_properties(inputs, {}))
+            serialized = serialize(inputs)
             request.object.Clear()
             request.object.MergeFrom(serialized)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            registration = self.resources[response.urn]
+            state = registered_state(self, response.urn)
             self.records.append(
                 Resource(
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=_plain(rpc.deserialize_properties(request.object)),
-                    outputs=_plain(registration.state),
+                    inputs=_plain(deserialize(request.object)),
+                    outputs=_plain(state),
                     parent=request.parent or None,
                     provider=request.provider or None,
                     custom=request.custom,
@@ -485,6 +493,8 @@ class RecordingMonitor(MockMonitor):
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                         "ignoreChanges": list(request.ignoreChanges),
                         "replaceOnChanges": list(request.replaceOnChanges),
+                        # The old parent URNs a resource answers to (Alias(parent=...)).
+                        "aliasParents": [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn],
                     },
                 )
             )
@@ -492,15 +502,16 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         if "::pulumi:pulumi:Stack::" in request.urn:
-            self.stack_outputs = _plain(rpc.deserialize_properties(request.outputs))
+            self.stack_outputs = _plain(deserialize(request.outputs))
         return super().RegisterResourceOutputs(request)
 
 
 def _plain(value: Any) -> Any:
     """Unwrap secrets and resource references into plain Python values."""
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _plain(value.get("value"))
+        secret, inner = unwrap_secret(value)
+        if secret:
+            return _plain(inner)
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
@@ -527,9 +538,11 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     return values, secrets
 
 
-def run_program(stack: str, overrides: dict[str, Any] | None = None, main: Path = PROGRAM) -> Program:
-    """Run infra/__main__.py (or another program file, ``main``) for ``stack`` under mocks;
-    raise what the program raises."""
+def run_program(
+    stack: str, overrides: dict[str, Any] | None = None, main: Path = PROGRAM, preview: bool = False
+) -> Program:
+    """Run infra/__main__.py (or another program file, ``main``) for ``stack`` under mocks, as
+    ``pulumi up`` (or as ``pulumi preview`` with ``preview=True``); raise what the program raises."""
     config, secrets = stack_config(stack)
     for key, value in (overrides or {}).items():
         full = key if ":" in key else f"{PROJECT}:{key}"
@@ -543,15 +556,15 @@ def run_program(stack: str, overrides: dict[str, Any] | None = None, main: Path 
     with _lock:
         mocks = PlatformMocks(region)
         monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         # A program that failed leaves its unfinished outputs behind; they must
-        # not fail the next run (pulumi's own @pulumi.runtime.test clears them too).
-        runtime_settings.SETTINGS.outputs.clear()
+        # not fail the next run (pulumi's own @pulumi.runtime.test clears them too),
+        # and run_in_stack creates the root stack, as `pulumi up` does.
+        reset_runtime()
         pulumi.runtime.set_all_config(serialized, sorted(secrets & serialized.keys()))
-        runtime_settings.ROOT.set(None)  # run_in_stack creates the root stack, as `pulumi up` does
 
         def program() -> None:
             runpy.run_path(str(main), run_name="__main__")
 
-        _sync_await(run_in_stack(program))
+        run_program_in_stack(program)
         return Program(stack=stack, config=config, resources=list(monitor.records), outputs=dict(monitor.stack_outputs))

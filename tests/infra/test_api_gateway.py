@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,6 +141,7 @@ def test_write_endpoints_validate_their_body_before_the_function_runs(program: P
 
 
 def test_models_are_draft_04_json_schemas_of_objects(program: Program) -> None:
+    assert program.of_type("aws:apigateway/model:Model"), "no models: the loop below would judge nothing"
     for model in program.of_type("aws:apigateway/model:Model"):
         assert model.inputs["contentType"] == "application/json"
         schema = json.loads(model.inputs["schema"])
@@ -153,20 +155,20 @@ def test_models_are_draft_04_json_schemas_of_objects(program: Program) -> None:
 
 
 @pytest.mark.parametrize("body", sorted({r.body for r in ROUTES if r.body}))
-def test_models_follow_the_apps_request_models_when_they_exist(body: str) -> None:
-    schema, source = body_schema(body)
-    if source == "fallback":
-        # The app exports no schema for this body (yet): API Gateway still insists on a JSON object.
-        assert schema == {"$schema": gw.DRAFT_04, "type": "object"}
-        return
-    if source == "openapi":
-        raw = json.loads(gw.OPENAPI_DOCUMENT.read_text())["components"]["schemas"][body]
-    else:
-        import importlib
-
-        raw = getattr(importlib.import_module(gw.MODELS_MODULE), body).model_json_schema()
-    assert set(schema.get("properties", {})) == set(raw.get("properties", {}))
+def test_models_follow_the_committed_openapi_document(body: str) -> None:
+    schema = body_schema(body)
+    raw = json.loads(gw.OPENAPI_DOCUMENT.read_text())["components"]["schemas"][body]
+    assert schema["$schema"] == gw.DRAFT_04
+    assert set(schema["properties"]) == set(raw["properties"])
     assert sorted(schema.get("required", [])) == sorted(raw.get("required", []))
+
+
+def test_a_missing_openapi_document_or_body_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="openapi"):
+        body_schema("CheckoutRequest", tmp_path / "openapi.json")
+    (tmp_path / "openapi.json").write_text(json.dumps({"components": {"schemas": {}}}))
+    with pytest.raises(KeyError, match="CheckoutRequest"):
+        body_schema("CheckoutRequest", tmp_path / "openapi.json")
 
 
 def test_draft4_conversion_inlines_refs_and_rewrites_later_keywords() -> None:
@@ -287,7 +289,7 @@ def test_stage_throttles_from_the_profile_with_metrics(program: Program) -> None
         assert (s["throttlingRateLimit"], s["throttlingBurstLimit"]) == (10_000, 5_000)
 
 
-def test_stage_traces_and_writes_json_access_logs_kept_30_days(program: Program) -> None:
+def test_stage_traces_and_writes_json_access_logs_kept_as_the_profile_says(program: Program) -> None:
     stage = program.one("aws:apigateway/stage:Stage")
     group = program.one("aws:cloudwatch/logGroup:LogGroup", "api-access")
     assert stage.inputs["xrayTracingEnabled"] is True
@@ -296,7 +298,7 @@ def test_stage_traces_and_writes_json_access_logs_kept_30_days(program: Program)
     fields = json.loads(settings["format"])
     assert fields["requestId"] == "$context.requestId"
     assert {"status", "ip", "httpMethod", "resourcePath", "responseLatency"} <= set(fields)
-    assert group.inputs["retentionInDays"] == 30
+    assert group.inputs["retentionInDays"] == PROFILES[program.stack].log_retention_days
     assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
 
 
@@ -423,3 +425,37 @@ def test_models_accept_and_reject_the_contracts_bodies(dev: Program) -> None:
             assert validator.is_valid(body), (name, body, [e.message for e in validator.iter_errors(body)])
         for body in bad:
             assert not validator.is_valid(body), (name, body)
+
+
+# --------------------------------------------------------------------------- contracts
+
+
+def test_preflight_answers_with_the_declared_cors_headers_and_max_age(program: Program) -> None:
+    for path in {r.path for r in ROUTES if r.access == "public"}:
+        params = cors_response(program, path)
+        assert params["method.response.header.Access-Control-Allow-Headers"] == (
+            f"'{','.join(declarations.CORS_ALLOW_HEADERS)}'"
+        )
+        # The real header name (Access-Control-Max-Age); browsers ignore anything else.
+        assert params["method.response.header.Access-Control-Max-Age"] == f"'{declarations.CORS_MAX_AGE_SECONDS}'"
+        assert not [name for name in params if "Allow-Max-Age" in name]
+
+
+def test_the_bad_body_template_is_the_declared_error_envelope(program: Program) -> None:
+    (response,) = program.of_type("aws:apigateway/response:Response")
+    body = json.loads(response.inputs["responseTemplates"]["application/json"])
+    assert body == declarations.error_body("validation_error", "$context.error.message")
+    assert body["error"]["details"] == {}
+
+
+def test_the_account_setting_moved_without_replacement(program: Program) -> None:
+    """The CloudWatch role and account setting left the ApiGateway component; aliases keep their URNs."""
+    gateway = program.one("ecommerce:delivery:ApiGateway")
+    for type_token, name in (
+        ("aws:apigateway/account:Account", "account"),
+        ("aws:iam/role:Role", "apigateway-logs"),
+        ("aws:iam/rolePolicy:RolePolicy", "apigateway-logs"),
+    ):
+        resource = program.one(type_token, name)
+        assert program.by_urn(resource.parent or "").type == "ecommerce:delivery:ApiGatewayAccount"
+        assert resource.options["aliasParents"] == [gateway.urn], name

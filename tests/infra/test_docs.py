@@ -30,3 +30,18 @@ def test_architecture_profile_table_matches_the_code() -> None:
     for row in profile_table():
         env = row.pop("environment")
         assert documented[env] == {k: str(v) for k, v in row.items()}, env
+
+
+def test_code_layout_names_every_infra_module() -> None:
+    """A newcomer finds every component's file (and every infra module) from ARCHITECTURE.md."""
+    text = DOC.read_text()
+    layout = text[text.index("## Code layout") :]
+    layout = layout[: layout.index("\n## ", 1)]
+    infra = DOC.parent / "infra"
+    modules = [p for p in sorted(infra.rglob("*.py")) if p.name != "__init__.py"]
+    missing = [
+        p.relative_to(DOC.parent).as_posix()
+        for p in modules
+        if f"`{p.relative_to(DOC.parent).as_posix()}`" not in layout
+    ]
+    assert not missing, f"ARCHITECTURE.md's code layout does not name {missing}"

@@ -329,3 +329,18 @@ def test_every_regional_function_the_api_and_the_flow_logs_have_encrypted_log_gr
 def test_the_dashboard_name_follows_the_convention(stack: str) -> None:
     resource = program_for(stack).one("aws:cloudwatch/dashboard:Dashboard")
     assert resource["dashboardName"] == f"ecommerce-dashboard-{stack}"
+
+
+def test_alarm_specs_name_real_profile_fields_and_missing_data_decisions() -> None:
+    from dataclasses import fields
+
+    from infra.components.monitoring import ALARMS, table_alarm
+    from infra.settings import Profile
+
+    profile_fields = {f.name for f in fields(Profile)}
+    specs = [*ALARMS, table_alarm("sessions")]
+    for spec in specs:
+        if isinstance(spec.threshold, str):
+            assert spec.threshold in profile_fields, spec.logical
+        assert (spec.kind or spec.logical) in MISSING_DATA, spec.logical
+    assert len({s.logical for s in specs}) == len(specs)

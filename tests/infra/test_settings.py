@@ -58,8 +58,22 @@ def test_environment_suffix_defaults_to_the_stack_and_can_be_set() -> None:
 
 
 def test_profile_values_can_be_overridden_per_stack() -> None:
-    program = run_program("dev", {"dynamoReadCapacity": "7"})
+    defaults = PROFILES["dev"]
+    overrides = {"dynamoReadCapacity": 7, "lambdaMemoryMb": 2048, "logRetentionDays": 14, "auroraMaxAcu": 8}
+    # Each override differs from the profile's default, so a program that ignored it would fail below.
+    assert (defaults.dynamo_read_capacity, defaults.lambda_memory_mb, defaults.log_retention_days) != (7, 2048, 14)
+    assert defaults.aurora_max_acu != 8
+    program = run_program("dev", {key: str(value) for key, value in overrides.items()})
     assert program.outputs["environment"] == "dev"
+    tables = program.of_type("aws:dynamodb/table:Table")
+    assert tables and {t["readCapacity"] for t in tables} == {7}
+    # Values the override does not name keep the profile's default.
+    assert {t["writeCapacity"] for t in tables} == {defaults.dynamo_write_capacity}
+    assert program.one("aws:lambda/function:Function", "api")["memorySize"] == 2048
+    groups = program.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert groups and {g["retentionInDays"] for g in groups} == {14}
+    cluster = program.one("aws:rds/cluster:Cluster")
+    assert cluster["serverlessv2ScalingConfiguration"]["maxCapacity"] == 8
 
 
 @pytest.mark.parametrize(

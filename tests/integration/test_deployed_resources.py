@@ -10,6 +10,9 @@ import pytest
 
 from tests.integration.conftest import Outputs
 
+# Every check here only describes resources: the pipeline's smoke subset after each update.
+pytestmark = pytest.mark.smoke
+
 Aws = Callable[..., Any]
 
 TABLE_OUTPUTS = ("sessionsTableName", "cacheTableName", "idempotencyTableName")

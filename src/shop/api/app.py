@@ -11,7 +11,6 @@ trace in the response.
 from __future__ import annotations
 
 import binascii
-import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import ALBResolver, APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -25,7 +24,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.routers import admin, cart, catalog, checkout, health, orders
-from shop.declarations import IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER, Env
+from shop.config import settings
+from shop.declarations import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
@@ -94,14 +94,14 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
 
 
 def _cors() -> CORSConfig | None:
-    origin = os.environ.get(Env.CORS_ALLOW_ORIGIN, "").strip()
+    origin = settings().cors_allow_origin
     if not origin:
         return None
     return CORSConfig(
         allow_origin=origin,
-        allow_headers=["Content-Type", IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER],
-        expose_headers=[REQUEST_ID_HEADER],
-        max_age=600,
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        max_age=CORS_MAX_AGE_SECONDS,
     )
 
 

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from shop.declarations import error_body
+
+__all__ = ["ApiError", "error_body"]
+
 
 class ApiError(Exception):
-    """An expected failure with a stable code. Raise it anywhere below a route."""
+    """An expected failure with a stable code. Raise it anywhere below a route.
+
+    Subclasses declare their HTTP status and code: ``class X(ApiError, status=409, code="x")``.
+    """
 
     status = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, *, status: int, code: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status = status
+        cls.code = code
 
     def __init__(self, message: str, details: dict[str, Any] | list[Any] | None = None) -> None:
         super().__init__(message)
@@ -17,45 +29,37 @@ class ApiError(Exception):
         self.details: dict[str, Any] | list[Any] = details if details is not None else {}
 
 
-class ValidationFailedError(ApiError):
-    status = 422
-    code = "validation_error"
+class ValidationFailedError(ApiError, status=422, code="validation_error"):
+    """The request is not valid (details say where)."""
 
 
-class NotFoundError(ApiError):
-    status = 404
-    code = "not_found"
+class NotFoundError(ApiError, status=404, code="not_found"):
+    """No such resource (or not visible to the caller)."""
 
 
-class OutOfStockError(ApiError):
-    status = 409
-    code = "out_of_stock"
+class OutOfStockError(ApiError, status=409, code="out_of_stock"):
+    """Not enough stock for a line (details list each)."""
 
 
-class CartEmptyError(ApiError):
-    status = 409
-    code = "cart_empty"
+class CartEmptyError(ApiError, status=409, code="cart_empty"):
+    """Checkout of a cart with no lines."""
 
 
-class CartFullError(ApiError):
-    status = 409
-    code = "cart_full"
+class CartFullError(ApiError, status=409, code="cart_full"):
+    """A cart holds at most MAX_LINES different products."""
 
 
-class ConflictError(ApiError):
-    status = 409
-    code = "conflict"
+class ConflictError(ApiError, status=409, code="conflict"):
+    """A write conflicts with existing data (e.g. an existing sku)."""
 
 
-class RequestInProgressError(ApiError):
-    status = 409
-    code = "request_in_progress"
+class RequestInProgressError(ApiError, status=409, code="request_in_progress"):
+    """A checkout with the same Idempotency-Key is still running."""
 
 
-class IdempotencyKeyReusedError(ApiError):
-    status = 422
-    code = "idempotency_key_reused"
+class IdempotencyKeyReusedError(ApiError, status=422, code="idempotency_key_reused"):
+    """An Idempotency-Key reused for a different checkout."""
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | list[Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details if details is not None else {}}}
+class ForbiddenError(ApiError, status=403, code="forbidden"):
+    """Admin routes without an API key."""

@@ -12,28 +12,27 @@ import time
 import uuid
 from typing import Any
 
-from shop.declarations import REQUEST_ID_HEADER
+from shop.declarations import REQUEST_ID_HEADER, REQUEST_ID_PATTERN
+from shop.lazy import Lazy
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_lock = threading.Lock()
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 # Powertools resolvers keep the current request in class attributes: one request at a time per
 # process. A Lambda environment handles one invocation at a time anyway; the local platform's
 # threads queue here.
 _resolve_lock = threading.Lock()
-_resolvers: dict[str, Any] = {}
 _cold = [True]
 
 
-def resolvers() -> dict[str, Any]:
-    """The two resolvers, built on first use."""
-    if not _resolvers:
-        with _lock:
-            if not _resolvers:
-                from shop.api.app import build_alb, build_rest
+def _build_resolvers() -> dict[str, Any]:
+    """The two resolvers, built on first use (after the settings parsed: a bad value fails here)."""
+    from shop import config
+    from shop.api.app import build_alb, build_rest
 
-                built = {"rest": build_rest(), "alb": build_alb()}
-                _resolvers.update(built)
-    return _resolvers
+    config.settings()
+    return {"rest": build_rest(), "alb": build_alb()}
+
+
+resolvers: Lazy[dict[str, Any]] = Lazy(_build_resolvers)
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -50,7 +49,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 def request_id(event: dict[str, Any]) -> str:
     """The caller's X-Request-Id when it is sane, else a new one."""
     incoming = _header(event, REQUEST_ID_HEADER)
-    if incoming and _REQUEST_ID.match(incoming):
+    if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
     return str(uuid.uuid4())
 
@@ -82,7 +81,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
     from shop.api import observability as obs
-    from shop.api.runtime import lambda_context
 
     logger, metrics, tracer = obs.logger(), obs.metrics(), obs.tracer()
     request_context = event.get("requestContext") or {}
@@ -97,7 +95,6 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
     )
     cold, _cold[0] = _cold[0], False
     started = time.perf_counter()
-    token = lambda_context.set(context)
     try:
         if tracer is None:
             response: dict[str, Any] = apps[source].resolve(event, context)
@@ -109,7 +106,6 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
                 response = apps[source].resolve(event, context)
                 subsegment.put_annotation("StatusCode", str(response.get("statusCode", "")))
     finally:
-        lambda_context.reset(token)
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])

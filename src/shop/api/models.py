@@ -95,12 +95,16 @@ class CartItemUpdate(_Request):
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 
 
-class CartLine(BaseModel):
+class _Line(BaseModel):
     product_id: str
     name: str
     quantity: int
     unit_price_cents: int
     line_total_cents: int
+
+
+class CartLine(_Line):
+    pass  # lines at the current catalog price
 
 
 class Cart(BaseModel):
@@ -116,12 +120,8 @@ class CheckoutRequest(_Request):
     email: Email
 
 
-class OrderLine(BaseModel):
-    product_id: str
-    name: str
-    quantity: int
-    unit_price_cents: int
-    line_total_cents: int
+class OrderLine(_Line):
+    pass  # lines at the price taken at checkout
 
 
 class Order(BaseModel):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from shop.declarations import ROUTES, Route
 
@@ -27,3 +29,31 @@ def route(operation: str) -> Route:
 def path(operation: str) -> str:
     """``/api/products/{product_id}`` → ``/api/products/<product_id>`` for the route named ``operation``."""
     return re.sub(r"\{(\w+)\}", r"<\1>", route(operation).path)
+
+
+@cache
+def _templates() -> tuple[tuple[Route, re.Pattern[str]], ...]:
+    compiled = []
+    for candidate in ROUTES:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(candidate.path))
+        compiled.append((candidate, re.compile(f"^{regex}$")))
+    return tuple(compiled)
+
+
+def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]:
+    """The API Gateway resource template and (decoded) path parameters for a raw, percent-encoded path.
+
+    Segments are matched before decoding, so an encoded ``/`` (``%2F``) stays inside its parameter.
+    A path that matches a resource but not the method still gets that resource (the function answers
+    404/405); a path matching no resource gets the decoded path itself as its resource.
+    """
+    fallback: tuple[str, dict[str, str] | None] | None = None
+    for candidate, pattern in _templates():
+        found = pattern.match(raw_path)
+        if found is None:
+            continue
+        params = {name: unquote(value) for name, value in found.groupdict().items()} or None
+        if candidate.method == method:
+            return candidate.path, params
+        fallback = fallback or (candidate.path, params)
+    return fallback or (unquote(raw_path), None)

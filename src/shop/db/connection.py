@@ -7,13 +7,12 @@ before it expires. Locally, ``DATABASE_URL`` / ``DATABASE_READER_URL`` are plain
 
 Connections are kept per role and per thread (one thread per Lambda execution environment; the
 local server and the tests use threads) and reused across warm invocations. A reused connection that
-turns out to be closed or broken is reopened once. Settings are read at call time.
+turns out to be closed or broken is reopened once. Settings come from ``shop.config`` (parsed once).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +22,9 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
+from shop.config import settings
 from shop.declarations import Env
+from shop.lazy import Lazy
 
 T = TypeVar("T")
 
@@ -46,20 +47,15 @@ class DatabaseNotConfiguredError(RuntimeError):
 _local = threading.local()
 _token_lock = threading.Lock()
 _token_cache: dict[tuple[str, int, str, str], tuple[str, float]] = {}
-_rds_client: Any = None
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _rds_client() -> Any:
+    import boto3
+
+    return boto3.client("rds", region_name=settings().database.region or None)
 
 
-def _rds(region: str) -> Any:
-    global _rds_client
-    if _rds_client is None or _rds_client.meta.region_name != region:
-        import boto3
-
-        _rds_client = boto3.client("rds", region_name=region or None)
-    return _rds_client
+rds: Lazy[Any] = Lazy(_rds_client)
 
 
 def auth_token(host: str, port: int, user: str, region: str) -> str:
@@ -70,39 +66,37 @@ def auth_token(host: str, port: int, user: str, region: str) -> str:
         cached = _token_cache.get(key)
         if cached is not None and now - cached[1] < TOKEN_REUSE_SECONDS:
             return cached[0]
-    token: str = _rds(region).generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
+    token: str = rds().generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user, Region=region)
     with _token_lock:
         _token_cache[key] = (token, now)
     return token
 
 
 def connect_kwargs(role: Role) -> dict[str, Any]:
-    """psycopg.connect() arguments for ``role``, from the environment as it is now."""
-    env = os.environ
+    """psycopg.connect() arguments for ``role``, from the settings."""
+    db = settings().database
     common: dict[str, Any] = {
         "autocommit": True,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        "application_name": env.get(Env.POWERTOOLS_SERVICE_NAME, "ecommerce-api"),
+        "application_name": settings().service_name,
         "row_factory": dict_row,
     }
-    if _truthy(env.get(Env.DB_IAM_AUTH)):
-        writer = env[Env.DB_WRITER_HOST]
-        host = (env.get(Env.DB_READER_HOST) or writer) if role is Role.READER else writer
-        port = int(env.get(Env.DB_PORT) or 5432)
-        user = env[Env.DB_USER]
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    if db.iam_auth:
+        if not db.writer_host or not db.user:
+            raise DatabaseNotConfiguredError(f"{Env.DB_IAM_AUTH}=true needs {Env.DB_WRITER_HOST} and {Env.DB_USER}")
+        host = (db.reader_host or db.writer_host) if role is Role.READER else db.writer_host
         return {
             **common,
             "host": host,
-            "port": port,
-            "dbname": env.get(Env.DB_NAME) or "shop",
-            "user": user,
-            "password": auth_token(host, port, user, region),
+            "port": db.port,
+            "dbname": db.name,
+            "user": db.user,
+            "password": auth_token(host, db.port, db.user, db.region),
             "sslmode": "require",
         }
-    url = env.get(Env.DATABASE_URL)
+    url = db.url
     if role is Role.READER:
-        url = env.get(Env.DATABASE_READER_URL) or url
+        url = db.reader_url or url
     if not url:
         raise DatabaseNotConfiguredError(
             f"set {Env.DATABASE_URL} (locally) or {Env.DB_IAM_AUTH}=true with the proxy settings"

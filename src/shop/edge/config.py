@@ -25,6 +25,13 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 HEALTH_PATH = "/api/health"
 ADMIN_PREFIX = "/api/admin"
 REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The platform's error body (mirror of ``shop.declarations.error_body``)."""
+    return {"error": {"code": code, "message": message, "details": dict(details) if details else {}}}
+
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 

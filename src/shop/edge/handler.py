@@ -50,7 +50,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_GENERATED_RESPONSE_BYTES = 40 * 1024
 
 REQUEST_ID_KEY = edge_config.REQUEST_ID_HEADER.lower()
-_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_REQUEST_ID = re.compile(edge_config.REQUEST_ID_PATTERN)
 # Control characters (except tab) and DEL never belong in a URI or header value.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -186,7 +186,7 @@ def _request_id(request: Request) -> str:
 def error_response(rejection: RejectedError, request_id: str) -> Response:
     """A CloudFront generated response with the API's error body."""
     body = json.dumps(
-        {"error": {"code": rejection.code, "message": rejection.message, "details": rejection.details}},
+        edge_config.error_body(rejection.code, rejection.message, rejection.details),
         separators=(",", ":"),
     )
     headers = {

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
+from shop import config
 from shop.declarations import HEALTH_PATH
 from shop.edge.config import EdgeConfig
 from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, warm_up
@@ -91,20 +92,6 @@ def _api_handler() -> LambdaHandler:
     """The API function's handler, imported on first use (after the environment is set)."""
     module = importlib.import_module("shop.api.handler")
     return cast(LambdaHandler, module.handler)
-
-
-def _dynamodb_client(endpoint: str) -> Any:
-    import boto3
-
-    from shop.local.services import LOCAL_REGION
-
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name=LOCAL_REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # moto accepts any credentials
-    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,12 +168,13 @@ def run(args: argparse.Namespace) -> int:
             endpoint = dynamo.endpoint_url
         tables = services.ensure_tables(endpoint)
         if not args.dynamodb_endpoint:
-            dynamo_client = _dynamodb_client(endpoint)
+            dynamo_client = services.dynamodb_client(endpoint)
             restored = snapshot.restore(dynamo_client, tables, snapshot_path)
             log.info("dynamodb: %s, %d items restored", endpoint, restored)
 
         _, pg_url = postgres_future.result()
         os.environ.update(services.app_environment(pg_url, endpoint, tables))
+        config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
         # (building the resolvers) is paid before "ready" instead of by the first request.
         warm_status = warm_up(_api_handler())

@@ -18,7 +18,6 @@ import base64
 import json
 import logging
 import mimetypes
-import re
 import threading
 import time
 import uuid
@@ -31,18 +30,19 @@ from socket import socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from shop.api.routes import match_route
 from shop.declarations import (
     API_PREFIX,
     FRAME_OPTIONS,
     HEALTH_PATH,
     REFERRER_POLICY,
     REQUEST_ID_HEADER,
-    ROUTES,
     STOREFRONT_CONTENT_SECURITY_POLICY,
-    Route,
+    error_body,
 )
 from shop.edge import handler as edge
 from shop.edge.config import EdgeConfig
+from shop.local.lambda_context import LambdaContext
 
 log = logging.getLogger("shop.local")
 
@@ -57,39 +57,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": REFERRER_POLICY,
     "Content-Security-Policy": STOREFRONT_CONTENT_SECURITY_POLICY,
 }
-
-
-@dataclass(frozen=True)
-class _CompiledRoute:
-    route: Route
-    pattern: re.Pattern[str]
-
-
-def _compile(route: Route) -> _CompiledRoute:
-    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
-    return _CompiledRoute(route, re.compile(f"^{regex}$"))
-
-
-_ROUTES = tuple(_compile(r) for r in ROUTES)
-
-
-def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]:
-    """The API Gateway resource template and (decoded) path parameters for a raw, percent-encoded path.
-
-    Segments are matched before decoding, so an encoded ``/`` (``%2F``) stays inside its parameter.
-    A path that matches a resource but not the method still gets that resource (the function answers
-    404/405); a path matching no resource gets the decoded path itself as its resource.
-    """
-    fallback: tuple[str, dict[str, str] | None] | None = None
-    for compiled in _ROUTES:
-        found = compiled.pattern.match(raw_path)
-        if found is None:
-            continue
-        params = {name: unquote(value) for name, value in found.groupdict().items()} or None
-        if compiled.route.method == method:
-            return compiled.route.path, params
-        fallback = fallback or (compiled.route.path, params)
-    return fallback or (unquote(raw_path), None)
 
 
 def api_gateway_event(
@@ -161,24 +128,6 @@ def warm_up(handler: LambdaHandler) -> int:
     return int(handler(event, LambdaContext()).get("statusCode", 0))
 
 
-class LambdaContext:
-    """The parts of the Lambda context object that handlers and Powertools read."""
-
-    function_name = "ecommerce-api-local"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:ecommerce-api-local"
-    memory_limit_in_mb = 3072
-    log_group_name = "/aws/lambda/ecommerce-api-local"
-    log_stream_name = "local"
-
-    def __init__(self, timeout_seconds: float = 30.0) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 @dataclass
 class GatewayConfig:
     storefront_dir: Path
@@ -222,31 +171,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
     server_version = "shop-local"
     sys_version = ""
 
-    # Every method goes through the same path; the edge decides which are allowed.
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_TRACE(self) -> None:
-        self._serve()
-
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
 
@@ -262,10 +186,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("gateway failure on %s %s", self.command, self.path)
             status = 500
-            self._send_json(500, _error("internal_error", "the local gateway failed", {}), request_id)
+            self._send_json(500, error_body("internal_error", "the local gateway failed", {}), request_id)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
+
+    # Every method goes through the same path; the edge decides which are allowed.
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_TRACE = _serve  # noqa: N815
 
     def _dispatch(self) -> tuple[int, str]:
         split = urlsplit(self.path)
@@ -301,7 +228,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def _api(self, raw_path: str, raw_query: str, headers: list[tuple[str, str]], request_id: str) -> int:
         body = self._read_body()
         if body is None:
-            self._send_json(411, _error("length_required", "send a Content-Length", {}), request_id)
+            self._send_json(411, error_body("length_required", "send a Content-Length", {}), request_id)
             return 411
         event = api_gateway_event(
             method=self.command,
@@ -332,7 +259,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def _static(self, raw_path: str, request_id: str) -> int:
         if self.command not in ("GET", "HEAD"):
-            self._send_json(405, _error("method_not_allowed", "static files are read-only", {}), request_id)
+            self._send_json(405, error_body("method_not_allowed", "static files are read-only", {}), request_id)
             return 405
         root = self.server.config.storefront_dir.resolve()
         relative = unquote(raw_path).lstrip("/") or "index.html"
@@ -376,7 +303,3 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-
-
-def _error(code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}

@@ -25,9 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shop.declarations import METRICS_NAMESPACE, PROJECT, SERVICE_NAME, TABLES, Env, TableSpec
+from shop.declarations import (
+    CACHE_TTL_SECONDS,
+    CART_TTL_SECONDS,
+    DB_NAME,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    TABLES,
+    Env,
+    TableSpec,
+    physical_name,
+)
 
-DATABASE_NAME = "shop"
+DATABASE_NAME = DB_NAME
 SUPERUSER = "postgres"
 LOCAL_REGION = "us-east-1"
 # PostgreSQL refuses to run as root; when we are root the server runs as this system user.
@@ -308,7 +318,8 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
     return DynamoHandle(server=server, host=host, port=int(bound))
 
 
-def _dynamodb_client(endpoint_url: str) -> Any:
+def dynamodb_client(endpoint_url: str) -> Any:
+    """A DynamoDB client for the moto server at ``endpoint_url`` (moto accepts any credentials)."""
     import boto3
 
     return boto3.client(
@@ -321,7 +332,7 @@ def _dynamodb_client(endpoint_url: str) -> Any:
 
 
 def table_name(spec: TableSpec, suffix: str) -> str:
-    return f"{PROJECT}-{spec.logical}-{suffix}"
+    return physical_name(spec.logical, suffix)
 
 
 def ensure_tables(endpoint_url: str, suffix: str = "local") -> dict[str, str]:
@@ -330,7 +341,7 @@ def ensure_tables(endpoint_url: str, suffix: str = "local") -> dict[str, str]:
     Idempotent: existing tables are left alone (TTL is switched on if it is off). Returns logical →
     physical table names.
     """
-    client = _dynamodb_client(endpoint_url)
+    client = dynamodb_client(endpoint_url)
     existing: set[str] = set()
     for page in client.get_paginator("list_tables").paginate():
         existing.update(page.get("TableNames", []))
@@ -387,8 +398,8 @@ def app_environment(
         Env.DATABASE_URL: pg_url,
         Env.DATABASE_READER_URL: reader_url or pg_url,
         Env.DB_IAM_AUTH: "false",
-        Env.CACHE_TTL_SECONDS: "30",
-        Env.CART_TTL_SECONDS: str(7 * 24 * 3600),
+        Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
+        Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),
         Env.LOG_LEVEL: "WARNING",
         Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

@@ -1,4 +1,4 @@
-"""Checkout: cart → order (see ``shop.api.checkout``)."""
+"""Checkout: cart → order (see ``shop.domain.checkout``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from shop.api import checkout as service
 from shop.api.models import CheckoutRequest, PlacedOrder
 from shop.api.routes import new_router, path
-from shop.api.runtime import lambda_context
 from shop.declarations import IDEMPOTENCY_HEADER
+from shop.domain import checkout as domain
 
 router = new_router()
 
@@ -28,5 +27,4 @@ def checkout(
         ),
     ] = None,
 ) -> PlacedOrder:
-    order = service.checkout(body.cart_id, body.email, idempotency_key, lambda_context.get())
-    return PlacedOrder.model_validate(order)
+    return domain.checkout(body, idempotency_key, router.lambda_context)

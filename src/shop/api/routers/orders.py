@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from shop.api import store
-from shop.api.checkout import iso, token_hash
-from shop.api.errors import NotFoundError
 from shop.api.models import Order
 from shop.api.routes import new_router, path
-from shop.db.connection import DictConnection, Role, run
 from shop.declarations import ORDER_TOKEN_HEADER
+from shop.domain import orders
 
 router = new_router()
-
-# The writer: an order must be readable right after checkout (replicas may lag).
-_ORDER_SQL = """
-SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.currency, o.created_at,
-       coalesce(
-           json_agg(
-               json_build_object(
-                   'product_id', l.product_id::text, 'name', l.name, 'quantity', l.quantity,
-                   'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents
-               ) ORDER BY l.line_no
-           ) FILTER (WHERE l.order_id IS NOT NULL),
-           '[]'::json
-       ) AS items
-FROM orders AS o
-LEFT JOIN order_lines AS l ON l.order_id = o.id
-WHERE o.id = %s
-GROUP BY o.id
-"""
 
 
 @router.get(path("get_order"), tags=["orders"], operation_id="get_order", summary="Get an order with its token")
@@ -43,26 +21,4 @@ def get_order(
         str | None, Header(alias=ORDER_TOKEN_HEADER, max_length=256, description="token issued at checkout")
     ] = None,
 ) -> Order:
-    # Unknown id and wrong or missing token look the same from outside.
-    not_found = NotFoundError("order not found", {"order_id": order_id[:64]})
-    canonical = store.parse_uuid(order_id)
-    if canonical is None or not order_token:
-        raise not_found
-
-    def work(conn: DictConnection) -> dict[str, Any] | None:
-        return conn.execute(_ORDER_SQL, (canonical,)).fetchone()
-
-    row = run(Role.WRITER, work)
-    if row is None or not hmac.compare_digest(row["token_hash"], token_hash(order_token)):
-        raise not_found
-    return Order.model_validate(
-        {
-            "order_id": row["id"],
-            "status": row["status"],
-            "email": row["email"],
-            "items": row["items"],
-            "total_cents": int(row["total_cents"]),
-            "currency": str(row["currency"]).strip(),
-            "created_at": iso(row["created_at"]),
-        }
-    )
+    return orders.get_order(order_id, order_token)

@@ -7,38 +7,54 @@ past its ``expires_at`` is treated as gone even before DynamoDB's TTL sweep dele
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
-from shop.api import store
-from shop.api.errors import CartFullError, NotFoundError
-from shop.api.runtime import dynamodb, env_int, now, table_name
-from shop.declarations import SESSIONS_TABLE, Env
+from shop import config
+from shop.api.errors import CartFullError, NotFoundError, OutOfStockError
+from shop.api.models import Cart, CartLine
+from shop.aws import dynamodb, now
+from shop.declarations import SESSIONS_TABLE
+from shop.domain import catalog
 
-DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 MAX_CART_ID_LENGTH = 64
 MAX_LINES = 50
 _KEY = SESSIONS_TABLE.hash_key.name
 _TTL = SESSIONS_TABLE.ttl_attribute or "expires_at"
 
 
+@dataclass(frozen=True)
+class CartContents:
+    """What the sessions table holds for a live cart: product id → quantity, and its expiry."""
+
+    cart_id: str
+    items: dict[str, int]
+    expires_at: int
+
+
 def _ttl() -> int:
-    return env_int(Env.CART_TTL_SECONDS, DEFAULT_TTL_SECONDS, minimum=60)
+    return config.settings().cart_ttl_seconds
+
+
+def _table() -> str:
+    return config.settings().table(SESSIONS_TABLE)
 
 
 def _not_found(cart_id: str) -> NotFoundError:
     return NotFoundError("cart not found or expired", {"cart_id": cart_id[:MAX_CART_ID_LENGTH]})
 
 
-def _parse(item: dict[str, Any]) -> tuple[dict[str, int], int]:
+def _parse(cart_id: str, item: dict[str, Any]) -> CartContents:
     items = {pid: int(value["N"]) for pid, value in item.get("items", {}).get("M", {}).items()}
-    return items, int(item[_TTL]["N"])
+    return CartContents(cart_id, items, int(item[_TTL]["N"]))
 
 
-def create() -> tuple[str, dict[str, int], int]:
+def create() -> Cart:
+    """A new, empty cart."""
     cart_id = secrets.token_urlsafe(18)
     expires_at = now() + _ttl()
     dynamodb().put_item(
-        TableName=table_name(SESSIONS_TABLE),
+        TableName=_table(),
         Item={
             _KEY: {"S": cart_id},
             "items": {"M": {}},
@@ -48,35 +64,33 @@ def create() -> tuple[str, dict[str, int], int]:
         ConditionExpression="attribute_not_exists(#k)",
         ExpressionAttributeNames={"#k": _KEY},
     )
-    return cart_id, {}, expires_at
+    return view(CartContents(cart_id, {}, expires_at))
 
 
-def load(cart_id: str, *, consistent: bool = False) -> tuple[dict[str, int], int]:
-    """(items, expires_at) of a live cart; NotFoundError otherwise."""
+def load(cart_id: str, *, consistent: bool = False) -> CartContents:
+    """The contents of a live cart; NotFoundError otherwise."""
     if not cart_id or len(cart_id) > MAX_CART_ID_LENGTH:
         raise _not_found(cart_id)
-    response = dynamodb().get_item(
-        TableName=table_name(SESSIONS_TABLE), Key={_KEY: {"S": cart_id}}, ConsistentRead=consistent
-    )
+    response = dynamodb().get_item(TableName=_table(), Key={_KEY: {"S": cart_id}}, ConsistentRead=consistent)
     item = response.get("Item")
     if item is None:
         raise _not_found(cart_id)
-    items, expires_at = _parse(item)
-    if expires_at <= now():
+    contents = _parse(cart_id, item)
+    if contents.expires_at <= now():
         raise _not_found(cart_id)
-    return items, expires_at
+    return contents
 
 
 def _update(
     cart_id: str, expression: str, names: dict[str, str], values: dict[str, Any], extra_condition: str = ""
-) -> tuple[dict[str, int], int]:
+) -> CartContents:
     if not cart_id or len(cart_id) > MAX_CART_ID_LENGTH:
         raise _not_found(cart_id)
     client = dynamodb()
     condition = "attribute_exists(#k) AND #ttl > :now"
     try:
         response = client.update_item(
-            TableName=table_name(SESSIONS_TABLE),
+            TableName=_table(),
             Key={_KEY: {"S": cart_id}},
             UpdateExpression=expression,
             ConditionExpression=f"{condition} AND ({extra_condition})" if extra_condition else condition,
@@ -87,15 +101,15 @@ def _update(
     except client.exceptions.ConditionalCheckFailedException as exc:
         if extra_condition:
             # Which condition failed? A live cart that refused the change is full; otherwise it is gone.
-            items, _ = load(cart_id, consistent=True)
+            lines = len(load(cart_id, consistent=True).items)
             raise CartFullError(
-                f"a cart holds at most {MAX_LINES} different products", {"lines": len(items), "max_lines": MAX_LINES}
+                f"a cart holds at most {MAX_LINES} different products", {"lines": lines, "max_lines": MAX_LINES}
             ) from exc
         raise _not_found(cart_id) from exc
-    return _parse(response["Attributes"])
+    return _parse(cart_id, response["Attributes"])
 
 
-def set_quantity(cart_id: str, product_id: str, quantity: int) -> tuple[dict[str, int], int]:
+def set_quantity(cart_id: str, product_id: str, quantity: int) -> CartContents:
     return _update(
         cart_id,
         "SET #items.#pid = :q, #ttl = :exp",
@@ -105,7 +119,7 @@ def set_quantity(cart_id: str, product_id: str, quantity: int) -> tuple[dict[str
     )
 
 
-def remove(cart_id: str, product_id: str) -> tuple[dict[str, int], int]:
+def remove(cart_id: str, product_id: str) -> CartContents:
     return _update(
         cart_id,
         "REMOVE #items.#pid SET #ttl = :exp",
@@ -115,12 +129,35 @@ def remove(cart_id: str, product_id: str) -> tuple[dict[str, int], int]:
 
 
 def delete(cart_id: str) -> None:
-    dynamodb().delete_item(TableName=table_name(SESSIONS_TABLE), Key={_KEY: {"S": cart_id}})
+    dynamodb().delete_item(TableName=_table(), Key={_KEY: {"S": cart_id}})
 
 
-def view(cart_id: str, items: dict[str, int], expires_at: int) -> dict[str, Any]:
+def get(cart_id: str) -> Cart:
+    """A live cart at current prices."""
+    return view(load(cart_id))
+
+
+def set_item(cart_id: str, product_id: str, quantity: int) -> Cart:
+    """Set one line's quantity (the product must exist and have the stock)."""
+    product = catalog.require_product(product_id)
+    if quantity > product.stock:
+        raise OutOfStockError(
+            "not enough stock",
+            {"items": [{"product_id": product.id, "requested": quantity, "available": product.stock}]},
+        )
+    return view(set_quantity(cart_id, product.id, quantity))
+
+
+def remove_item(cart_id: str, product_id: str) -> Cart:
+    """Remove one line (removing an absent line is not an error)."""
+    canonical = catalog.parse_uuid(product_id) or product_id[:64]
+    return view(remove(cart_id, canonical))
+
+
+def view(contents: CartContents) -> Cart:
     """The cart as the API shows it: lines at current catalog prices, ordered by product name."""
-    products = store.fetch_products(sorted(pid for pid in items if store.parse_uuid(pid) == pid))
+    items = contents.items
+    products = catalog.fetch_products(sorted(pid for pid in items if catalog.parse_uuid(pid) == pid))
     lines = []
     for product_id, quantity in items.items():
         product = products.get(product_id)
@@ -128,19 +165,18 @@ def view(cart_id: str, items: dict[str, int], expires_at: int) -> dict[str, Any]
             continue
         price = product["price_cents"]
         lines.append(
-            {
-                "product_id": product_id,
-                "name": product["name"],
-                "quantity": quantity,
-                "unit_price_cents": price,
-                "line_total_cents": price * quantity,
-            }
+            CartLine(
+                product_id=product_id,
+                name=product["name"],
+                quantity=quantity,
+                unit_price_cents=price,
+                line_total_cents=price * quantity,
+            )
         )
-    lines.sort(key=lambda line: (line["name"], line["product_id"]))
-    return {
-        "cart_id": cart_id,
-        "items": lines,
-        "total_cents": sum(line["line_total_cents"] for line in lines),
-        "currency": "USD",
-        "expires_at": expires_at,
-    }
+    lines.sort(key=lambda line: (line.name, line.product_id))
+    return Cart(
+        cart_id=contents.cart_id,
+        items=lines,
+        total_cents=sum(line.line_total_cents for line in lines),
+        expires_at=contents.expires_at,
+    )

@@ -1,4 +1,5 @@
-"""Catalog data access (PostgreSQL). Reads use the reader role (the proxy's read-only endpoint)."""
+"""The catalog: products read from PostgreSQL (the reader role, the proxy's read-only endpoint)
+through the read-through cache (``shop.domain.cache``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import json
 import uuid
 from typing import Any
 
-from shop.api.errors import ValidationFailedError
+from shop.api.errors import NotFoundError, ValidationFailedError
+from shop.api.models import Product, ProductList
 from shop.db.connection import DictConnection, Role, run
+from shop.domain import cache
 
 PRODUCT_COLUMNS = "id::text AS id, sku, name, description, category, price_cents, currency, stock, image_url"
 
@@ -97,3 +100,32 @@ def fetch_products(product_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {str(row["id"]): product_dict(row) for row in rows.fetchall()}
 
     return run(Role.READER, work)
+
+
+def list_products(category: str | None, limit: int, cursor: str | None) -> ProductList:
+    """One page of the catalog (cached)."""
+    key = f"products|{category or ''}|{limit}|{cursor or ''}"
+    if cursor is not None:
+        decode_cursor(cursor)  # a bad cursor is a 422 whether or not the page is cached
+    page = cache.read_through(key, lambda: fetch_page(category, limit, cursor))
+    return ProductList.model_validate(page)
+
+
+def get_product(product_id: str) -> Product:
+    """One product (cached); NotFoundError for an unknown or malformed id."""
+    canonical = parse_uuid(product_id)
+    if canonical is None:
+        raise NotFoundError("product not found", {"product_id": product_id[:64]})
+    found = cache.read_through(f"product|{canonical}", lambda: {"product": fetch_product(canonical)})
+    if found.get("product") is None:
+        raise NotFoundError("product not found", {"product_id": canonical})
+    return Product.model_validate(found["product"])
+
+
+def require_product(product_id: str) -> Product:
+    """The current row of one product from the database (not the cache); NotFoundError otherwise."""
+    canonical = parse_uuid(product_id)
+    row = fetch_product(canonical) if canonical else None
+    if row is None:
+        raise NotFoundError("product not found", {"product_id": product_id[:64]})
+    return Product.model_validate(row)

@@ -15,18 +15,18 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from shop import config
 from shop.api import observability as obs
-from shop.api.runtime import dynamodb, env_int, now, table_name
-from shop.declarations import CACHE_TABLE, Env
+from shop.aws import dynamodb, now
+from shop.declarations import CACHE_TABLE
 
 EPOCH_KEY = "catalog#epoch"
-DEFAULT_TTL_SECONDS = 30
 _KEY = CACHE_TABLE.hash_key.name
 _TTL = CACHE_TABLE.ttl_attribute or "expires_at"
 
 
 def _ttl() -> int:
-    return env_int(Env.CACHE_TTL_SECONDS, DEFAULT_TTL_SECONDS)
+    return config.settings().cache_ttl_seconds
 
 
 def read_through(key: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def read_through(key: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]
         return load()
     from botocore.exceptions import BotoCoreError, ClientError
 
-    table = table_name(CACHE_TABLE)
+    table = config.settings().table(CACHE_TABLE)
     client = dynamodb()
     epoch = 0
     try:
@@ -75,7 +75,7 @@ def invalidate() -> None:
 
     try:
         dynamodb().update_item(
-            TableName=table_name(CACHE_TABLE),
+            TableName=config.settings().table(CACHE_TABLE),
             Key={_KEY: {"S": EPOCH_KEY}},
             UpdateExpression="ADD epoch :one",
             ExpressionAttributeValues={":one": {"N": "1"}},

@@ -13,19 +13,18 @@ is returned once; only its SHA-256 is stored.
 With an ``Idempotency-Key`` header the whole thing runs under Powertools idempotency (the
 idempotency table; key = header + cart id; the e-mail must match on replays): a retry returns the
 first response and creates nothing.
+
+``checkout(CheckoutRequest, idempotency_key, lambda_context) -> PlacedOrder`` is the entry point.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from shop.api import cache, carts
+from shop import config
 from shop.api import observability as obs
 from shop.api.errors import (
     CartEmptyError,
@@ -33,9 +32,13 @@ from shop.api.errors import (
     OutOfStockError,
     RequestInProgressError,
 )
-from shop.api.runtime import dynamodb, table_name
+from shop.api.models import CheckoutRequest, OrderLine, PlacedOrder
+from shop.aws import dynamodb
 from shop.db.connection import DictConnection, Role, run
 from shop.declarations import IDEMPOTENCY_TABLE
+from shop.domain import cache, carts
+from shop.domain.orders import iso, token_hash
+from shop.lazy import Lazy
 
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
 
@@ -73,17 +76,9 @@ SELECT (SELECT count(*) FROM sold) AS sold, (SELECT count(*) FROM lines) AS line
 """
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def place_order(cart_id: str, email: str) -> dict[str, Any]:
-    """Turn the cart into an order; returns the PlacedOrder body (with the one-time order token)."""
-    items, _ = carts.load(cart_id, consistent=True)
+def place_order(cart_id: str, email: str) -> PlacedOrder:
+    """Turn the cart into an order; returns it with the one-time order token."""
+    items = carts.load(cart_id, consistent=True).items
     if not items:
         raise CartEmptyError("the cart is empty", {"cart_id": cart_id})
 
@@ -92,7 +87,7 @@ def place_order(cart_id: str, email: str) -> dict[str, Any]:
     wanted = sorted(items.items())
     ids = [product_id for product_id, _ in wanted]
 
-    def work(conn: DictConnection) -> dict[str, Any]:
+    def work(conn: DictConnection) -> PlacedOrder:
         with conn.transaction():
             locked = {row["id"]: row for row in conn.execute(_LOCK_SQL, {"ids": ids}).fetchall()}
             short = []
@@ -104,23 +99,23 @@ def place_order(cart_id: str, email: str) -> dict[str, Any]:
             if short:
                 raise OutOfStockError("not enough stock for some items", {"items": short})
             lines = [
-                {
-                    "product_id": product_id,
-                    "name": locked[product_id]["name"],
-                    "quantity": quantity,
-                    "unit_price_cents": int(locked[product_id]["price_cents"]),
-                    "line_total_cents": int(locked[product_id]["price_cents"]) * quantity,
-                }
+                OrderLine(
+                    product_id=product_id,
+                    name=locked[product_id]["name"],
+                    quantity=quantity,
+                    unit_price_cents=int(locked[product_id]["price_cents"]),
+                    line_total_cents=int(locked[product_id]["price_cents"]) * quantity,
+                )
                 for product_id, quantity in wanted
             ]
-            total = sum(line["line_total_cents"] for line in lines)
+            total = sum(line.line_total_cents for line in lines)
             result = conn.execute(
                 _PLACE_SQL,
                 {
                     "ids": ids,
-                    "quantities": [line["quantity"] for line in lines],
-                    "names": [line["name"] for line in lines],
-                    "prices": [line["unit_price_cents"] for line in lines],
+                    "quantities": [line.quantity for line in lines],
+                    "names": [line.name for line in lines],
+                    "prices": [line.unit_price_cents for line in lines],
                     "line_nos": list(range(1, len(lines) + 1)),
                     "order_id": order_id,
                     "token_hash": token_hash(token),
@@ -133,16 +128,15 @@ def place_order(cart_id: str, email: str) -> dict[str, Any]:
                 # Cannot happen while the rows are locked; never commit a partial order if it does.
                 raise OutOfStockError("stock changed during checkout", {"items": []})
             created_at = result["created_at"]
-        return {
-            "order_id": order_id,
-            "order_token": token,
-            "status": "placed",
-            "email": email,
-            "items": lines,
-            "total_cents": total,
-            "currency": "USD",
-            "created_at": iso(created_at),
-        }
+        return PlacedOrder(
+            order_id=order_id,
+            order_token=token,
+            status="placed",
+            email=email,
+            items=lines,
+            total_cents=total,
+            created_at=iso(created_at),
+        )
 
     try:
         order = run(Role.WRITER, work)
@@ -158,68 +152,63 @@ def place_order(cart_id: str, email: str) -> dict[str, Any]:
     except Exception:
         obs.logger().warning("order placed but the cart was not cleared", extra={"order_id": order_id}, exc_info=True)
     obs.count("OrdersPlaced")
-    obs.count("Revenue", order["total_cents"], unit="None")
-    obs.count("ItemsSold", sum(line["quantity"] for line in order["items"]))
-    obs.logger().info("order placed", extra={"order_id": order_id, "total_cents": order["total_cents"]})
+    obs.count("Revenue", order.total_cents, unit="None")
+    obs.count("ItemsSold", sum(line.quantity for line in order.items))
+    obs.logger().info("order placed", extra={"order_id": order_id, "total_cents": order.total_cents})
     return order
 
 
-_idempotent_lock = threading.Lock()
-_idempotent: dict[str, tuple[Callable[..., dict[str, Any]], Any]] = {}
+def _idempotent_place() -> tuple[Callable[..., dict[str, Any]], Any]:
+    """``place_order`` under Powertools idempotency on the idempotency table, and its config."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    persistence = DynamoDBPersistenceLayer(
+        table_name=config.settings().table(IDEMPOTENCY_TABLE), boto3_client=dynamodb()
+    )
+    idempotency = IdempotencyConfig(
+        event_key_jmespath="[key, cart_id]",
+        payload_validation_jmespath="email",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    )
+
+    def place(request: dict[str, str]) -> dict[str, Any]:
+        # The stored (and replayed) response is the JSON form of the placed order.
+        return place_order(request["cart_id"], request["email"]).model_dump(mode="json")
+
+    wrapped = idempotent_function(
+        place,
+        data_keyword_argument="request",
+        persistence_store=persistence,
+        config=idempotency,
+        key_prefix="checkout",
+    )
+    return wrapped, idempotency
 
 
-def _idempotent_place(table: str) -> tuple[Callable[..., dict[str, Any]], Any]:
-    """The idempotent wrapper for ``table`` (built once per table name; the name is read per call)."""
-    built = _idempotent.get(table)
-    if built is not None:
-        return built
-    with _idempotent_lock:
-        built = _idempotent.get(table)
-        if built is None:
-            from aws_lambda_powertools.utilities.idempotency import (
-                DynamoDBPersistenceLayer,
-                IdempotencyConfig,
-                idempotent_function,
-            )
-
-            persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb())
-            config = IdempotencyConfig(
-                event_key_jmespath="[key, cart_id]",
-                payload_validation_jmespath="email",
-                raise_on_no_idempotency_key=True,
-                expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-            )
-
-            def place(request: dict[str, str]) -> dict[str, Any]:
-                return place_order(request["cart_id"], request["email"])
-
-            wrapped = idempotent_function(
-                place,
-                data_keyword_argument="request",
-                persistence_store=persistence,
-                config=config,
-                key_prefix="checkout",
-            )
-            built = (wrapped, config)
-            _idempotent[table] = built
-    return built
+idempotent_place: Lazy[tuple[Callable[..., dict[str, Any]], Any]] = Lazy(_idempotent_place)
 
 
-def checkout(cart_id: str, email: str, idempotency_key: str | None, lambda_context: Any = None) -> dict[str, Any]:
+def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_context: Any = None) -> PlacedOrder:
+    """Place the order for ``request``; with an idempotency key, a retry returns the first result."""
     if not idempotency_key:
-        return place_order(cart_id, email)
+        return place_order(request.cart_id, request.email)
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
-    place, config = _idempotent_place(table_name(IDEMPOTENCY_TABLE))
+    place, idempotency = idempotent_place()
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-        config.register_lambda_context(lambda_context)
+        idempotency.register_lambda_context(lambda_context)
     try:
-        result: dict[str, Any] = place(request={"key": idempotency_key, "cart_id": cart_id, "email": email})
+        result = place(request={"key": idempotency_key, "cart_id": request.cart_id, "email": request.email})
     except IdempotencyAlreadyInProgressError as exc:
         raise RequestInProgressError("a checkout with this Idempotency-Key is in progress; retry shortly") from exc
     except IdempotencyValidationError as exc:
         raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different checkout") from exc
-    return result
+    return PlacedOrder.model_validate(result)

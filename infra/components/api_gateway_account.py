@@ -1,0 +1,85 @@
+"""API Gateway's account settings for this region: the CloudWatch role every REST API logs with.
+
+``aws.apigateway.Account`` is a per-account, per-region setting, not part of any one API: this
+stack sets it for its region, and the last stack to set it wins. Any role with the same
+permissions works, so stacks sharing an account and region do not fight over its meaning.
+
+The role and the setting used to be children of the ApiGateway component; aliases keep their
+existing URNs, so moving them here replaces nothing in a deployed stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.iam import policy_document, service_trust_policy
+from infra.settings import Settings
+
+# Where these resources lived before (the ApiGateway component in infra/__main__.py).
+PREVIOUS_PARENT = ("api-gateway", "ecommerce:delivery:ApiGateway")
+LOG_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:FilterLogEvents",
+    "logs:GetLogEvents",
+    "logs:PutLogEvents",
+)
+
+
+def previous_parent_urn() -> str:
+    """The URN of the component these resources were children of (a direct child of the stack)."""
+    name, type_ = PREVIOUS_PARENT
+    return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::pulumi:pulumi:Stack${type_}::{name}"
+
+
+@dataclass
+class ApiGatewayAccountArgs:
+    settings: Settings
+
+
+class ApiGatewayAccount(pulumi.ComponentResource):
+    role: aws.iam.Role
+    account: aws.apigateway.Account
+
+    def __init__(self, name: str, args: ApiGatewayAccountArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:delivery:ApiGatewayAccount", name, None, opts)
+        settings = args.settings
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+        moved = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=previous_parent_urn())])
+        self.role = aws.iam.Role(
+            "apigateway-logs",
+            name=settings.name("apigateway-logs"),
+            assume_role_policy=service_trust_policy(
+                "apigateway.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
+            ),
+            opts=moved,
+        )
+        policy = aws.iam.RolePolicy(
+            "apigateway-logs",
+            role=self.role.id,
+            policy=policy_document(
+                {
+                    # The account setting serves every API in this region, so
+                    # the role covers this region's log groups, not just ours.
+                    "Sid": "ApiGatewayLogsInThisRegion",
+                    "Effect": "Allow",
+                    "Action": list(LOG_ACTIONS),
+                    "Resource": pulumi.Output.format(
+                        "arn:{0}:logs:{1}:{2}:*", partition.partition, settings.region, identity.account_id
+                    ),
+                }
+            ),
+            opts=moved,
+        )
+        self.account = aws.apigateway.Account(
+            "account",
+            cloudwatch_role_arn=self.role.arn,
+            opts=pulumi.ResourceOptions.merge(moved, pulumi.ResourceOptions(depends_on=[policy])),
+        )
+        self.register_outputs({"cloudwatchRoleArn": self.role.arn})

@@ -1,0 +1,121 @@
+"""What every Lambda function of the platform shares: its log group, a Lambda-trusted role, the
+policy statements a VPC function needs (own log group, ENIs, the database through RDS Proxy), its
+VPC attachment, and the environment through which it finds the database.
+
+Components (the API function, the migration function) import from here, never from each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.iam import service_trust_policy
+from shop.declarations import DB_NAME, DB_PORT, Env
+
+# What a VPC-attached function's role needs to manage its ENIs (the actions of
+# AWSLambdaVPCAccessExecutionRole). EC2 offers no resource-level form for the
+# Describe calls and Lambda names no ENI in advance, so the resource is "*".
+ENI_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+@dataclass(frozen=True)
+class FunctionNetwork:
+    """Where a VPC function's ENIs live: the private subnets and the function security group."""
+
+    subnet_ids: Sequence[pulumi.Input[str]]
+    security_group_ids: Sequence[pulumi.Input[str]]
+
+    def vpc_config(self) -> aws.lambda_.FunctionVpcConfigArgs:
+        return aws.lambda_.FunctionVpcConfigArgs(
+            subnet_ids=list(self.subnet_ids), security_group_ids=list(self.security_group_ids)
+        )
+
+
+@dataclass(frozen=True)
+class DatabaseAccess:
+    """How a VPC function reaches the database: RDS Proxy endpoints and an IAM token for ``user``.
+
+    ``ready`` lists what must exist before a function may connect (the database component)."""
+
+    writer_host: pulumi.Input[str]
+    reader_host: pulumi.Input[str]
+    user: str
+    connect_arn: pulumi.Input[str]
+    name: str = DB_NAME
+    port: int = DB_PORT
+    ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+def database_environment(database: DatabaseAccess, *, reader: bool) -> dict[str, pulumi.Input[str]]:
+    """The environment a VPC function connects to the database with (IAM auth through the proxy);
+    the reader endpoint only for functions that read from replicas."""
+    variables: dict[str, pulumi.Input[str]] = {Env.DB_WRITER_HOST: database.writer_host}
+    if reader:
+        variables[Env.DB_READER_HOST] = database.reader_host
+    variables.update(
+        {
+            Env.DB_PORT: str(database.port),
+            Env.DB_NAME: database.name,
+            Env.DB_USER: database.user,
+            Env.DB_IAM_AUTH: "true",
+        }
+    )
+    return variables
+
+
+def own_log_group_statement(log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
+    return {
+        "Sid": "OwnLogGroup",
+        "Effect": "Allow",
+        "Action": list(LOG_ACTIONS),
+        "Resource": pulumi.Output.format("{0}:*", log_group_arn),
+    }
+
+
+def network_interfaces_statement() -> dict[str, Any]:
+    return {
+        "Sid": "VpcNetworkInterfacesNoResourceLevelPermissions",
+        "Effect": "Allow",
+        "Action": list(ENI_ACTIONS),
+        "Resource": "*",
+    }
+
+
+def database_connect_statement(connect_arn: pulumi.Input[str]) -> dict[str, Any]:
+    return {"Sid": "DatabaseViaProxy", "Effect": "Allow", "Action": "rds-db:connect", "Resource": connect_arn}
+
+
+def function_log_group(
+    logical: str, function_name: str, retention_days: int, key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.cloudwatch.LogGroup:
+    """The log group Lambda would otherwise create itself, unencrypted and never expiring."""
+    return aws.cloudwatch.LogGroup(
+        logical,
+        name=f"/aws/lambda/{function_name}",
+        retention_in_days=retention_days,
+        kms_key_id=key_arn,
+        opts=opts,
+    )
+
+
+def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """A role only the Lambda service may assume; its permissions are each caller's inline policy."""
+    return aws.iam.Role(
+        logical,
+        name=role_name,
+        assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
+        opts=opts,
+    )

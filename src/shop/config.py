@@ -1,0 +1,133 @@
+"""The API function's runtime configuration: read from the environment in one place, parsed and
+validated once per cold start (names from ``shop.declarations.Env``).
+
+A value that is present but malformed raises :class:`ConfigError` naming the variable; nothing falls
+back silently. Absent optional values take the defaults declared in ``shop.declarations``. Whether
+the database settings are complete is checked when a connection is first needed
+(``shop.db.connection``), so the health check answers without them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shop.declarations import (
+    CACHE_TTL_SECONDS,
+    CART_TTL_SECONDS,
+    DB_NAME,
+    DB_PORT,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    Env,
+    TableSpec,
+)
+from shop.lazy import Lazy
+
+MIN_CART_TTL_SECONDS = 60
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A malformed environment variable (the message names it)."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    iam_auth: bool
+    writer_host: str | None
+    reader_host: str | None
+    port: int
+    name: str
+    user: str | None
+    region: str
+    url: str | None
+    reader_url: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str | None
+    tables: Mapping[str, str | None]  # env name of each table → physical name
+    database: DatabaseSettings
+    cache_ttl_seconds: int
+    cart_ttl_seconds: int
+    cors_allow_origin: str | None
+    log_level: str
+    service_name: str
+    metrics_namespace: str
+    tracing: bool
+
+    def table(self, spec: TableSpec) -> str:
+        """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
+        name = self.tables.get(spec.env)
+        if not name:
+            raise ConfigError(f"environment variable {spec.env} is not set")
+        return name
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def parse(env: Mapping[str, str]) -> Settings:
+    """Settings from ``env`` (``os.environ`` in the function); ConfigError on a malformed value."""
+    database = DatabaseSettings(
+        iam_auth=_bool(env, Env.DB_IAM_AUTH),
+        writer_host=_text(env, Env.DB_WRITER_HOST),
+        reader_host=_text(env, Env.DB_READER_HOST),
+        port=_int(env, Env.DB_PORT, DB_PORT, minimum=1),
+        name=_text(env, Env.DB_NAME) or DB_NAME,
+        user=_text(env, Env.DB_USER),
+        region=_text(env, "AWS_REGION") or _text(env, "AWS_DEFAULT_REGION") or "",
+        url=_text(env, Env.DATABASE_URL),
+        reader_url=_text(env, Env.DATABASE_READER_URL),
+    )
+    tables = {str(name): _text(env, name) for name in (Env.SESSIONS_TABLE, Env.CACHE_TABLE, Env.IDEMPOTENCY_TABLE)}
+    return Settings(
+        environment=_text(env, Env.ENVIRONMENT),
+        tables=tables,
+        database=database,
+        cache_ttl_seconds=_int(env, Env.CACHE_TTL_SECONDS, CACHE_TTL_SECONDS, minimum=0),
+        cart_ttl_seconds=_int(env, Env.CART_TTL_SECONDS, CART_TTL_SECONDS, minimum=MIN_CART_TTL_SECONDS),
+        cors_allow_origin=_text(env, Env.CORS_ALLOW_ORIGIN),
+        log_level=(_text(env, Env.LOG_LEVEL) or "INFO").upper(),
+        service_name=_text(env, Env.POWERTOOLS_SERVICE_NAME) or SERVICE_NAME,
+        metrics_namespace=_text(env, Env.POWERTOOLS_METRICS_NAMESPACE) or METRICS_NAMESPACE,
+        # X-Ray only inside Lambda, and unless POWERTOOLS_TRACE_DISABLED says otherwise.
+        tracing=not _bool(env, "POWERTOOLS_TRACE_DISABLED") and bool(_text(env, "AWS_LAMBDA_FUNCTION_NAME")),
+    )
+
+
+settings: Lazy[Settings] = Lazy(lambda: parse(os.environ))
+"""The process's settings, parsed on first use (the first invocation) and then reused."""
+
+
+def reload() -> Settings:
+    """Parse the environment again (tests and the local platform change it; Lambda never does)."""
+    settings.reset()
+    return settings()
