@@ -131,6 +131,10 @@ class Env(StrEnum):
     LOG_LEVEL = "LOG_LEVEL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    # The order-token secret (HMAC key): in AWS the name of an SSM SecureString parameter, locally a
+    # file in the data directory (mode 0600). Exactly one of the two is set.
+    ORDER_TOKEN_SECRET_PARAMETER = "ORDER_TOKEN_SECRET_PARAMETER"
+    ORDER_TOKEN_SECRET_FILE = "ORDER_TOKEN_SECRET_FILE"
 
 
 AttributeType = Literal["S", "N", "B"]
