@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from shop.declarations import CACHE_TABLE, TABLES
 
 FORMAT_VERSION = 1
+SNAPSHOT_FILE = "dynamodb.json"
 # The catalog cache is disposable (and could be stale after a restart): it starts empty.
 PERSISTED = tuple(spec for spec in TABLES if spec is not CACHE_TABLE)
 
@@ -63,10 +63,10 @@ def save(client: Any, tables: dict[str, str], path: Path) -> int:
             items.extend(page.get("Items", []))
         data["tables"][spec.logical] = _encode(items)
         count += len(items)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(temporary, path)
+    from shop.local.services import prepare_data_dir, write_private
+
+    prepare_data_dir(path.parent)
+    write_private(path, json.dumps(data, separators=(",", ":")).encode())
     return count
 
 
