@@ -104,13 +104,23 @@ def _run(args: list[str], user: str | None, timeout: float = 60) -> str:
     return result.stdout
 
 
+def _zombie(pid: int) -> bool:
+    """A process that exited but was not reaped (a killed server whose parent is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+    except (OSError, IndexError):
+        return False
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return not _zombie(pid)
+    if _zombie(pid):
+        return False
     # A zombie child of ours counts as gone.
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
@@ -140,12 +150,8 @@ def _running_port(data_dir: Path) -> int | None:
         pid, port = int(lines[0]), int(lines[3])
     except ValueError:
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _pid_alive(pid):
         return None
-    except PermissionError:
-        pass
     if len(lines) >= 8 and lines[7].strip() not in {"ready", ""}:
         return None
     return port
