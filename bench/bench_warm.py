@@ -272,7 +272,9 @@ def main() -> None:
             print(f"  {name:<44} {median:9.2f} {p99:8.2f} {db:8d} {ddb:6d}")
         for name, _, _, db, _ in results:
             if "checkout" in name:
-                assert 0 < db <= MAX_CHECKOUT_TRIPS, f"{name}: {db} PostgreSQL round trips (at most {MAX_CHECKOUT_TRIPS})"
+                assert 0 < db <= MAX_CHECKOUT_TRIPS, (
+                    f"{name}: {db} PostgreSQL round trips (at most {MAX_CHECKOUT_TRIPS})"
+                )
         heaviest = max(results, key=lambda r: r[1])
         print(f"heaviest route by median: {heaviest[0].strip()} {heaviest[1]:.2f} ms (budget 80 ms)")
         if args.record:

@@ -6,7 +6,6 @@ import json
 import multiprocessing
 import re
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -307,8 +306,8 @@ def test_checkout_emits_business_metrics(
 def test_parallel_checkouts_on_threads_never_oversell(rest: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
     """The same race with more buyers and multi-line carts, on threads (each with its own connection)."""
     from shop.api.errors import OutOfStockError
-    from shop.db.connection import close_all
     from shop.api.models import CheckoutRequest
+    from shop.db.connection import close_all
     from shop.domain.checkout import checkout
 
     a, b = shop["SCK-102"], shop["TEE-100"]
