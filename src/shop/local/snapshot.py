@@ -4,8 +4,9 @@ moto keeps everything in memory, so the local platform saves every table's items
 the data directory (mode 0600 in a 0700 directory; on shutdown, and every couple of seconds while
 running when something changed) and loads them back into the fresh tables on start. A SIGKILL of
 the platform loses at most the changes of the last interval (``SNAPSHOT_INTERVAL_SECONDS`` in
-``shop.local.__main__``); a clean stop loses nothing. Items whose TTL has passed are dropped, as DynamoDB would eventually do. Orders live
-in PostgreSQL, which is on disk anyway; this keeps carts (and idempotency records) too.
+``shop.local.__main__``); a clean stop loses nothing. Items whose TTL has passed are dropped, as
+DynamoDB would eventually do. Orders live in PostgreSQL, which is on disk anyway; this keeps carts
+(and idempotency records) too.
 """
 
 from __future__ import annotations
