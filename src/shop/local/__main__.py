@@ -174,9 +174,8 @@ def run(args: argparse.Namespace) -> int:
             log.info("dynamodb: %s, %d items restored", endpoint, restored)
 
         _, pg_url = postgres_future.result()
-        os.environ.update(services.app_environment(
-                pg_url, endpoint, tables, token_secret_file=services.ensure_token_secret(data_dir)
-            )
+        os.environ.update(
+            services.app_environment(pg_url, endpoint, tables, token_secret_file=services.ensure_token_secret(data_dir))
         )
         config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
