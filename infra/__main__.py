@@ -23,6 +23,7 @@ from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.order_token_secret import OrderTokenSecret, OrderTokenSecretArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.settings import load_settings
@@ -42,6 +43,7 @@ load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(settings=settings
 cdn = Cdn("cdn", CdnArgs(settings=settings, storage=storage, load_balancer=load_balancer))
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
+order_token_secret = OrderTokenSecret("order-token-secret", OrderTokenSecretArgs(settings=settings, key=encryption.key))
 api_function = ApiFunction(
     "api-function",
     ApiFunctionArgs(
@@ -52,6 +54,7 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group=load_balancer.target_group,
         cors_origin=cors_origin,
+        order_token_parameter=order_token_secret.parameter,
     ),
 )
 migrations = Migrations(

@@ -27,12 +27,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
+from infra.components.order_token_secret import read_statements
 from infra.iam import service_trust_policy
 from infra.image_context import CONTEXT_LABEL, context_sha256
 from infra.settings import Settings
@@ -109,6 +110,7 @@ def function_policy(
     log_group_arn: pulumi.Input[str],
     key_arn: pulumi.Input[str],
     region: str,
+    extra_statements: list[dict[str, Any]] | None = None,
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
     return pulumi.Output.json_dumps(
@@ -152,6 +154,7 @@ def function_policy(
                     "Resource": key_arn,
                     "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
                 },
+                *(extra_statements or []),
             ],
         }
     )
@@ -169,6 +172,8 @@ class ApiFunctionArgs:
     target_group: aws.lb.TargetGroup
     # The origin browsers may call the API from (see cors_allow_origin).
     cors_origin: pulumi.Input[str]
+    # The SSM SecureString with the order-token HMAC key (infra/components/order_token_secret.py).
+    order_token_parameter: aws.ssm.Parameter | None = None
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -301,6 +306,11 @@ class ApiFunction(pulumi.ComponentResource):
                 log_group_arn=self.log_group.arn,
                 key_arn=args.key.arn,
                 region=settings.region,
+                extra_statements=(
+                    read_statements(args.order_token_parameter.arn, args.key.arn, settings.region)
+                    if args.order_token_parameter is not None
+                    else None
+                ),
             ),
             opts=child,
         )
@@ -324,6 +334,8 @@ class ApiFunction(pulumi.ComponentResource):
         }
         for logical, spec in specs.items():
             variables[spec.env] = args.tables[logical].name
+        if args.order_token_parameter is not None:
+            variables[Env.ORDER_TOKEN_SECRET_PARAMETER] = args.order_token_parameter.name
 
         self.function = aws.lambda_.Function(
             "api",
