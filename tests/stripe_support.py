@@ -87,7 +87,7 @@ def start_receiver() -> WebhookReceiver:
     deliveries: queue.Queue[Delivery] = queue.Queue()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             deliveries.put(Delivery(self.path, body, self.headers.get("Stripe-Signature")))
             self.send_response(200)

@@ -70,9 +70,9 @@ def test_stripe_idempotency_key_is_deterministic_scoped_and_bounded() -> None:
 
 
 def test_unknown_intent_is_intent_not_found() -> None:
-    with pytest.raises(payments.IntentNotFound):
+    with pytest.raises(payments.IntentNotFoundError):
         payments.retrieve_intent("pi_doesnotexist")
-    with pytest.raises(payments.IntentNotFound):
+    with pytest.raises(payments.IntentNotFoundError):
         payments.cancel_intent("pi_doesnotexist")
 
 
@@ -97,7 +97,7 @@ def test_paid_intent_then_partial_and_full_refund() -> None:
 
 def test_refund_of_an_unpaid_intent_is_rejected() -> None:
     intent = payments.create_intent("ord-unpaid", 800, "eur", "k-unpaid")
-    with pytest.raises(payments.PaymentRejected) as rejected:
+    with pytest.raises(payments.PaymentRejectedError) as rejected:
         payments.refund(intent.id, None, "refund-unpaid")
     assert rejected.value.http_status is not None and 400 <= rejected.value.http_status < 500
 
@@ -111,7 +111,7 @@ def test_full_refund_without_an_amount() -> None:
 def test_declining_card_leaves_the_intent_unpaid() -> None:
     intent = _paid_intent(700, CARD_DECLINED_ON_CHARGE)
     assert intent.status != "succeeded"
-    with pytest.raises(payments.PaymentRejected):
+    with pytest.raises(payments.PaymentRejectedError):
         payments.refund(intent.id, None, "refund-declined")
 
 
@@ -220,12 +220,12 @@ def test_secrets_are_read_from_ssm_at_call_time(dynamodb: Any, stripe_env: dict[
 
 def test_missing_configuration_and_missing_parameters_are_typed_errors(stripe_env: dict[str, str]) -> None:
     unset = payments.StripeGateway(PaymentsSettings(None, None, stripe_env[Env.STRIPE_API_BASE]))
-    with pytest.raises(payments.PaymentsNotConfigured, match=str(Env.STRIPE_SECRET_KEY_PARAMETER)):
+    with pytest.raises(payments.PaymentsNotConfiguredError, match=str(Env.STRIPE_SECRET_KEY_PARAMETER)):
         unset.create_intent("o", 100, "eur", "k")
-    with pytest.raises(payments.PaymentsNotConfigured, match=str(Env.STRIPE_WEBHOOK_SECRET_PARAMETER)):
+    with pytest.raises(payments.PaymentsNotConfiguredError, match=str(Env.STRIPE_WEBHOOK_SECRET_PARAMETER)):
         unset.verify_webhook(b"{}", "t=1,v1=00")
     absent = payments.StripeGateway(PaymentsSettings("no-such-parameter", "no-such-parameter", None, 0))
-    with pytest.raises(payments.PaymentsUnavailable, match="no-such-parameter"):
+    with pytest.raises(payments.PaymentsUnavailableError, match="no-such-parameter"):
         absent.retrieve_intent("pi_1")
 
 
@@ -239,14 +239,14 @@ def test_unreachable_stripe_is_payments_unavailable(stripe_env: dict[str, str]) 
             f"http://127.0.0.1:{free_port()}",
         )
     )
-    with pytest.raises(payments.PaymentsUnavailable):
+    with pytest.raises(payments.PaymentsUnavailableError):
         gone.retrieve_intent("pi_1")
 
 
 def test_malformed_api_base_names_the_variable() -> None:
     from shop.payments.settings import parse
 
-    with pytest.raises(payments.PaymentsNotConfigured, match=str(Env.STRIPE_API_BASE)):
+    with pytest.raises(payments.PaymentsNotConfiguredError, match=str(Env.STRIPE_API_BASE)):
         parse({Env.STRIPE_API_BASE: "localhost:12"})
     assert parse({Env.STRIPE_API_BASE: "http://127.0.0.1:5/"}).api_base == "http://127.0.0.1:5"
 

@@ -15,11 +15,11 @@ Errors are :class:`PaymentError` subclasses (``shop.payments.errors``); none car
 """
 
 from shop.payments.errors import (
-    IntentNotFound,
+    IntentNotFoundError,
     PaymentError,
-    PaymentRejected,
-    PaymentsNotConfigured,
-    PaymentsUnavailable,
+    PaymentRejectedError,
+    PaymentsNotConfiguredError,
+    PaymentsUnavailableError,
     WebhookVerificationError,
 )
 from shop.payments.stripe_gateway import (
@@ -39,11 +39,11 @@ from shop.payments.stripe_gateway import (
 
 __all__ = [
     "Intent",
-    "IntentNotFound",
+    "IntentNotFoundError",
     "PaymentError",
-    "PaymentRejected",
-    "PaymentsNotConfigured",
-    "PaymentsUnavailable",
+    "PaymentRejectedError",
+    "PaymentsNotConfiguredError",
+    "PaymentsUnavailableError",
     "Refund",
     "StripeGateway",
     "WebhookEvent",

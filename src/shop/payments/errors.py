@@ -7,15 +7,15 @@ class PaymentError(Exception):
     """Base class of every payments error."""
 
 
-class PaymentsNotConfigured(PaymentError):
+class PaymentsNotConfiguredError(PaymentError):
     """A setting the payments code needs is missing or malformed (the message names it): a 5xx."""
 
 
-class PaymentsUnavailable(PaymentError):
+class PaymentsUnavailableError(PaymentError):
     """Stripe (or SSM) could not be reached, timed out or answered 5xx/429: retry later (a 503)."""
 
 
-class PaymentRejected(PaymentError):
+class PaymentRejectedError(PaymentError):
     """Stripe refused the request (4xx other than 404), e.g. a refund larger than what is left.
 
     ``code`` is Stripe's error code when it gave one (``charge_already_refunded``, ...), and
@@ -28,7 +28,7 @@ class PaymentRejected(PaymentError):
         self.http_status = http_status
 
 
-class IntentNotFound(PaymentError):
+class IntentNotFoundError(PaymentError):
     """No PaymentIntent has this id (for this key): Stripe answered 404."""
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from shop.declarations import STRIPE_PARAMETER_CACHE_SECONDS, Env
 from shop.lazy import Lazy
-from shop.payments.errors import PaymentsNotConfigured, PaymentsUnavailable
+from shop.payments.errors import PaymentsNotConfiguredError, PaymentsUnavailableError
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,12 @@ class PaymentsSettings:
 
 
 def parse(env: Mapping[str, str]) -> PaymentsSettings:
-    """Settings from ``env``; PaymentsNotConfigured when a value is present but malformed."""
+    """Settings from ``env``; PaymentsNotConfiguredError when a value is present but malformed."""
     api_base = env.get(Env.STRIPE_API_BASE, "").strip().rstrip("/") or None
     if api_base is not None:
         parts = urlsplit(api_base)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise PaymentsNotConfigured(f"{Env.STRIPE_API_BASE} must be an http(s) URL, got {api_base!r}")
+            raise PaymentsNotConfiguredError(f"{Env.STRIPE_API_BASE} must be an http(s) URL, got {api_base!r}")
     return PaymentsSettings(
         secret_key_parameter=env.get(Env.STRIPE_SECRET_KEY_PARAMETER, "").strip() or None,
         webhook_secret_parameter=env.get(Env.STRIPE_WEBHOOK_SECRET_PARAMETER, "").strip() or None,
@@ -62,7 +62,7 @@ provider: Lazy[Any] = Lazy(_provider)
 def secret(env_name: Env, parameter: str | None, max_age: int) -> str:
     """The decrypted value of SSM parameter ``parameter`` (named by ``env_name``), cached ``max_age`` s."""
     if not parameter:
-        raise PaymentsNotConfigured(f"environment variable {env_name} is not set")
+        raise PaymentsNotConfiguredError(f"environment variable {env_name} is not set")
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
@@ -70,9 +70,11 @@ def secret(env_name: Env, parameter: str | None, max_age: int) -> str:
         value = provider().get(parameter, max_age=max(max_age, 1), decrypt=True, force_fetch=max_age <= 0)
     except GetParameterError as error:
         # Not found, access denied or unreachable: the message names the parameter, not its value.
-        raise PaymentsUnavailable(f"cannot read SSM parameter {parameter}: {type(error.__cause__).__name__}") from error
+        raise PaymentsUnavailableError(
+            f"cannot read SSM parameter {parameter}: {type(error.__cause__).__name__}"
+        ) from error
     if not isinstance(value, str) or not value.strip():
-        raise PaymentsNotConfigured(f"SSM parameter {parameter} is empty")
+        raise PaymentsNotConfiguredError(f"SSM parameter {parameter} is empty")
     return value.strip()
 
 

@@ -10,7 +10,7 @@ Contract for callers (checkout, order lifecycle, webhooks):
 - Amounts are integers in the currency's minor unit (cents); currencies are ISO 4217, lower-case
   on the wire.
 - Every call reads the secret key from SSM (cached, see ``shop.payments.settings``); network
-  failures, timeouts and Stripe 5xx/429 become :class:`PaymentsUnavailable` after the SDK's
+  failures, timeouts and Stripe 5xx/429 become :class:`PaymentsUnavailableError` after the SDK's
   retries, so a route answers 503 and the caller may retry.
 """
 
@@ -27,10 +27,10 @@ from shop.declarations import STRIPE_WEBHOOK_TOLERANCE_SECONDS, Env
 from shop.lazy import Lazy
 from shop.payments import settings as payment_settings
 from shop.payments.errors import (
-    IntentNotFound,
-    PaymentRejected,
-    PaymentsNotConfigured,
-    PaymentsUnavailable,
+    IntentNotFoundError,
+    PaymentRejectedError,
+    PaymentsNotConfiguredError,
+    PaymentsUnavailableError,
     WebhookVerificationError,
 )
 
@@ -76,10 +76,7 @@ class WebhookEvent:
     def intent_id(self) -> str | None:
         """The PaymentIntent the event is about: the object itself, or a charge/refund's ``payment_intent``."""
         obj = self.data_object
-        if obj.get("object") == "payment_intent":
-            value = obj.get("id")
-        else:
-            value = obj.get("payment_intent")
+        value = obj.get("id") if obj.get("object") == "payment_intent" else obj.get("payment_intent")
         return value if isinstance(value, str) else None
 
     @property
@@ -131,16 +128,16 @@ def _translate(error: Exception, *, intent_id: str | None = None) -> Exception:
     import stripe
 
     if isinstance(error, stripe.InvalidRequestError) and error.http_status == 404:
-        return IntentNotFound(f"no PaymentIntent {intent_id}" if intent_id else "no such Stripe object")
+        return IntentNotFoundError(f"no PaymentIntent {intent_id}" if intent_id else "no such Stripe object")
     if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
-        return PaymentsNotConfigured(f"Stripe refused the secret key ({type(error).__name__})")
+        return PaymentsNotConfiguredError(f"Stripe refused the secret key ({type(error).__name__})")
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
-        return PaymentsUnavailable(f"Stripe unreachable or busy ({type(error).__name__})")
+        return PaymentsUnavailableError(f"Stripe unreachable or busy ({type(error).__name__})")
     if isinstance(error, stripe.StripeError):
         status = error.http_status
         if status is None or status >= 500:
-            return PaymentsUnavailable(f"Stripe answered {status}")
-        return PaymentRejected(error.user_message or str(error), code=error.code, http_status=status)
+            return PaymentsUnavailableError(f"Stripe answered {status}")
+        return PaymentRejectedError(error.user_message or str(error), code=error.code, http_status=status)
     return error
 
 
@@ -202,7 +199,7 @@ class StripeGateway:
         return _intent(created)
 
     def retrieve_intent(self, intent_id: str) -> Intent:
-        """The PaymentIntent ``intent_id`` as Stripe has it now; IntentNotFound when there is none."""
+        """The PaymentIntent ``intent_id`` as Stripe has it now; IntentNotFoundError when there is none."""
         try:
             return _intent(self.client().v1.payment_intents.retrieve(intent_id))
         except Exception as error:
@@ -214,7 +211,7 @@ class StripeGateway:
             return _intent(self.client().v1.payment_intents.cancel(intent_id))
         except Exception as error:
             translated = _translate(error, intent_id=intent_id)
-            if isinstance(translated, PaymentRejected):
+            if isinstance(translated, PaymentRejectedError):
                 current = self.retrieve_intent(intent_id)
                 if current.status == "canceled":
                     return current
