@@ -24,11 +24,13 @@ from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.payments import Payments, PaymentsArgs, payments_environment
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
+from shop.declarations import STRIPE_SECRET_KEY_PARAMETER, STRIPE_WEBHOOK_SECRET_PARAMETER
 
 settings = load_settings()
 register_default_tags(settings)
@@ -93,7 +95,12 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
+        extra_environment=payments_environment(settings),
     ),
+)
+payments = Payments(
+    "payments",
+    PaymentsArgs(settings=settings, key_arn=encryption.key.arn, function_role_name=api_function.role.id),
 )
 migrations = Migrations(
     "migrations",
@@ -178,3 +185,5 @@ pulumi.export("restApiId", api_gateway.rest_api.id)
 pulumi.export("alarmTopicArn", monitoring.topic.arn)
 pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
+pulumi.export("stripeSecretKeyParameterName", payments.parameters[STRIPE_SECRET_KEY_PARAMETER].name)
+pulumi.export("stripeWebhookSecretParameterName", payments.parameters[STRIPE_WEBHOOK_SECRET_PARAMETER].name)

@@ -122,6 +122,7 @@ FREE_AT_REST: dict[str, str] = {
     "aws:rds/proxyEndpoint:ProxyEndpoint": "billed through the proxy's ACU-hours (no per-endpoint fee listed)",
     "aws:rds/proxyTarget:ProxyTarget": "configuration of the proxy; read to size the proxy's charge",
     "aws:rds/subnetGroup:SubnetGroup": "configuration of the cluster",
+    "aws:ssm/parameter:Parameter": "standard tier: no charge, API calls at standard throughput included",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "configuration of the bucket",
     "aws:s3/bucketObjectv2:BucketObjectv2": "storage is priced on the bucket",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "configuration of the bucket",

@@ -48,6 +48,11 @@ STACKS = ("dev", "staging", "prod")
 ACCOUNT = "123456789012"
 STOREFRONT_CREDENTIAL_KEY = f"{PROJECT}:storefrontCredential"
 TEST_STOREFRONT_CREDENTIAL = "tester:correct-horse-battery-staple"
+# Every stack needs the two Stripe secrets (`pulumi config set --secret ...`); tests use dummies.
+TEST_STRIPE_SECRETS = {
+    f"{PROJECT}:stripeSecretKey": "sk_test_harnessdummykey0000",
+    f"{PROJECT}:stripeWebhookSecret": "whsec_harnessdummysecret0000",
+}
 
 _lock = threading.Lock()
 
@@ -537,6 +542,10 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     if values.get(f"{PROJECT}:environment") != "prod" and STOREFRONT_CREDENTIAL_KEY not in values:
         values[STOREFRONT_CREDENTIAL_KEY] = TEST_STOREFRONT_CREDENTIAL
         secrets.add(STOREFRONT_CREDENTIAL_KEY)
+    for key, value in TEST_STRIPE_SECRETS.items():
+        if key not in values:
+            values[key] = value
+            secrets.add(key)
     return values, secrets
 
 
