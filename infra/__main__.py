@@ -30,7 +30,6 @@ from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
-from shop.declarations import STRIPE_SECRET_KEY_PARAMETER, STRIPE_WEBHOOK_SECRET_PARAMETER
 
 settings = load_settings()
 register_default_tags(settings)
@@ -185,5 +184,3 @@ pulumi.export("restApiId", api_gateway.rest_api.id)
 pulumi.export("alarmTopicArn", monitoring.topic.arn)
 pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
-pulumi.export("stripeSecretKeyParameterName", payments.parameters[STRIPE_SECRET_KEY_PARAMETER].name)
-pulumi.export("stripeWebhookSecretParameterName", payments.parameters[STRIPE_WEBHOOK_SECRET_PARAMETER].name)
