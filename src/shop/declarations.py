@@ -34,24 +34,77 @@ ORDER_TOKEN_HEADER = "X-Order-Token"
 PERSONAL_CACHE_CONTROL = "no-store"
 
 
-# Security headers every storefront response carries: CloudFront's response headers policy sets
-# them in AWS (infra/components/cdn.py), the local gateway sets them on one machine. The storefront
-# is one page with its own script and stylesheet calling /api on the same origin; product images
-# may come from any HTTPS host.
-STOREFRONT_CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' https: data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
+# Payments (shop.payments): the webhook endpoint Stripe posts events to (the route is declared with
+# the others when it exists), the SSM parameters holding the Stripe secrets (logical names, made
+# physical with ``physical_name``), and how long the function keeps a parameter it has read.
+STRIPE_WEBHOOK_PATH = f"{API_PREFIX}/webhooks/stripe"
+STRIPE_SIGNATURE_HEADER = "Stripe-Signature"
+STRIPE_SECRET_KEY_PARAMETER = "stripe-secret-key"
+STRIPE_WEBHOOK_SECRET_PARAMETER = "stripe-webhook-secret"
+STRIPE_PARAMETER_CACHE_SECONDS = 300
+# A webhook whose signed timestamp is older (or newer) than this is refused (Stripe's default too).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class StripeOrigins:
+    """The origins the storefront's Stripe.js needs, as CSP source lists.
+
+    ``script``: where Stripe.js is loaded from; ``connect``: the API it calls from the browser;
+    ``frame``: the iframes it opens (card fields, 3-D Secure).
+    """
+
+    script: tuple[str, ...]
+    connect: tuple[str, ...]
+    frame: tuple[str, ...]
+
+
+# In AWS: Stripe's own origins (Stripe.js docs, "Content Security Policy").
+STRIPE_ORIGINS = StripeOrigins(
+    script=("https://js.stripe.com",),
+    connect=("https://api.stripe.com",),
+    frame=("https://js.stripe.com", "https://hooks.stripe.com"),
 )
+# The path localstripe serves its Stripe.js stand-in at (the storefront loads <origin><path>).
+LOCALSTRIPE_JS_PATH = "/js.stripe.com/v3/"
+
+
+def local_stripe_origins(origin: str) -> StripeOrigins:
+    """Locally: localstripe at ``origin`` (``http://127.0.0.1:<port>``) serves Stripe.js and the API."""
+    return StripeOrigins(script=(origin,), connect=(origin,), frame=(origin,))
+
+
+def storefront_content_security_policy(stripe: StripeOrigins) -> str:
+    """The storefront's Content-Security-Policy, admitting exactly ``stripe``'s origins.
+
+    The storefront is one page with its own script and stylesheet calling /api on the same origin;
+    product images may come from any HTTPS host; Stripe.js comes from ``stripe``.
+    """
+
+    def sources(*extra: str) -> str:
+        return " ".join(("'self'", *extra))
+
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {sources(*stripe.script)}",
+            "style-src 'self'",
+            "img-src 'self' https: data:",
+            f"connect-src {sources(*stripe.connect)}",
+            f"frame-src {' '.join(stripe.frame)}",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+# Security headers every storefront response carries: CloudFront's response headers policy sets
+# them in AWS (infra/components/cdn.py, with Stripe's origins), the local gateway sets them on one
+# machine (with localstripe's, see ``GatewayConfig.content_security_policy``).
+STOREFRONT_CONTENT_SECURITY_POLICY = storefront_content_security_policy(STRIPE_ORIGINS)
 FRAME_OPTIONS = "DENY"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
@@ -136,6 +189,11 @@ class Env(StrEnum):
     # file in the data directory (mode 0600). Exactly one of the two is set.
     ORDER_TOKEN_SECRET_PARAMETER = "ORDER_TOKEN_SECRET_PARAMETER"
     ORDER_TOKEN_SECRET_FILE = "ORDER_TOKEN_SECRET_FILE"
+    # Payments: the names of the SSM parameters holding the Stripe secret key and webhook secret
+    # (read at call time, cached STRIPE_PARAMETER_CACHE_SECONDS), and, locally, localstripe's URL.
+    STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
+    STRIPE_WEBHOOK_SECRET_PARAMETER = "STRIPE_WEBHOOK_SECRET_PARAMETER"
+    STRIPE_API_BASE = "STRIPE_API_BASE"
 
 
 AttributeType = Literal["S", "N", "B"]

@@ -266,8 +266,9 @@ def test_the_order_token_secret_is_a_securestring_only_this_function_reads(progr
     assert parameter.outputs["arn"] in statements["ReadOwnParameters"]["Resource"]
     decrypt = statements["ParameterKeyThroughSsm"]
     assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == key.outputs["arn"]
-    (condition,) = decrypt["Condition"]["StringEquals"].values()
-    assert re.fullmatch(r"ssm\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com", condition)
+    condition = decrypt["Condition"]["StringEquals"]
+    assert re.fullmatch(r"ssm\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com", condition["kms:ViaService"])
+    assert parameter.outputs["arn"] in condition["kms:EncryptionContext:PARAMETER_ARN"]
 
 
 def test_no_statement_uses_a_wildcard_action_or_denies(program: Program) -> None:

@@ -6,7 +6,8 @@
 Starts embedded PostgreSQL (data on disk in ``<data-dir>/postgres``), applies the migrations and seeds
 the sample catalog; starts the moto server with the DynamoDB tables of ``shop.declarations.TABLES``
 (items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 2 s when they changed, and loaded
-back on start);
+back on start); starts localstripe (objects in ``<data-dir>/localstripe.pickle``, log in ``localstripe.log``), puts
+the Stripe secrets in moto's SSM and registers the webhook endpoint with localstripe;
 then serves the storefront and the API on 127.0.0.1 through the local gateway (edge checks, API
 Gateway events, the API handler in-process). Ctrl-C or SIGTERM stops everything.
 """
@@ -29,7 +30,12 @@ from types import FrameType
 from typing import Any, cast
 
 from shop import config
-from shop.declarations import HEALTH_PATH
+from shop.declarations import (
+    HEALTH_PATH,
+    STRIPE_WEBHOOK_PATH,
+    local_stripe_origins,
+    storefront_content_security_policy,
+)
 from shop.edge.config import EdgeConfig
 from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, warm_up
 
@@ -40,6 +46,8 @@ DEFAULT_DATA_DIR = Path(".local-data")
 DEFAULT_STOREFRONT = ROOT / "storefront"
 SNAPSHOT_FILE = "dynamodb.json"
 SNAPSHOT_INTERVAL_SECONDS = 2.0  # what a SIGKILL can lose of the carts (README "Local data")
+STRIPE_STATE_FILE = "localstripe.pickle"
+STRIPE_LOG_FILE = "localstripe.log"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -95,6 +103,29 @@ def _api_handler() -> LambdaHandler:
     return cast(LambdaHandler, module.handler)
 
 
+def _start_stripe(stack: contextlib.ExitStack, data_dir: Path, port: int) -> Any:
+    """localstripe in a child process, its objects kept in the data dir (a restart keeps intents)."""
+    from shop.local import services
+
+    handle = services.start_localstripe(
+        port, state_file=data_dir / STRIPE_STATE_FILE, log_file=data_dir / STRIPE_LOG_FILE
+    )
+    stack.callback(handle.stop)
+    return handle
+
+
+def _configure_stripe(stripe: Any, ssm_endpoint: str, base: str) -> dict[str, str]:
+    """Wait for localstripe, put the Stripe secrets in moto's SSM, register our webhook endpoint."""
+    from shop import payments
+    from shop.local import services
+
+    stripe.wait_ready()
+    env = services.configure_stripe(ssm_endpoint, stripe, f"{base}{STRIPE_WEBHOOK_PATH}")
+    payments.reset()
+    log.info("stripe: localstripe at %s, webhook endpoint registered", stripe.url)
+    return env
+
+
 def run(args: argparse.Namespace) -> int:
     from shop.db.migrate import migrate
     from shop.db.seed import seed
@@ -109,11 +140,19 @@ def run(args: argparse.Namespace) -> int:
         environment="dev",
         basic_auth_sha256=hashlib.sha256(credential.encode()).hexdigest() if credential else None,
     )
+    # localstripe's port is chosen now: the storefront's CSP names its origin.
+    stripe_port = services.free_port()
+    csp = storefront_content_security_policy(local_stripe_origins(f"http://127.0.0.1:{stripe_port}"))
     try:
         # Bind first: a busy port fails in a moment, not after the databases started.
         server = PooledHTTPServer(
             ("127.0.0.1", args.port),
-            GatewayConfig(storefront_dir=args.storefront_dir, edge=edge_config, api_handler=_api_handler),
+            GatewayConfig(
+                storefront_dir=args.storefront_dir,
+                edge=edge_config,
+                api_handler=_api_handler,
+                content_security_policy=csp,
+            ),
         )
     except OSError as error:
         log.error("cannot listen on 127.0.0.1:%d (%s); pass --port", args.port, error.strerror)
@@ -123,9 +162,10 @@ def run(args: argparse.Namespace) -> int:
         log.info("reset: deleting %s", data_dir)
         services.remove_postgres(pg_dir)
         snapshot_path.unlink(missing_ok=True)
-    services.prepare_data_dir(data_dir)  # 0700: carts, the token secret
+        (data_dir / STRIPE_STATE_FILE).unlink(missing_ok=True)
+    services.prepare_data_dir(data_dir)  # 0700: carts, the token secret, localstripe's objects
 
-    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
         stack.callback(server.server_close)
 
         # PostgreSQL (embedded on disk, or the one the user pointed at) starts in the background
@@ -158,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
                     handle.stop()
 
         stack.callback(stop_postgres)
+        stripe = _start_stripe(stack, data_dir, stripe_port)
 
         # DynamoDB: moto in this process (items persisted to the data dir), or an existing endpoint.
         dynamo_client: Any = None
@@ -167,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
             dynamo = services.start_dynamodb()
             stack.callback(dynamo.stop)
             endpoint = dynamo.endpoint_url
+        # Stripe's configuration runs beside the rest of the start: moto loads its SSM backend (and
+        # EC2's, which that imports) on the first SSM call, and localstripe may still be starting.
+        stripe_env = pool.submit(_configure_stripe, stripe, endpoint, f"http://127.0.0.1:{server.server_address[1]}")
         tables = services.ensure_tables(endpoint)
         if not args.dynamodb_endpoint:
             dynamo_client = services.dynamodb_client(endpoint)
@@ -174,9 +218,11 @@ def run(args: argparse.Namespace) -> int:
             log.info("dynamodb: %s, %d items restored", endpoint, restored)
 
         _, pg_url = postgres_future.result()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
         os.environ.update(
             services.app_environment(pg_url, endpoint, tables, token_secret_file=services.ensure_token_secret(data_dir))
         )
+        os.environ.update(stripe_env.result())
         config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
         # (building the resolvers) is paid before "ready" instead of by the first request.
@@ -203,12 +249,12 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(save_now)
             stack.callback(stop_saving.set)
 
-        base = f"http://127.0.0.1:{server.server_address[1]}"
         print(f"\nshop ready in {time.perf_counter() - started:.2f}s", flush=True)
         print(f"  storefront  {base}/", flush=True)
         print(f"  api         {base}/api/products   (health: {base}{HEALTH_PATH})", flush=True)
         print(f"  postgres    {pg_url}", flush=True)
         print(f"  dynamodb    {endpoint}", flush=True)
+        print(f"  stripe      {stripe.url}   (localstripe; webhooks to {base}{STRIPE_WEBHOOK_PATH})", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
         print("Ctrl-C to stop.\n", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -134,6 +134,8 @@ class GatewayConfig:
     edge: EdgeConfig
     api_handler: Callable[[], LambdaHandler]
     """Returns the function's handler (imported lazily, after the environment is set)."""
+    content_security_policy: str = STOREFRONT_CONTENT_SECURITY_POLICY
+    """The storefront CSP; ``make dev`` passes the one admitting localstripe's origin."""
 
 
 class PooledHTTPServer(HTTPServer):
@@ -298,6 +300,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 continue
             self.send_header(name, value)
         for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy":
+                value = self.server.config.content_security_policy
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
