@@ -38,7 +38,14 @@ import pulumi_aws as aws
 from infra.iam import service_trust_policy
 from infra.settings import Settings
 from shop import declarations
-from shop.declarations import API_KEY_HEADER, IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER, REQUEST_ID_HEADER, Route
+from shop.declarations import (
+    API_KEY_HEADER,
+    IDEMPOTENCY_HEADER,
+    ORDER_TOKEN_HEADER,
+    REQUEST_ID_HEADER,
+    Route,
+    error_json,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DOCUMENT = ROOT / "src" / "shop" / "api" / "openapi.json"
@@ -74,9 +81,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 # What API Gateway answers when a body fails its model: the platform's error shape.
-BAD_REQUEST_BODY_TEMPLATE = json.dumps(
-    {"error": {"code": "validation_error", "message": "$context.error.message", "details": []}}
-)
+BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message", {"errors": []})
 
 # Keywords of later JSON-schema drafts / OpenAPI that draft-04 does not know.
 _DROPPED_KEYWORDS = {"$defs", "definitions", "$schema", "title", "examples", "discriminator", "readOnly", "writeOnly"}

@@ -1,8 +1,8 @@
 """Request and response bodies (pydantic). Money is integer cents; the currency is always USD.
 
-Request bodies forbid unknown fields. Their class names are the ``body`` names in
-``shop.declarations.ROUTES``: API Gateway builds its request models from their JSON schemas in
-``openapi.json``.
+Request bodies are strict (JSON types as declared) and forbid unknown fields. Their class names
+are the ``body`` names in ``shop.declarations.ROUTES``: API Gateway builds its request models from
+their JSON schemas in ``openapi.json``.
 """
 
 from __future__ import annotations
@@ -14,25 +14,35 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 Currency = Literal["USD"]
 MAX_QUANTITY = 99
 
-Sku = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=4000)]
-Category = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
-]
-ImageUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
-Email = Annotated[
+# Patterns are the contract (API Gateway validates bodies against them too), so they are written
+# with explicit character ranges that mean the same in ECMA-262, Java, Python and Rust regexes
+# (``\\s`` does not), and values are not trimmed before they are matched: what the pattern refuses
+# the API refuses. ``_VISIBLE`` excludes the C0 and C1 controls, space, DEL and NBSP; PostgreSQL
+# text cannot hold NUL at all.
+_VISIBLE = r"[^\u0000-\u0020\u007f-\u00a0]"
+# An address part: no "@", no control character and no Unicode space (ECMA-262's \s plus NEL).
+_EMAIL_PART = r"[^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(min_length=1, max_length=200, pattern=rf"^{_VISIBLE}([^\u0000-\u001f\u007f]*{_VISIBLE})?$"),
 ]
+Description = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\u0000]*$")]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+ImageUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\u0000-\u0020\u007f]+$")]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+# Cart ids are what create_cart issues (secrets.token_urlsafe); order and product ids are UUIDs.
+CartId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 Cents = Annotated[int, Field(ge=0, le=100_000_000)]
 Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: JSON types as declared (``true`` is not 1, ``"1"`` is not 1), no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Health(BaseModel):
@@ -69,7 +79,7 @@ class ProductCreate(_Request):
 class ProductUpdate(_Request):
     """Any subset of the fields, at least one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
 
     name: Name | None = None
     description: Description | None = None
@@ -116,7 +126,7 @@ class Cart(BaseModel):
 
 
 class CheckoutRequest(_Request):
-    cart_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    cart_id: CartId
     email: Email
 
 
@@ -141,7 +151,9 @@ class PlacedOrder(Order):
 class ErrorDetail(BaseModel):
     code: str
     message: str
-    details: dict[str, Any] | list[Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="always an object; a validation_error lists its problems under errors"
+    )
 
 
 class ErrorBody(BaseModel):

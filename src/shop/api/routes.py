@@ -40,6 +40,11 @@ def _templates() -> tuple[tuple[Route, re.Pattern[str]], ...]:
     return tuple(compiled)
 
 
+def match_template(template: str, raw_path: str) -> bool:
+    """Whether ``raw_path`` is an instance of the route template ``template`` (``/api/carts/{cart_id}``)."""
+    return any(candidate.path == template and pattern.match(raw_path) for candidate, pattern in _templates())
+
+
 def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]:
     """The API Gateway resource template and (decoded) path parameters for a raw, percent-encoded path.
 
