@@ -28,14 +28,13 @@ from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.handler import header_value
 from shop.api.routers import admin, cart, catalog, checkout, health, orders
-from shop.api.routes import match_template
+from shop.api.routes import route_methods
 from shop.config import settings
 from shop.declarations import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, ROUTES, Route
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 
-METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
@@ -73,12 +72,10 @@ def _validation_details(errors: Any) -> dict[str, list[dict[str, Any]]]:
 
 def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> tuple[str, ...]:
     """The methods ``routes`` serve on ``path`` (HEAD wherever GET is, OPTIONS when CORS is on)."""
-    methods: set[str] = {route.method for route in routes if match_template(route.path, path)}
-    if "GET" in methods:
-        methods.add("HEAD")
+    methods = route_methods(path, routes)
     if methods and settings().cors_allow_origin:
-        methods.add("OPTIONS")
-    return tuple(method for method in METHOD_ORDER if method in methods)
+        methods = (*methods, "OPTIONS")
+    return methods
 
 
 class _StrictBodyValidation(OpenAPIRequestValidationMiddleware):
