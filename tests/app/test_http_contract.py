@@ -106,7 +106,14 @@ def test_malformed_json_is_422_with_the_position(api: Call, shop: dict[str, dict
     assert problem["loc"][0] == "body" and problem["type"] == "json_invalid"
 
 
-@pytest.mark.parametrize("quantity", [True, "1", 1.0, 1.5, [1], None])
+def test_an_integral_number_is_an_integer(api: Call, shop: dict[str, dict[str, Any]]) -> None:
+    """JSON Schema's integer is a number without a fraction: 2.0 is 2 (API Gateway's model agrees)."""
+    path = _item_path(api, shop)
+    reply = api("PUT", path, raw_body='{"quantity": 2.0}')
+    assert reply.status == 200 and reply.body["items"][0]["quantity"] == 2
+
+
+@pytest.mark.parametrize("quantity", [True, False, "1", 1.5, 1e300, [1], {"n": 1}, None])
 def test_quantity_types_are_strict(api: Call, shop: dict[str, dict[str, Any]], quantity: Any) -> None:
     path = _item_path(api, shop)
     reply = api("PUT", path, body={"quantity": quantity})

@@ -30,7 +30,14 @@ from shop.api.handler import header_value
 from shop.api.routers import admin, cart, catalog, checkout, health, orders
 from shop.api.routes import route_methods
 from shop.config import settings
-from shop.declarations import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, ROUTES, Route
+from shop.declarations import (
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    ORDER_TOKEN_HEADER,
+    ROUTES,
+    Route,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.types import EventHandlerInstance
@@ -114,7 +121,9 @@ def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) 
     def no_route(exc: RouteNotFound) -> Response[Any]:
         event = app.current_event
         allow = allowed_methods(event.path, served)
-        if allow:
+        # A path of a known shape whose parameter cannot be an id (e.g. it has characters no id
+        # has) names nothing: 404. Only a method the path does not serve is 405.
+        if allow and event.http_method not in allow:
             return _json(
                 405,
                 "method_not_allowed",
@@ -214,6 +223,27 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
+# OpenAPI links: how one operation's answer feeds the next (a client's, and the stateful fuzzer's, map).
+_CART = {"cart_id": "$response.body#/cart_id"}
+LINKS: dict[str, dict[str, Any]] = {
+    "create_cart": {
+        "GetCart": {"operationId": "get_cart", "parameters": _CART},
+        "PutCartItem": {"operationId": "put_cart_item", "parameters": _CART},
+        "DeleteCartItem": {"operationId": "delete_cart_item", "parameters": _CART},
+    },
+    "put_cart_item": {"GetCart": {"operationId": "get_cart", "parameters": _CART}},
+    "checkout": {
+        "GetOrder": {
+            "operationId": "get_order",
+            "parameters": {
+                "order_id": "$response.body#/order_id",
+                f"header.{ORDER_TOKEN_HEADER.lower()}": "$response.body#/order_token",
+            },
+        }
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of the full API (the REST resolver serves every route).
 
@@ -222,7 +252,7 @@ def openapi_document() -> dict[str, Any]:
     """
     import json
 
-    from shop.api.models import ErrorBody
+    from shop.api.models import PATH_PARAMETER_PATTERNS, ErrorBody
     from shop.declarations import API_KEY_HEADER
 
     app = build_rest()
@@ -252,4 +282,13 @@ def openapi_document() -> dict[str, Any]:
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
             if operation.get("tags") == ["admin"]:
                 operation["security"] = [{"apiKey": []}]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETER_PATTERNS:
+                    parameter["schema"]["pattern"] = PATH_PARAMETER_PATTERNS[parameter["name"]]
+            operation["responses"] = {
+                status: {**response, "links": LINKS[operation["operationId"]]}
+                if status.startswith("2") and operation["operationId"] in LINKS
+                else response
+                for status, response in operation["responses"].items()
+            }
     return document

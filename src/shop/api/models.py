@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 Currency = Literal["USD"]
 MAX_QUANTITY = 99
@@ -33,10 +33,26 @@ Category = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern
 ImageUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\u0000-\u0020\u007f]+$")]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
 # Cart ids are what create_cart issues (secrets.token_urlsafe); order and product ids are UUIDs.
-CartId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+CART_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+CartId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CART_ID_PATTERN)]
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-Cents = Annotated[int, Field(ge=0, le=100_000_000)]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+# What the path parameters look like, for the OpenAPI document: an id of another shape names nothing
+# (404), and the edge refuses control characters in a path before the function sees it (400).
+PATH_PARAMETER_PATTERNS = {"cart_id": CART_ID_PATTERN, "product_id": UUID_PATTERN, "order_id": UUID_PATTERN}
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's ``integer`` is any number without a fraction (``2.0`` is 2); ``true`` and ``"2"``
+    stay what they are, and the strict models refuse them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_JSON_INTEGER = BeforeValidator(_json_integer)
+# (The validator goes after Field: before it, pydantic would document ge/le instead of minimum/maximum.)
+Cents = Annotated[int, Field(ge=0, le=100_000_000), _JSON_INTEGER]
+Stock = Annotated[int, Field(ge=0, le=1_000_000), _JSON_INTEGER]
 
 
 class _Request(BaseModel):
@@ -102,7 +118,9 @@ class StockUpdate(_Request):
 
 
 class CartItemUpdate(_Request):
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"quantity": 2}]})
+
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), _JSON_INTEGER]
 
 
 class _Line(BaseModel):
@@ -126,6 +144,12 @@ class Cart(BaseModel):
 
 
 class CheckoutRequest(_Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"cart_id": "k3Jx9w2QpZ7nLm4vT8yR1sAb", "email": "buyer@example.com"}]},
+    )
+
     cart_id: CartId
     email: Email
 
