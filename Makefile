@@ -64,7 +64,7 @@ bench: bootstrap
 
 # The long version of tests/e2e/test_fuzz.py: every phase and check, FUZZ_EXAMPLES cases per
 # operation, and the run fails unless it generated FUZZ_MIN_CASES (50,000); FUZZ_SEED varies it.
-FUZZ_EXAMPLES ?= 4000
+FUZZ_EXAMPLES ?= 4500
 FUZZ_MIN_CASES ?= 50000
 FUZZ_SEED ?= 17
 fuzz: bootstrap

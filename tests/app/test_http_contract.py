@@ -93,7 +93,16 @@ def test_an_oversized_body_is_413(api: Call, shop: dict[str, dict[str, Any]]) ->
     assert reply.body["error"]["details"] == {"limit": body.MAX_BODY_BYTES}
 
 
-@pytest.mark.parametrize("raw", ["NaN", '{"quantity": NaN}', '{"quantity": Infinity}', '{"cart_id": "\\udc00"}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "NaN",
+        '{"quantity": NaN}',
+        '{"quantity": Infinity}',
+        '{"cart_id": "\\udc00"}',
+        '{"cart_id": "abc", "email": "a\\ud800@example.com"}',  # a lone surrogate: was a 500
+    ],
+)
 def test_json_that_is_not_i_json_is_400(api: Call, shop: dict[str, dict[str, Any]], raw: str) -> None:
     reply = api("POST", "/api/checkout", raw_body=raw)
     assert (reply.status, reply.error_code) == (400, "validation_error"), raw
@@ -136,6 +145,13 @@ def test_checkout_fields_are_strict(api: Call, shop: dict[str, dict[str, Any]], 
         reply = api("POST", "/api/checkout", body=request)
         assert (reply.status, reply.error_code) == (422, "validation_error"), request
     assert _orders(db) == (0,)
+
+
+@pytest.mark.parametrize("cursor", ["\x00", "a\x00b", "\ud800", "00000000-0000-4000-8000-00000000000\x00"])
+def test_nul_and_lone_surrogates_in_a_cursor_are_422(rest: Call, cursor: str) -> None:
+    """API Gateway hands the function decoded query strings; these never reach a query."""
+    reply = rest("GET", "/api/products", query={"cursor": cursor})
+    assert (reply.status, reply.error_code) == (422, "validation_error")
 
 
 def _documented_email_pattern() -> re.Pattern[str]:
