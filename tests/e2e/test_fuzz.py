@@ -11,7 +11,8 @@ would start it, with
 * every check (``--checks all``): no 5xx, responses and status codes as documented, content types,
   positive data accepted, negative data rejected, 405 with ``Allow``, missing required headers,
   use after free, resource availability, ignored auth. None is disabled;
-* a fixed seed and no example database, so a run is reproducible and CI needs no state;
+* a fixed seed, no example database and a fresh working directory (schemathesis keeps crash state
+  in ``.schemathesis/``), so a run is reproducible and CI needs no state;
 * ``--continue-on-failure`` so one run reports every failure, not the first.
 
 The CI budget (:data:`CI_EXAMPLES` per operation) keeps this test near a minute on two cores;
@@ -88,7 +89,7 @@ def test_the_api_survives_schemathesis_with_every_phase_and_check(
     started = time.monotonic()
     run = subprocess.run(
         schemathesis_command(local_platform.url, tmp_path),
-        cwd=ROOT,
+        cwd=tmp_path,  # its run state (.schemathesis/) stays out of the repository and out of the next run
         capture_output=True,
         text=True,
         timeout=3 * 3600,
