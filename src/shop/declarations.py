@@ -10,6 +10,7 @@ the Lambda handler costs nothing at cold start and never pulls in Pulumi.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -117,16 +118,15 @@ def physical_name(logical: str, suffix: str) -> str:
 
 # The platform's error body, on every entry point (API function, ALB fixed responses, API Gateway
 # gateway responses, the edge function, the local gateway): {"error": {code, message, details}}.
-# ``details`` is a JSON object ({} when there is nothing to add); the one exception is the API
-# function's request-validation ``validation_error``, whose details are the list of problems
-# (location, type, message of each).
-def error_body(code: str, message: str, details: dict[str, object] | list[object] | None = None) -> dict[str, object]:
-    if isinstance(details, list):
-        return {"error": {"code": code, "message": message, "details": list(details)}}
+# ``details`` is always a JSON object ({} when there is nothing to add); a ``validation_error``
+# lists its problems under ``details.errors`` (location, type and message of each).
+def error_body(code: str, message: str, details: Mapping[str, object] | None = None) -> dict[str, object]:
+    if details is not None and not isinstance(details, Mapping):
+        raise TypeError(f"error details must be a mapping, not {type(details).__name__}")
     return {"error": {"code": code, "message": message, "details": dict(details) if details else {}}}
 
 
-def error_json(code: str, message: str, details: dict[str, object] | None = None) -> str:
+def error_json(code: str, message: str, details: Mapping[str, object] | None = None) -> str:
     """``error_body`` serialised compactly (fixed responses, templates)."""
     import json
 

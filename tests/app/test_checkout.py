@@ -41,7 +41,7 @@ def test_checkout_places_the_order_in_one_go(
 ) -> None:
     mug, lamp = shop["MUG-001"], shop["LMP-300"]
     cart = _cart_with(api, {mug["id"]: 2, lamp["id"]: 1})
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "Buyer@Example.com "})
+    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "Buyer@Example.com"})
     assert reply.status == 201
     order = reply.body
     assert order["status"] == "placed" and order["currency"] == "USD"

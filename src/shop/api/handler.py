@@ -35,7 +35,7 @@ def _build_resolvers() -> dict[str, Any]:
 resolvers: Lazy[dict[str, Any]] = Lazy(_build_resolvers)
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+def header_value(event: dict[str, Any], name: str) -> str | None:
     wanted = name.lower()
     for key, value in (event.get("headers") or {}).items():
         if key.lower() == wanted and value:
@@ -48,7 +48,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 def request_id(event: dict[str, Any]) -> str:
     """The caller's X-Request-Id when it is sane, else a new one."""
-    incoming = _header(event, REQUEST_ID_HEADER)
+    incoming = header_value(event, REQUEST_ID_HEADER)
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
     return str(uuid.uuid4())
@@ -73,10 +73,30 @@ def _set_header(response: dict[str, Any], name: str, value: str) -> None:
         response["headers"][name] = value
 
 
+def _serves_get(path: str) -> bool:
+    from shop.api.routes import match_template
+    from shop.declarations import ROUTES
+
+    return any(route.method == "GET" and match_template(route.path, path) for route in ROUTES)
+
+
+def _as_get(event: dict[str, Any]) -> dict[str, Any]:
+    """HEAD is GET without the body (RFC 9110 9.3.2): the same status and headers."""
+    context = {**(event.get("requestContext") or {})}
+    if "httpMethod" in context:
+        context["httpMethod"] = "GET"
+    return {**event, "httpMethod": "GET", "requestContext": context}
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     apps = resolvers()
+    head = event.get("httpMethod") == "HEAD" and _serves_get(str(event.get("path") or ""))
     with _resolve_lock:
-        return _handle(apps, event, context)
+        response = _handle(apps, _as_get(event) if head else event, context)
+    if head:
+        response["body"] = ""
+        response["isBase64Encoded"] = False
+    return response
 
 
 def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:

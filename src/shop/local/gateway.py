@@ -15,28 +15,33 @@ like a warm Lambda execution environment.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import mimetypes
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from socket import socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shop.api.routes import match_route
+from shop.api.routes import match_route, route_methods
 from shop.declarations import (
     API_PREFIX,
     FRAME_OPTIONS,
     HEALTH_PATH,
     REFERRER_POLICY,
     REQUEST_ID_HEADER,
+    REQUEST_ID_PATTERN,
+    ROUTES,
     STOREFRONT_CONTENT_SECURITY_POLICY,
     error_body,
 )
@@ -45,6 +50,21 @@ from shop.edge.config import EdgeConfig
 from shop.local.lambda_context import LambdaContext
 
 log = logging.getLogger("shop.local")
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+# The statuses http.server answers by itself, as the platform's error codes.
+_HTTP_SERVER_ERRORS: dict[int, tuple[str, str]] = {
+    HTTPStatus.BAD_REQUEST: ("bad_request", "the request is not valid HTTP"),
+    HTTPStatus.METHOD_NOT_ALLOWED: ("method_not_allowed", "this method is not allowed on this path"),
+    HTTPStatus.REQUEST_TIMEOUT: ("request_timeout", "the request was not received in time"),
+    HTTPStatus.REQUEST_URI_TOO_LONG: ("uri_too_long", "the request line is too long"),
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: (
+        "request_too_large",
+        "a request header is too long or there are too many",
+    ),
+    HTTPStatus.NOT_IMPLEMENTED: ("not_implemented", "this method is not implemented"),
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: ("http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served"),
+}
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 STAGE = "local"
@@ -175,6 +195,62 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
+
+    # ------------------------------------------------------------------ http.server's own errors
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every response http.server generates itself (malformed request line, 414, 431, unknown
+        method, bad version) leaves in the platform's JSON error body with the security headers.
+
+        An unknown method (no ``do_<METHOD>``) on a path the shop serves is 405 with ``Allow``; on
+        any other path it is 501.
+        """
+        status, extra = int(code), {}
+        command, path = getattr(self, "command", None) or "", getattr(self, "path", "") or ""
+        if status == HTTPStatus.NOT_IMPLEMENTED and command:
+            allow = self._allowed_methods(urlsplit(path).path or "/")
+            if allow:
+                status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(allow)}
+        code_name, text = _HTTP_SERVER_ERRORS.get(status, ("bad_request", "the request is not valid HTTP"))
+        details: dict[str, Any] = {"allowed": extra["Allow"].split(", ")} if extra else {}
+        if status == HTTPStatus.NOT_IMPLEMENTED and command:
+            text = f"method {command[:32]} is not implemented"
+        request_id = self._incoming_request_id()
+        self.close_connection = True
+        if getattr(self, "request_version", "") == "HTTP/0.9":
+            # A request line that failed to parse leaves http.server at HTTP/0.9, which would send
+            # the body with no status line or headers at all; answer in HTTP/1.0 instead.
+            self.request_version = "HTTP/1.0"
+        log.info("%s %s %d (gateway: %s) %s", command or "-", path[:200] or "-", status, message or "", request_id)
+        with contextlib.suppress(OSError):  # the client may be gone
+            self._send(
+                status,
+                json.dumps(error_body(code_name, text, details)).encode(),
+                {
+                    "Content-Type": "application/json",
+                    "Cache-Control": "no-store",
+                    REQUEST_ID_HEADER: request_id,
+                    **extra,
+                },
+            )
+
+    def _allowed_methods(self, raw_path: str) -> tuple[str, ...]:
+        """What a known path serves: its API routes (as the edge forwards them), or a storefront file."""
+        if raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
+            public = tuple(route for route in ROUTES if route.access == "public")
+            return route_methods(raw_path, public)
+        root = self.server.config.storefront_dir.resolve()
+        target = (root / unquote(raw_path).lstrip("/")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        return ("GET", "HEAD") if target.is_relative_to(root) and target.is_file() else ()
+
+    def _incoming_request_id(self) -> str:
+        headers = getattr(self, "headers", None)
+        incoming = headers.get(REQUEST_ID_HEADER) if headers is not None else None
+        if incoming and _REQUEST_ID.fullmatch(incoming):
+            return str(incoming)
+        return str(uuid.uuid4())
 
     # ------------------------------------------------------------------
 
