@@ -23,12 +23,15 @@ import psycopg
 from psycopg.rows import dict_row
 
 from shop.config import settings
-from shop.declarations import Env
+from shop.declarations import DATABASE_BUDGET, Env
 from shop.lazy import Lazy
 
 T = TypeVar("T")
 
-CONNECT_TIMEOUT_SECONDS = 5
+# Within DATABASE_BUDGET (shop.declarations): libpq's connect_timeout takes whole seconds, and the
+# server cancels any statement that runs longer than statement_timeout.
+CONNECT_TIMEOUT_SECONDS = max(1, int(DATABASE_BUDGET.connect_seconds))
+STATEMENT_TIMEOUT_MS = int(DATABASE_BUDGET.read_seconds * 1000)
 # IAM auth tokens live 15 minutes; stop handing one out well before that.
 TOKEN_REUSE_SECONDS = 10 * 60
 
@@ -78,6 +81,7 @@ def connect_kwargs(role: Role) -> dict[str, Any]:
     common: dict[str, Any] = {
         "autocommit": True,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         "application_name": settings().service_name,
         "row_factory": dict_row,
     }
