@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shop.declarations import DYNAMODB_BUDGET, ClientBudget
+from shop.declarations import DYNAMODB_BUDGET, HEALTH_PROBE_BUDGET, ClientBudget
 from shop.lazy import Lazy
 
 
@@ -35,6 +35,16 @@ def _dynamodb() -> Any:
 
 
 dynamodb: Lazy[Any] = Lazy(_dynamodb)
+
+
+def _dynamodb_probe() -> Any:
+    """A DynamoDB client for the deep health check: one attempt within HEALTH_PROBE_BUDGET."""
+    import boto3
+
+    return boto3.client("dynamodb", config=client_config(HEALTH_PROBE_BUDGET))
+
+
+dynamodb_probe: Lazy[Any] = Lazy(_dynamodb_probe)
 
 
 def now() -> int:

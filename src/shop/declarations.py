@@ -138,8 +138,8 @@ DATABASE_BUDGET = ClientBudget(connect_seconds=3, read_seconds=5, attempts=2)
 # The API function's timeout: above one failing DynamoDB call plus one failing database call in the
 # same request, below API Gateway's limit.
 FUNCTION_TIMEOUT_SECONDS = 25
-# The deep health check probes both stores with one attempt each and this much time for each.
-HEALTH_PROBE_TIMEOUT_SECONDS = 2.0
+# The deep health check probes each store once, within this budget.
+HEALTH_PROBE_BUDGET = ClientBudget(connect_seconds=1, read_seconds=1, attempts=1)
 HEALTH_DEEP_PARAM = "deep"
 
 

@@ -125,7 +125,7 @@ def build_alb() -> ALBResolver:
 
 # Error responses each operation documents (besides 422 validation and 500), all with the ErrorBody schema.
 ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
-    "health": (),
+    "health": (503,),
     "list_products": (503,),
     "get_product": (404, 503),
     "create_cart": (503,),
