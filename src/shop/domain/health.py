@@ -58,7 +58,7 @@ def _is_timeout(error: Exception) -> bool:
 PROBES = {"database": _database, "dynamodb": _dynamodb}
 
 
-def check() -> dict[str, Status]:
+def check() -> dict[str, Literal["ok"]]:
     """Probe every dependency; ``{name: status}``. Raises DependencyUnhealthyError unless all are ok."""
     futures: dict[str, Future[Any]] = {name: _executors[name]().submit(probe) for name, probe in PROBES.items()}
     deadline = time.monotonic() + HEALTH_PROBE_BUDGET.worst_case_seconds
@@ -73,4 +73,4 @@ def check() -> dict[str, Status]:
             results[name] = "timeout" if _is_timeout(error) else "unavailable"
     if any(status != "ok" for status in results.values()):
         raise DependencyUnhealthyError("a backing service is unhealthy", dict(results))
-    return results
+    return dict.fromkeys(results, "ok")
