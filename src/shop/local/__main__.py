@@ -47,10 +47,11 @@ DEFAULT_DATA_DIR = Path(".local-data")
 DEFAULT_STOREFRONT = ROOT / "storefront"
 SNAPSHOT_FILE = "dynamodb.json"
 SNAPSHOT_INTERVAL_SECONDS = 30.0
-# Worker processes running the API function (one invocation at a time each). Requests spend most
-# of their time waiting on PostgreSQL and DynamoDB, so more workers than cores pay off: see
-# bench/bench_local_load.py for the measurement behind the default.
-DEFAULT_WORKERS = 4
+# Worker processes running the API function, one invocation at a time each, like Lambda's
+# execution environments (dev's reserved concurrency is 10), all started before "ready": a few
+# requests stuck on a hung dependency leave others (the health check) a worker. See
+# bench/bench_local_load.py for the measurements.
+DEFAULT_WORKERS = 8
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -69,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="require this HTTP Basic credential, as the edge does on non-production stacks",
     )
     parser.add_argument(
-        "--workers", type=int, default=DEFAULT_WORKERS, help=f"API worker processes (default {DEFAULT_WORKERS})"
+        "--workers", type=int, default=DEFAULT_WORKERS, help=f"API worker processes (default {DEFAULT_WORKERS}; 1 = the handler in-process)"
     )
     parser.add_argument(
         "--log-format",
@@ -261,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1:
             api = workers_module.ApiWorkers(args.workers, environment)
             stack.callback(api.close)
-            api.start()
+            api.start(args.workers)
             server.config.invoke = api.invoke
         else:
             server.config.invoke = in_process(_api_handler)

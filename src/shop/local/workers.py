@@ -10,8 +10,9 @@ Why processes and not a resolver per thread: Powertools keeps the current event 
 once would read each other's requests. Processes also run on both cores instead of sharing one GIL
 with the gateway and the in-process moto server.
 
-Workers are forked from a ``forkserver`` that has already imported the handler's dependencies, so
-starting one costs a fork and building the resolvers, not a full cold import.
+Workers are forked from a ``forkserver`` that has already imported the handler's dependencies and
+built its resolvers (:mod:`shop.local.worker_preload`), so starting one costs a fork, not a cold
+start: the whole pool starts before "ready".
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from shop.declarations import FUNCTION_TIMEOUT_SECONDS
 log = logging.getLogger("shop.local")
 
 # What the forkserver imports once, so that each worker starts warm (the handler's heavy imports).
-PRELOAD = ["shop.api.handler", "shop.api.app", "shop.api.observability", "shop.aws", "shop.db.connection"]
+PRELOAD = ["shop.api.handler", "shop.aws", "shop.db.connection", "shop.local.worker_preload"]
 
 
 class InvocationTimeoutError(Exception):
@@ -58,7 +59,7 @@ def _initialise(environment: dict[str, str]) -> None:
     from shop.api import handler
 
     config.reload()
-    handler.resolvers()
+    handler.resolvers()  # already built in the forkserver; builds here if that failed
 
 
 def _invoke(event: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +74,11 @@ def _pid() -> int:
 
 
 class ApiWorkers:
-    """``processes`` warm execution environments of the API function behind one ``invoke``."""
+    """Up to ``processes`` execution environments of the API function behind one ``invoke``.
+
+    Like Lambda, the pool grows on demand: a request that finds every worker busy starts a new one
+    (a cold start) until ``processes`` run; :meth:`start` warms the first ones before "ready".
+    """
 
     def __init__(self, processes: int, environment: dict[str, str], timeout: float = FUNCTION_TIMEOUT_SECONDS):
         self.processes = processes
@@ -89,9 +94,9 @@ class ApiWorkers:
             initargs=(self.environment,),
         )
 
-    def start(self) -> set[int]:
-        """Start every worker now (cold starts before "ready"); their PIDs."""
-        futures = [self._pool.submit(_pid) for _ in range(self.processes)]
+    def start(self, warm: int) -> set[int]:
+        """Start ``warm`` workers now (their cold starts before "ready"); their PIDs."""
+        futures = [self._pool.submit(_pid) for _ in range(min(warm, self.processes))]
         return {future.result() for future in futures}
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
