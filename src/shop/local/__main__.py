@@ -70,7 +70,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="require this HTTP Basic credential, as the edge does on non-production stacks",
     )
     parser.add_argument(
-        "--workers", type=int, default=DEFAULT_WORKERS, help=f"API worker processes (default {DEFAULT_WORKERS}; 1 = the handler in-process)"
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"API worker processes (default {DEFAULT_WORKERS}; 1 = the handler in-process)",
     )
     parser.add_argument(
         "--log-format",
