@@ -11,6 +11,7 @@ trace in the response.
 from __future__ import annotations
 
 import binascii
+import sys
 from typing import Any
 
 from aws_lambda_powertools.event_handler import ALBResolver, APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -52,9 +53,23 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
+# Outages of modules loaded on first use (psycopg with the first query, Powertools idempotency with
+# the first checkout), recognised without importing them at cold start.
+_LAZY_OUTAGES = (
+    ("psycopg", "OperationalError"),
+    ("aws_lambda_powertools.utilities.idempotency.exceptions", "IdempotencyPersistenceLayerError"),
+)
+
+
+def _is_lazy_outage(exc: Exception) -> bool:
+    for module_name, class_name in _LAZY_OUTAGES:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
 def _install_error_handlers(app: ApiGatewayResolver) -> None:
-    import psycopg
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
     from botocore.exceptions import BotoCoreError, ClientError
 
     def api_error(exc: ApiError) -> Response[Any]:
@@ -80,6 +95,8 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
         return _json(503, "service_unavailable", "a backing service is unavailable; retry later", {})
 
     def internal(exc: Exception) -> Response[Any]:
+        if _is_lazy_outage(exc):
+            return unavailable(exc)
         obs.logger().exception("unhandled error", extra={"error_type": type(exc).__name__})
         return _json(500, "internal_error", "internal error", {})
 
@@ -88,7 +105,7 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
     app.exception_handler([UnicodeDecodeError, binascii.Error])(undecodable)
     app.not_found(no_route)
-    dependency_errors = [psycopg.OperationalError, BotoCoreError, ClientError, IdempotencyPersistenceLayerError]
+    dependency_errors = [BotoCoreError, ClientError]  # and _LAZY_OUTAGES, in internal()
     app.exception_handler(dependency_errors)(unavailable)
     app.exception_handler(Exception)(internal)
 
