@@ -31,15 +31,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 BASELINE = """
 import time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import boto3
 boto3.client("dynamodb", region_name="us-east-1")
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, 0, time.process_time() - c0)
 """
 
 HANDLER = """
 import time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import shop.api.handler as h
 t1 = time.perf_counter()
 h.resolvers.for_source("rest")
@@ -47,7 +47,7 @@ from shop.api import observability as obs
 from shop.aws import dynamodb
 obs.logger(); obs.metrics(); obs.tracer()
 dynamodb()
-print(time.perf_counter() - t0, t1 - t0)
+print(time.perf_counter() - t0, t1 - t0, time.process_time() - c0)
 """
 
 # The first request that reaches PostgreSQL also imports the driver.
@@ -95,9 +95,10 @@ def _importtime_top(env: dict[str, str] | None = None, limit: int = 8) -> list[t
     return sorted(per_package.items(), key=lambda kv: -kv[1])[:limit]
 
 
-def _ms(code: str, env: dict[str, str] | None = None) -> tuple[float, float]:
-    total, module = (float(x) * 1000 for x in _run(code, env=env).stdout.split())
-    return total, module
+def _ms(code: str, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall, module import, CPU) milliseconds of one fresh process."""
+    total, module, cpu = (float(x) * 1000 for x in _run(code, env=env).stdout.split())
+    return total, module, cpu
 
 
 def main() -> None:
@@ -109,18 +110,24 @@ def main() -> None:
     _run(BASELINE)
     runs: dict[str, list[float]] = defaultdict(list)
     for _ in range(args.runs):  # interleaved, so that a busy moment hits every variant alike
-        runs["baseline"].append(float(_run(BASELINE).stdout.split()[0]) * 1000)
-        total, module = _ms(HANDLER)
-        runs["handler"].append(total)
-        runs["module"].append(module)
-        runs["traced"].append(_ms(HANDLER, TRACED)[0])
-        runs["sampled"].append(_ms(HANDLER, SAMPLED)[0])
-        runs["database"].append(_ms(WITH_DATABASE)[0])
+        for key, code, env in (
+            ("baseline", BASELINE, None),
+            ("handler", HANDLER, None),
+            ("traced", HANDLER, TRACED),
+            ("sampled", HANDLER, SAMPLED),
+            ("database", WITH_DATABASE, None),
+        ):
+            wall, module, cpu = _ms(code, env)
+            runs[key].append(wall)
+            runs[key + "_cpu"].append(cpu)
+            if key == "handler":
+                runs["module"].append(module)
     med = {name: statistics.median(values) for name, values in runs.items()}
-    base = med["baseline"]
+    base, base_cpu = med["baseline"], med["baseline_cpu"]
     print(f"cold init, median of {args.runs} fresh processes (python {sys.version.split()[0]}):")
     print(f"  load average: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
-    print(f"  baseline  import boto3 + DynamoDB client                 {base:8.1f} ms")
+    print("  (wall ms, ratio to baseline; then CPU ms and ratio, which a busy shared machine distorts less)")
+    print(f"  baseline  import boto3 + DynamoDB client                 {base:8.1f} ms         {base_cpu:8.1f} ms")
     rows = [
         ("handler", "handler, no X-Ray (first REST request)"),
         ("traced", "handler, X-Ray on, trace not sampled"),
@@ -128,7 +135,8 @@ def main() -> None:
         ("database", "handler + first database call (psycopg), no X-Ray"),
     ]
     for key, label in rows:
-        print(f"  {label:<54} {med[key]:8.1f} ms  {med[key] / base:5.2f} x")
+        wall, cpu = med[key], med[key + "_cpu"]
+        print(f"  {label:<54} {wall:8.1f} ms {wall / base:5.2f} x {cpu:8.1f} ms {cpu / base_cpu:5.2f} x")
     print(f"  import shop.api.handler alone                          {med['module']:8.1f} ms")
     for label, env in (("no X-Ray", None), ("X-Ray, sampled", SAMPLED)):
         print(f"largest import-time contributors, {label} (self time, ms):")

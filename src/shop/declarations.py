@@ -139,7 +139,7 @@ DATABASE_BUDGET = ClientBudget(connect_seconds=3, read_seconds=5, attempts=2)
 # same request, below API Gateway's limit.
 FUNCTION_TIMEOUT_SECONDS = 25
 # The deep health check probes each store once, within this budget.
-HEALTH_PROBE_BUDGET = ClientBudget(connect_seconds=1, read_seconds=1, attempts=1)
+HEALTH_PROBE_BUDGET = ClientBudget(connect_seconds=2, read_seconds=2, attempts=1)
 HEALTH_DEEP_PARAM = "deep"
 
 
