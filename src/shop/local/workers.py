@@ -60,6 +60,9 @@ def _initialise(environment: dict[str, str]) -> None:
 
     config.reload()
     handler.resolvers()  # already built in the forkserver; builds here if that failed
+    from shop import aws
+
+    aws.dynamodb()  # the worker's client, on its endpoint (the service model is preloaded)
 
 
 def _invoke(event: dict[str, Any]) -> dict[str, Any]:
