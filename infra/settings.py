@@ -38,7 +38,7 @@ from typing import Any, Literal, get_args
 
 import pulumi
 
-from shop.declarations import PROJECT, physical_name
+from shop.declarations import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, PROJECT, physical_name
 
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -164,7 +164,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=50,
         dynamo_max_write_capacity=50,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=10,
         api_rate_limit=100,
         api_burst_limit=50,
@@ -194,7 +194,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=100,
         dynamo_max_write_capacity=100,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=None,
         api_rate_limit=1_000,
         api_burst_limit=500,
@@ -224,7 +224,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=1_000,
         dynamo_max_write_capacity=1_000,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=800,
         api_rate_limit=10_000,
         api_burst_limit=5_000,
@@ -382,8 +382,11 @@ def validate_profile(profile: Profile) -> Profile:
         raise SettingsError("config ecommerce:dynamoMaxReadCapacity must be at least dynamoReadCapacity")
     if profile.dynamo_max_write_capacity < profile.dynamo_write_capacity:
         raise SettingsError("config ecommerce:dynamoMaxWriteCapacity must be at least dynamoWriteCapacity")
-    if profile.lambda_timeout_seconds > 900:
-        raise SettingsError("config ecommerce:lambdaTimeoutSeconds: allowed range 1 to 900")
+    if profile.lambda_timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+        raise SettingsError(
+            f"config ecommerce:lambdaTimeoutSeconds must be below API Gateway's "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout"
+        )
     if profile.db_backup_retention_days > 35:
         raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
     _choice("dynamoBillingMode", profile.dynamo_billing_mode, BILLING_MODES)

@@ -162,6 +162,41 @@ DB_NAME = "shop"
 DB_PORT = 5432
 
 
+# Timeouts nest, from the inside out (ARCHITECTURE.md "Timeouts and retry budgets"): every client
+# call gives up within its budget, a request whose dependency hangs answers 503 well inside the
+# function's timeout, and the function's timeout is below API Gateway's 29 s integration limit (and
+# the ALB's 60 s idle timeout), so the caller always gets the platform's JSON error, never a gateway's.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29  # REST API integration timeout (default and maximum)
+ALB_IDLE_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ClientBudget:
+    """How long one call to a dependency may take before it fails, retries included."""
+
+    connect_seconds: float
+    read_seconds: float  # per attempt: socket read (DynamoDB) or statement_timeout (PostgreSQL)
+    attempts: int  # total attempts, the first one included
+    backoff_seconds: float = 0.0  # the most all retries' back-off sleeps add up to
+
+    @property
+    def worst_case_seconds(self) -> float:
+        return self.attempts * (self.connect_seconds + self.read_seconds) + self.backoff_seconds
+
+
+# boto3 (botocore standard retry mode: one retry, its jittered back-off at most 1 s).
+DYNAMODB_BUDGET = ClientBudget(connect_seconds=1, read_seconds=2, attempts=2, backoff_seconds=1)
+# psycopg: connect_timeout and statement_timeout; a broken reused connection is retried once
+# (shop.db.connection.run).
+DATABASE_BUDGET = ClientBudget(connect_seconds=3, read_seconds=5, attempts=2)
+# The API function's timeout: above one failing DynamoDB call plus one failing database call in the
+# same request, below API Gateway's limit.
+FUNCTION_TIMEOUT_SECONDS = 25
+# The deep health check probes each store once, within this budget.
+HEALTH_PROBE_BUDGET = ClientBudget(connect_seconds=2, read_seconds=2, attempts=1)
+HEALTH_DEEP_PARAM = "deep"
+
+
 class Env(StrEnum):
     """Names of the environment variables the API function reads (once per cold start, in ``shop.config``)."""
 
@@ -284,10 +319,11 @@ class Route:
     # Carries personal data (a cart, an order, an e-mail address): answered with
     # ``Cache-Control: PERSONAL_CACHE_CONTROL``, errors included, so no browser or proxy keeps a copy.
     personal: bool = False
+    query: tuple[str, ...] = ()  # query parameters the operation reads (all optional)
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", f"{API_PREFIX}/health", "health"),
+    Route("GET", f"{API_PREFIX}/health", "health", query=(HEALTH_DEEP_PARAM,)),
     Route("GET", f"{API_PREFIX}/products", "list_products"),
     Route("GET", f"{API_PREFIX}/products/{{product_id}}", "get_product"),
     Route("POST", f"{API_PREFIX}/carts", "create_cart", personal=True),

@@ -11,6 +11,7 @@ trace in the response.
 from __future__ import annotations
 
 import binascii
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -100,9 +101,23 @@ def _install_body_parser(app: ApiGatewayResolver) -> None:
     app._request_validation_middleware = _StrictBodyValidation()  # type: ignore[no-untyped-call]
 
 
+# Outages of modules loaded on first use (psycopg with the first query, Powertools idempotency with
+# the first checkout), recognised without importing them at cold start.
+_LAZY_OUTAGES = (
+    ("psycopg", "OperationalError"),
+    ("aws_lambda_powertools.utilities.idempotency.exceptions", "IdempotencyPersistenceLayerError"),
+)
+
+
+def _is_lazy_outage(exc: Exception) -> bool:
+    for module_name, class_name in _LAZY_OUTAGES:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
 def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) -> None:
-    import psycopg
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
     from botocore.exceptions import BotoCoreError, ClientError
 
     def api_error(exc: ApiError) -> Response[Any]:
@@ -139,6 +154,8 @@ def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) 
         return _json(503, "service_unavailable", "a backing service is unavailable; retry later", {})
 
     def internal(exc: Exception) -> Response[Any]:
+        if _is_lazy_outage(exc):
+            return unavailable(exc)
         obs.logger().exception("unhandled error", extra={"error_type": type(exc).__name__})
         return _json(500, "internal_error", "internal error", {})
 
@@ -147,7 +164,7 @@ def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) 
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
     app.exception_handler([UnicodeDecodeError, binascii.Error])(undecodable)
     app.not_found(no_route)
-    dependency_errors = [psycopg.OperationalError, BotoCoreError, ClientError, IdempotencyPersistenceLayerError]
+    dependency_errors = [BotoCoreError, ClientError]  # and _LAZY_OUTAGES, in internal()
     app.exception_handler(dependency_errors)(unavailable)
     app.exception_handler(Exception)(internal)
 
@@ -187,7 +204,7 @@ def build_alb() -> ALBResolver:
 # Error responses each operation documents besides EVERY_OPERATION (and BODY_OPERATION for those
 # that take a body), all with the ErrorBody schema.
 ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
-    "health": (),
+    "health": (503,),
     "list_products": (503,),
     "get_product": (404, 503),
     "create_cart": (503,),

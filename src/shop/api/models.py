@@ -65,6 +65,10 @@ class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+class DeepHealth(Health):
+    checks: dict[str, Literal["ok"]] = Field(description="each backing store probed: database, dynamodb")
+
+
 class Product(BaseModel):
     id: str
     sku: str

@@ -8,8 +8,11 @@ the same CloudFront viewer-request shape), exactly as CloudFront would run them.
   in-process;
 * everything else is a static file from ``storefront/`` (``index.html`` at ``/``), like the S3 origin.
 
-Requests are served by a fixed pool of worker threads; each keeps its own database connections,
-like a warm Lambda execution environment.
+Connections are served by a pool of threads (HTTP parsing, edge checks, static files); API requests
+are handed to a pool of worker processes, each one a warm Lambda execution environment
+(:mod:`shop.local.workers`). The listen backlog absorbs bursts of connections, and a client that
+sends nothing for :data:`CLIENT_TIMEOUT_SECONDS` is disconnected, so idle or half-sent connections
+(slowloris) cannot hold the threads.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from shop.declarations import (
 from shop.edge import handler as edge
 from shop.edge.config import EdgeConfig
 from shop.local.lambda_context import LambdaContext
+from shop.local.workers import InvocationTimeoutError, WorkerFailureError
 
 log = logging.getLogger("shop.local")
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
@@ -66,8 +70,21 @@ _HTTP_SERVER_ERRORS: dict[int, tuple[str, str]] = {
     HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: ("http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served"),
 }
 
+# One line per request (method, path, status, duration, request id): the local platform's access log.
+access_log = logging.getLogger("shop.local.access")
+
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 STAGE = "local"
+
+# Pending connections the kernel queues before accept() (Linux caps it at net.core.somaxconn,
+# 4096 by default): a burst of hundreds of checkouts waits instead of being reset.
+LISTEN_BACKLOG = 1024
+# Threads reading requests and writing responses. Most of a thread's time is spent waiting (on
+# the client, or on a worker process), so there are many more of them than cores or workers.
+CONNECTION_THREADS = 64
+# A client that sends nothing for this long (idle keep-alive, a half-sent request) is dropped.
+CLIENT_TIMEOUT_SECONDS = 5.0
 
 # What the CloudFront response headers policy sets on every response, overriding the origin's
 # (HSTS is left out: the local gateway speaks plain HTTP).
@@ -134,7 +151,7 @@ def api_gateway_event(
     }
 
 
-def warm_up(handler: LambdaHandler) -> int:
+def warm_up(invoke: Invoke) -> int:
     """Invoke the function once with a health-check event, as a first request would (cold start)."""
     event = api_gateway_event(
         method="GET",
@@ -145,27 +162,50 @@ def warm_up(handler: LambdaHandler) -> int:
         source_ip="127.0.0.1",
         request_id="local-warm-up",
     )
-    return int(handler(event, LambdaContext()).get("statusCode", 0))
+    return int(invoke(event).get("statusCode", 0))
+
+
+def in_process(handler: Callable[[], LambdaHandler]) -> Invoke:
+    """Invoke the function in this process (one invocation at a time, like one execution environment)."""
+    lock = threading.Lock()
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        with lock:
+            return handler()(event, LambdaContext())
+
+    return invoke
 
 
 @dataclass
 class GatewayConfig:
     storefront_dir: Path
     edge: EdgeConfig
-    api_handler: Callable[[], LambdaHandler]
-    """Returns the function's handler (imported lazily, after the environment is set)."""
+    invoke: Invoke | None = None
+    """Runs one API invocation and returns the function's response (set once the API is started)."""
     content_security_policy: str = STOREFRONT_CONTENT_SECURITY_POLICY
     """The storefront CSP; ``make dev`` passes the one admitting localstripe's origin."""
 
 
 class PooledHTTPServer(HTTPServer):
-    """An HTTP server whose requests run on a fixed pool of long-lived worker threads."""
+    """An HTTP server whose connections run on a fixed pool of long-lived threads.
+
+    The socket is bound and listening (with :data:`LISTEN_BACKLOG`) as soon as it is constructed;
+    connections queue in the kernel until :meth:`serve_forever` starts accepting them.
+    """
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], config: GatewayConfig, workers: int = 8) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        config: GatewayConfig,
+        threads: int = CONNECTION_THREADS,
+        client_timeout: float = CLIENT_TIMEOUT_SECONDS,
+    ) -> None:
         self.config = config
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")
+        self.client_timeout = client_timeout
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gateway")
         super().__init__(address, GatewayHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -173,6 +213,9 @@ class PooledHTTPServer(HTTPServer):
 
     def _work(self, request: socket, client_address: Any) -> None:
         try:
+            # Every read and write on the connection gives up after client_timeout (the handler
+            # answers nothing to a request that never arrives and closes the connection).
+            request.settimeout(self.client_timeout)
             self.finish_request(request, client_address)
         except Exception:
             self.handle_error(request, client_address)
@@ -182,9 +225,6 @@ class PooledHTTPServer(HTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-_api_handler_lock = threading.Lock()
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
@@ -267,7 +307,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self._send_json(500, error_body("internal_error", "the local gateway failed", {}), request_id)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
+            access_log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
 
     # Every method goes through the same path; the edge decides which are allowed.
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_TRACE = _serve  # noqa: N815
@@ -317,9 +357,19 @@ class GatewayHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             request_id=request_id,
         )
-        with _api_handler_lock:
-            handler = self.server.config.api_handler()
-        response = handler(event, LambdaContext())
+        invoke = self.server.config.invoke
+        if invoke is None:
+            self._send_json(503, error_body("service_unavailable", "the API is starting", {}), request_id)
+            return 503
+        try:
+            response = invoke(event)
+        except InvocationTimeoutError:
+            log.error("the API function timed out on %s %s", self.command, raw_path)
+            self._send_json(504, error_body("gateway_timeout", "the API did not answer in time", {}), request_id)
+            return 504
+        except WorkerFailureError:
+            self._send_json(502, error_body("bad_gateway", "the API function failed", {}), request_id)
+            return 502
         status = int(response.get("statusCode", 502))
         out: list[tuple[str, str]] = []
         for name, value in (response.get("headers") or {}).items():
