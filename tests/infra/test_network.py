@@ -249,23 +249,37 @@ PROXY_AND_DATABASE_RULES = {
 }
 
 
+DIRECT_DATABASE_RULES = {
+    ("function-sg", "out", "tcp", 5432, 5432, "sg:database-sg"),
+    ("database-sg", "in", "tcp", 5432, 5432, "sg:function-sg"),
+}
+
+
+def has_proxy(stack: str) -> bool:
+    """Whether the profile puts an RDS Proxy in front of Aurora (the database work's field; on by default)."""
+    return bool(getattr(PROFILES[stack], "rds_proxy", True))
+
+
 def test_every_security_group_rule_is_exactly_the_designed_matrix(program: Program) -> None:
     alb_port = 80  # no certificateArn in the committed stacks: the ALB listens on HTTP
+    proxy = has_proxy(program.stack)
     expected = {
         # The internal ALB: only from CloudFront's VPC-origin ENIs, the listener port only.
         ("alb-sg", "in", "tcp", alb_port, alb_port, "sg:CloudFront-VPCOrigins-Service-SG"),
         ("function-sg", "out", "tcp", 443, 443, "pl:dynamodb"),
         ("function-sg", "out", "tcp", 443, 443, "pl:s3"),
         ("function-sg", "out", "tcp", 443, 443, "cidr:0.0.0.0/0"),
-        *PROXY_AND_DATABASE_RULES,
+        *(PROXY_AND_DATABASE_RULES if proxy else DIRECT_DATABASE_RULES),
     }
     if program.stack == "dev":
         expected |= {
             ("nat-sg", "in", "tcp", 443, 443, "sg:function-sg"),
-            ("nat-sg", "in", "tcp", 443, 443, "sg:proxy-sg"),
             ("nat-sg", "out", "tcp", 443, 443, "cidr:0.0.0.0/0"),
         }
+        if proxy:
+            expected.add(("nat-sg", "in", "tcp", 443, 443, "sg:proxy-sg"))
     assert rules(program) == expected
+    assert (program.of_type(SG) and any(g.name == "proxy-sg" for g in program.of_type(SG))) is proxy
 
 
 def test_the_proxy_reaches_secrets_manager_through_the_interface_endpoint_when_the_profile_has_one() -> None:
@@ -304,7 +318,7 @@ def test_private_subnets_and_security_groups_wait_for_lambda_to_release_its_enis
 
 def test_groups_have_no_inline_rules_and_belong_to_the_vpc(program: Program) -> None:
     groups = program.of_type(SG)
-    assert {g.name for g in groups} >= {"alb-sg", "function-sg", "proxy-sg", "database-sg"}
+    assert {g.name for g in groups} >= {"alb-sg", "function-sg", "database-sg"}
     for g in groups:
         assert g["vpcId"] == vpc(program).id
         assert not g.get("ingress") and not g.get("egress"), f"{g.name} has inline rules"
@@ -434,3 +448,25 @@ def test_network_exports_resolve_to_the_resources(program: Program) -> None:
         ("database-sg", "databaseSecurityGroupId"),
     ):
         assert program.by_id(out[key]).name == logical, key
+
+
+def test_without_an_rds_proxy_the_functions_reach_aurora_directly_and_no_proxy_group_exists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database profile may drop the proxy (dev, scale to zero): no proxy group, no proxy rules."""
+    import dataclasses
+
+    from infra import settings
+
+    @dataclasses.dataclass(frozen=True)
+    class ProxylessProfile(settings.Profile):
+        rds_proxy: bool = False
+
+    proxyless = ProxylessProfile(**dataclasses.asdict(settings.PROFILES["dev"]))
+    monkeypatch.setitem(settings.PROFILES, "dev", proxyless)
+    program = run_program("dev", {"environmentSuffix": "noproxy"})
+    found = rules(program)
+    assert DIRECT_DATABASE_RULES <= found
+    assert not any("proxy-sg" in rule[0] or rule[-1] == "sg:proxy-sg" for rule in found)
+    assert "proxy-sg" not in {g.name for g in program.of_type(SG)}
+    assert program.outputs.get("proxySecurityGroupId") is None
