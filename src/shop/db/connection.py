@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from shop.config import settings
+from shop.db import wakeup
 from shop.declarations import Env
 from shop.lazy import Lazy
 
@@ -105,6 +106,11 @@ def connect_kwargs(role: Role) -> dict[str, Any]:
 
 
 def _open(role: Role) -> DictConnection:
+    budget = wakeup.budget_seconds(iam_auth=settings().database.iam_auth)
+    return wakeup.connect_until_ready(lambda: _open_once(role), budget_seconds=budget)
+
+
+def _open_once(role: Role) -> DictConnection:
     kwargs = connect_kwargs(role)
     conninfo = kwargs.pop("conninfo", "")
     conn: DictConnection = psycopg.connect(conninfo, **kwargs)

@@ -23,8 +23,12 @@ from typing import Any
 
 import psycopg
 
+from shop.db.wakeup import MIGRATION_BUDGET_SECONDS, connect_until_ready
+
 # An arbitrary constant shared by every migrate run: pg_advisory_lock key.
 ADVISORY_LOCK_KEY = 0x5E0C0_0001
+# Per attempt; connect_until_ready retries within the run's wait budget.
+CONNECT_TIMEOUT_SECONDS = 10
 _FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 
@@ -53,9 +57,14 @@ def available() -> list[Migration]:
     return found
 
 
-def _connect(database_url: str | None) -> psycopg.Connection[tuple[object, ...]]:
+def _connect(database_url: str | None, budget_seconds: float = 0) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection as the migrating (privileged) user; with a budget, waits that long for the database."""
+    return connect_until_ready(lambda: _connect_once(database_url), budget_seconds=budget_seconds)
+
+
+def _connect_once(database_url: str | None) -> psycopg.Connection[tuple[object, ...]]:
     if database_url:
-        return psycopg.connect(database_url, autocommit=True, connect_timeout=10)
+        return psycopg.connect(database_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     from shop.db.connection import Role, connect_kwargs
 
     kwargs = connect_kwargs(Role.WRITER)
@@ -64,10 +73,12 @@ def _connect(database_url: str | None) -> psycopg.Connection[tuple[object, ...]]
     return psycopg.connect(conninfo, **kwargs)
 
 
-def migrate(database_url: str | None = None) -> list[str]:
-    """Apply pending migrations; return the ``NNNN_name`` of each one applied (empty when up to date)."""
+def migrate(database_url: str | None = None, *, wait_seconds: float = 0) -> list[str]:
+    """Apply pending migrations; return the ``NNNN_name`` of each one applied (empty when up to date).
+
+    ``wait_seconds``: how long to keep retrying while the database refuses connections."""
     applied_now: list[str] = []
-    with _connect(database_url) as conn:
+    with _connect(database_url, wait_seconds) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         try:
             conn.execute(
@@ -115,9 +126,11 @@ def current_version(database_url: str | None = None) -> int:
 def handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
     """Lambda entry point for the deploy step (infra/components/migrations.py): the API image
     with its command set to ``shop.db.migrate.handler`` (same VPC, proxy and IAM settings)
-    applies pending migrations when ``pulumi up`` invokes it.
+    applies pending migrations when ``pulumi up`` invokes it. On the first deploy the proxy's target
+    may not be available yet: the run waits for it (``MIGRATION_BUDGET_SECONDS``, well under the
+    function's timeout) instead of failing the update.
     """
-    applied = migrate(None)
+    applied = migrate(None, wait_seconds=MIGRATION_BUDGET_SECONDS)
     return {"applied": applied, "version": current_version(None)}
 
 
