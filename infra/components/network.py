@@ -321,6 +321,14 @@ class Network(pulumi.ComponentResource):
             (ingress, "database-from-proxy", database, DB_PORT,
              "PostgreSQL from the RDS Proxy", {"referenced_security_group_id": proxy.id}),
         ]  # fmt: skip
+        if not self._settings.profile.rds_proxy:
+            # No RDS Proxy (dev, scale to zero): the functions reach Aurora directly.
+            rules += [
+                (egress, "function-to-database", function, DB_PORT,
+                 "PostgreSQL straight to Aurora (no proxy)", {"referenced_security_group_id": database.id}),
+                (ingress, "database-from-function", database, DB_PORT,
+                 "PostgreSQL from the functions (no proxy)", {"referenced_security_group_id": function.id}),
+            ]  # fmt: skip
         for kind, logical, group, port, description, peer in rules:
             self._rule(kind, logical, group, port, description, **peer)
 

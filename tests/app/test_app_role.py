@@ -105,3 +105,46 @@ def test_the_migration_names_the_declared_role() -> None:
     [role] = [m for m in available() if m.name == "application_role"]
     assert f"CREATE ROLE {DB_APP_USER} LOGIN" in role.sql
     assert "GRANT rds_iam TO " + DB_APP_USER in role.sql
+
+
+def test_without_a_proxy_migrations_sign_in_with_the_master_secret(
+    postgres: PostgresHandle, dynamodb: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dev migration function: DB_SECRET_ARN names the cluster's managed master secret (here in
+    the moto server), and the run signs in with its user name and password."""
+    import json
+
+    import boto3
+
+    from shop.db import migrate
+
+    endpoint = getattr(dynamodb, "endpoint_url")
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="l",
+        aws_secret_access_key="l",
+    )
+    arn = client.create_secret(
+        Name=f"rds-master-{uuid.uuid4().hex[:6]}",
+        SecretString=json.dumps({"username": "postgres", "password": "unused-by-trust-auth"}),
+    )["ARN"]
+    for key, value in {
+        "DB_SECRET_ARN": arn,
+        "DB_WRITER_HOST": "127.0.0.1",
+        "DB_PORT": str(postgres.port),
+        "DB_NAME": "shop",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "l",
+        "AWS_SECRET_ACCESS_KEY": "l",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(migrate, "SECRET_SSLMODE", "disable")  # the local server has no TLS
+    kwargs = migrate.secret_connect_kwargs()
+    assert kwargs is not None and kwargs["user"] == "postgres" and kwargs["host"] == "127.0.0.1"
+    assert migrate.SECRET_SSLMODE == "disable" and migrate.handler({}, None)["applied"] == []
+    monkeypatch.undo()
+    assert migrate.SECRET_SSLMODE == "require", "Aurora is reached with TLS"

@@ -278,7 +278,7 @@ def test_thresholds_follow_config_overrides() -> None:
 
 def test_the_alarm_topic_is_encrypted_with_the_key_and_only_cloudwatch_publishes(program: Program) -> None:
     topic = program.one("aws:sns/topic:Topic")
-    assert topic["kmsMasterKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert topic["kmsMasterKeyId"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
     assert topic["name"] == f"ecommerce-alarms-{program.stack}"
     policy = json.loads(program.one("aws:sns/topicPolicy:TopicPolicy")["policy"])
     publish = next(s for s in policy["Statement"] if s["Sid"] == "CloudWatchAlarmsPublish")
@@ -287,7 +287,7 @@ def test_the_alarm_topic_is_encrypted_with_the_key_and_only_cloudwatch_publishes
     assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
     assert publish["Condition"]["ArnLike"]["aws:SourceArn"].startswith(f"arn:aws:cloudwatch:us-west-2:{ACCOUNT}:alarm:")
     # The key lets CloudWatch use it for the encrypted topic.
-    key_policy = json.loads(program.one("aws:kms/key:Key")["policy"])
+    key_policy = json.loads(program.one("aws:kms/key:Key", "data")["policy"])
     assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in key_policy["Statement"])
 
 
@@ -309,7 +309,7 @@ def test_an_alarm_email_can_be_added_to_any_stack() -> None:
 
 
 def test_every_regional_function_the_api_and_the_flow_logs_have_encrypted_log_groups(program: Program) -> None:
-    key = program.one("aws:kms/key:Key").outputs["arn"]
+    key = program.one("aws:kms/key:Key", "data").outputs["arn"]
     groups = {g["name"]: g for g in program.of_type("aws:cloudwatch/logGroup:LogGroup")}
     for name, group in groups.items():
         assert group.get("retentionInDays", 0) > 0, name
