@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from shop.declarations import DB_APP_USER
-from shop.local.services import PostgresHandle, as_app_user
+from shop.local.services import DynamoHandle, PostgresHandle, as_app_user
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_the_migration_names_the_declared_role() -> None:
 
 
 def test_without_a_proxy_migrations_sign_in_with_the_master_secret(
-    postgres: PostgresHandle, dynamodb: object, monkeypatch: pytest.MonkeyPatch
+    postgres: PostgresHandle, dynamodb: DynamoHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dev migration function: DB_SECRET_ARN names the cluster's managed master secret (here in
     the moto server), and the run signs in with its user name and password."""
@@ -118,7 +118,7 @@ def test_without_a_proxy_migrations_sign_in_with_the_master_secret(
 
     from shop.db import migrate
 
-    endpoint = getattr(dynamodb, "endpoint_url")
+    endpoint = dynamodb.endpoint_url
     client = boto3.client(
         "secretsmanager",
         endpoint_url=endpoint,
