@@ -160,6 +160,10 @@ CACHE_TTL_SECONDS = 60  # catalog read-through cache entries
 # embedded PostgreSQL alike.
 DB_NAME = "shop"
 DB_PORT = 5432
+# The role the API signs in as: DML on the shop's tables, no DDL (migration 0003 creates it).
+# Migrations sign in as the cluster's master user (infra/components/database.py), locally the
+# embedded server's superuser.
+DB_APP_USER = "shop_app"
 
 
 # Timeouts nest, from the inside out (ARCHITECTURE.md "Timeouts and retry budgets"): every client
@@ -211,6 +215,8 @@ class Env(StrEnum):
     DB_NAME = "DB_NAME"
     DB_USER = "DB_USER"
     DB_IAM_AUTH = "DB_IAM_AUTH"
+    # The migration function without a proxy (dev): the cluster's managed master secret.
+    DB_SECRET_ARN = "DB_SECRET_ARN"
     # Locally: plain libpq connection strings instead of host/IAM settings.
     DATABASE_URL = "DATABASE_URL"
     DATABASE_READER_URL = "DATABASE_READER_URL"
