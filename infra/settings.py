@@ -18,6 +18,9 @@ Config keys (namespace ``ecommerce``):
 - ``originVerifySecret`` (secret, optional): 32-128 letters, digits, ``-`` or ``_``;
   CloudFront sends it to the ALB in a header and the ALB forwards only requests
   that carry it (the CloudFront prefix list admits every distribution, not only ours).
+- ``manageApiGatewayAccount`` (default false): this stack sets the region's API Gateway
+  CloudWatch role (``aws.apigateway.Account``). The bootstrap program owns it; turn this on
+  only in an account without the bootstrap program, in one stack per account and region.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
 """
@@ -240,6 +243,8 @@ class Settings:
     storefront_credential: pulumi.Output[str] | None = None
     # Shared secret CloudFront presents to the ALB (optional).
     origin_verify_secret: pulumi.Output[str] | None = None
+    # Whether this stack owns the region's API Gateway CloudWatch role setting (bootstrap/ does).
+    manage_api_gateway_account: bool = False
 
     @property
     def is_prod(self) -> bool:
@@ -270,6 +275,15 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"config ecommerce:{key} = {value!r} is not valid; allowed values: {', '.join(allowed)}")
     return value
+
+
+def _flag(config: pulumi.Config, key: str) -> bool:
+    raw = config.get(key)
+    if raw is None:
+        return False
+    if raw.lower() not in ("true", "false"):
+        raise SettingsError(f"config ecommerce:{key} = {raw!r} is not valid; allowed values: true, false")
+    return raw.lower() == "true"
 
 
 def _override(profile: Profile, config: pulumi.Config) -> Profile:
@@ -431,6 +445,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         cloudfront_certificate_arn=config.get("cloudfrontCertificateArn"),
         storefront_credential=storefront_credential,
         origin_verify_secret=origin_verify_secret,
+        manage_api_gateway_account=_flag(config, "manageApiGatewayAccount"),
     )
 
 
