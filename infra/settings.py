@@ -69,7 +69,17 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-_SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# API Gateway (REST) waits at most 29 s for an integration unless a quota increase says otherwise
+# (API Gateway Developer Guide, "Amazon API Gateway quotas"). The API function's timeout stays
+# below it, so a slow request ends as the function's own error, not as a 504 while the function
+# goes on (and perhaps commits) behind the client's back.
+API_GATEWAY_INTEGRATION_TIMEOUT_MS = 29_000
+# Longest environmentSuffix: every physical name is built to fit AWS's limits with it
+# (tests/infra/test_aws_limits.py runs every stack with a suffix this long).
+MAX_SUFFIX_LENGTH = 16
+
+# Lower-case (S3), starting with a letter, and no trailing or double hyphen (RDS identifiers).
+_SUFFIX = re.compile(rf"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){{0,{MAX_SUFFIX_LENGTH - 1}}}$")
 _ORIGIN_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -138,7 +148,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=50,
         dynamo_max_write_capacity=50,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=28,
         lambda_reserved_concurrency=10,
         api_rate_limit=100,
         api_burst_limit=50,
@@ -168,7 +178,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=100,
         dynamo_max_write_capacity=100,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=28,
         lambda_reserved_concurrency=100,
         api_rate_limit=1_000,
         api_burst_limit=500,
@@ -198,7 +208,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=1_000,
         dynamo_max_write_capacity=1_000,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=28,
         lambda_reserved_concurrency=800,
         api_rate_limit=10_000,
         api_burst_limit=5_000,
@@ -353,8 +363,12 @@ def validate_profile(profile: Profile) -> Profile:
         raise SettingsError("config ecommerce:dynamoMaxReadCapacity must be at least dynamoReadCapacity")
     if profile.dynamo_max_write_capacity < profile.dynamo_write_capacity:
         raise SettingsError("config ecommerce:dynamoMaxWriteCapacity must be at least dynamoWriteCapacity")
-    if profile.lambda_timeout_seconds > 900:
-        raise SettingsError("config ecommerce:lambdaTimeoutSeconds: allowed range 1 to 900")
+    if profile.lambda_timeout_seconds * 1000 >= API_GATEWAY_INTEGRATION_TIMEOUT_MS:
+        raise SettingsError(
+            f"config ecommerce:lambdaTimeoutSeconds = {profile.lambda_timeout_seconds}; allowed range 1 to "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_MS // 1000 - 1} (below API Gateway's "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_MS // 1000} s integration timeout)"
+        )
     if profile.db_backup_retention_days > 35:
         raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
     _choice("dynamoBillingMode", profile.dynamo_billing_mode, BILLING_MODES)
@@ -383,8 +397,9 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     suffix = config.get("environmentSuffix") or stack
     if not _SUFFIX.match(suffix):
         raise SettingsError(
-            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-16 characters, "
-            "lower-case letters, digits and hyphens, starting with a letter"
+            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-{MAX_SUFFIX_LENGTH} "
+            "characters, lower-case letters, digits and single hyphens, starting with a letter and not "
+            "ending with a hyphen (for example pr-12345)"
         )
 
     region = pulumi.Config("aws").get("region")
