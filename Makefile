@@ -16,7 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench cost clean deploy-venv smoke
+.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench cost clean deploy-venv smoke preflight
 
 help:
 	@echo "make dev    - run the shop locally (ARGS='--port 8080 --reset' to pass options)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lock   - re-pin requirements/*.txt from pyproject.toml"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make cost   - monthly cost of each stack at rest (STACKS='dev' to pick, ARGS='--free')"
+	@echo "make preflight STACK=dev - read-only checks that pulumi up will get through on this AWS account"
 
 bootstrap: $(STAMP)
 
@@ -58,6 +59,11 @@ typecheck: bootstrap
 
 pytest: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Read-only checks against the caller's AWS account before `pulumi up` (README, "Deploying to AWS").
+preflight: STACK ?= dev
+preflight: bootstrap
+	$(PY) -m infra.preflight --stack $(STACK)
 
 bench: bootstrap
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

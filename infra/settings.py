@@ -10,7 +10,9 @@ Config keys (namespace ``ecommerce``):
 - ``environment`` (required): dev | staging | prod; selects a sizing profile.
 - ``environmentSuffix``: goes into every physical name; defaults to the stack name.
 - ``owner``, ``costCenter``: tag values.
-- ``alarmEmail``: subscribe this address to the alarm topic.
+- ``alarmEmail``: subscribe this address to the alarm topic. Required in prod, where an address at a
+  reserved example domain (example.com, example.org, example.net and their subdomains; the .test,
+  .example, .invalid and .localhost TLDs) is refused: nobody would read the alarms.
 - ``domainName``, ``certificateArn`` (regional, for API Gateway and the ALB),
   ``cloudfrontCertificateArn`` (us-east-1): optional custom domain.
 - ``storefrontCredential`` (secret, required outside prod): ``user:password`` that
@@ -23,6 +25,8 @@ Config keys (namespace ``ecommerce``):
   only in an account without the bootstrap program, in one stack per account and region.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
+  ``lambdaReservedConcurrency`` also takes ``none``: no reservation (the function
+  draws on the region's unreserved pool).
 """
 
 from __future__ import annotations
@@ -82,6 +86,15 @@ MAX_SUFFIX_LENGTH = 16
 _SUFFIX = re.compile(rf"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){{0,{MAX_SUFFIX_LENGTH - 1}}}$")
 _ORIGIN_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# Domains reserved for documentation and testing (RFC 2606, RFC 6761): mail there reaches nobody.
+RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+RESERVED_EMAIL_TLDS = ("test", "example", "invalid", "localhost")
+# Lambda keeps this much of a region's concurrency quota unreserved, whatever functions reserve
+# (PutFunctionConcurrency fails below it). A function without a reservation shares that pool, so
+# its stage throttle is sized as if it had this much concurrency.
+LAMBDA_UNRESERVED_MINIMUM = 100
+# The config value of lambdaReservedConcurrency that means "no reservation".
+NO_RESERVATION = "none"
 
 
 class SettingsError(ValueError):
@@ -103,7 +116,8 @@ class Profile:
     # API function
     lambda_memory_mb: int
     lambda_timeout_seconds: int
-    lambda_reserved_concurrency: int
+    # None: no reservation (config value "none"); the function shares the unreserved pool.
+    lambda_reserved_concurrency: int | None
     # API Gateway stage throttling
     api_rate_limit: int
     api_burst_limit: int
@@ -134,9 +148,21 @@ class Profile:
     alarm_dynamo_throttles: int
 
     @property
+    def throttle_concurrency(self) -> int:
+        """The concurrency the stage throttle is sized for: the reservation, or without one the
+        unreserved minimum Lambda guarantees to the region's unreserved functions together."""
+        reserved = self.lambda_reserved_concurrency
+        return LAMBDA_UNRESERVED_MINIMUM if reserved is None else reserved
+
+    @property
     def throttle_capacity_rps(self) -> int:
-        """Requests per second reserved concurrency can serve at the budgeted duration."""
-        return self.lambda_reserved_concurrency * 1000 // self.handler_duration_budget_ms
+        """Requests per second that concurrency can serve at the budgeted duration."""
+        return self.throttle_concurrency * 1000 // self.handler_duration_budget_ms
+
+    @property
+    def reserved_concurrent_executions(self) -> int:
+        """pulumi-aws's ``reserved_concurrent_executions``: the reservation, or -1 for none."""
+        return -1 if self.lambda_reserved_concurrency is None else self.lambda_reserved_concurrency
 
 
 PROFILES: dict[str, Profile] = {
@@ -179,7 +205,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_write_capacity=100,
         lambda_memory_mb=3072,
         lambda_timeout_seconds=28,
-        lambda_reserved_concurrency=100,
+        lambda_reserved_concurrency=None,
         api_rate_limit=1_000,
         api_burst_limit=500,
         handler_duration_budget_ms=80,
@@ -310,6 +336,8 @@ def _override(profile: Profile, config: pulumi.Config) -> Profile:
                 if raw.lower() not in ("true", "false"):
                     raise ValueError
                 value = raw.lower() == "true"
+            elif f.name == "lambda_reserved_concurrency":
+                value = None if raw.strip().lower() == NO_RESERVATION else int(raw)
             elif isinstance(current, int):
                 value = int(raw)
             elif isinstance(current, float):
@@ -317,7 +345,10 @@ def _override(profile: Profile, config: pulumi.Config) -> Profile:
             else:
                 value = raw
         except ValueError:
-            raise SettingsError(f"config ecommerce:{key} = {raw!r} is not a {type(current).__name__}") from None
+            expected = f"an int or {NO_RESERVATION!r}" if f.name == "lambda_reserved_concurrency" else None
+            raise SettingsError(
+                f"config ecommerce:{key} = {raw!r} is not {expected or 'a ' + type(current).__name__}"
+            ) from None
         changes[f.name] = value
     return replace(profile, **changes) if changes else profile
 
@@ -333,7 +364,6 @@ def validate_profile(profile: Profile) -> Profile:
     for name in (
         "dynamo_read_capacity",
         "dynamo_write_capacity",
-        "lambda_reserved_concurrency",
         "api_rate_limit",
         "api_burst_limit",
         "handler_duration_budget_ms",
@@ -349,6 +379,13 @@ def validate_profile(profile: Profile) -> Profile:
     ):
         at_least(name, 1)
     at_least("lambda_memory_mb", 128)
+    if profile.lambda_reserved_concurrency is not None and profile.lambda_reserved_concurrency < 1:
+        # 0 is valid to AWS, and stops every invocation of the function.
+        raise SettingsError(
+            f"config ecommerce:lambdaReservedConcurrency = {profile.lambda_reserved_concurrency} is below the "
+            f"minimum of 1 (0 would throttle every request); for no reservation: "
+            f"pulumi config set lambdaReservedConcurrency {NO_RESERVATION}"
+        )
     at_least("aurora_min_acu", 0.5)
     if not 1 <= profile.nat_gateways <= 3:
         raise SettingsError(f"config ecommerce:natGateways = {profile.nat_gateways}; allowed values: 1, 2, 3")
@@ -381,11 +418,39 @@ def validate_profile(profile: Profile) -> Profile:
     if profile.api_rate_limit > profile.throttle_capacity_rps:
         raise SettingsError(
             f"config ecommerce:apiRateLimit = {profile.api_rate_limit} rps exceeds what "
-            f"lambdaReservedConcurrency = {profile.lambda_reserved_concurrency} can serve at "
+            f"lambdaReservedConcurrency = {profile.lambda_reserved_concurrency or NO_RESERVATION} "
+            f"({profile.throttle_concurrency} concurrent executions) can serve at "
             f"handlerDurationBudgetMs = {profile.handler_duration_budget_ms} "
             f"({profile.throttle_capacity_rps} rps)"
         )
     return profile
+
+
+def is_reserved_email_domain(address: str) -> bool:
+    """True when the address's domain is reserved for examples and tests (nobody receives its mail)."""
+    domain = address.rpartition("@")[2].strip().rstrip(".").lower()
+    if domain.rpartition(".")[2] in RESERVED_EMAIL_TLDS:
+        return True
+    return any(domain == d or domain.endswith("." + d) for d in RESERVED_EMAIL_DOMAINS)
+
+
+def validate_alarm_email(alarm_email: str | None, environment: str) -> str | None:
+    """The alarm address: well-formed anywhere; in prod required and at a domain someone reads."""
+    if alarm_email is not None and not _EMAIL.match(alarm_email):
+        raise SettingsError(f"config ecommerce:alarmEmail = {alarm_email!r} is not an e-mail address")
+    if environment != "prod":
+        return alarm_email
+    fix = "pulumi config set alarmEmail oncall@<your-domain> (README: Operations, Alarm notifications)"
+    if alarm_email is None:
+        raise SettingsError(
+            f"config ecommerce:alarmEmail is required for a prod stack (alarms must reach someone): {fix}"
+        )
+    if is_reserved_email_domain(alarm_email):
+        raise SettingsError(
+            f"config ecommerce:alarmEmail = {alarm_email!r} is at a reserved example domain, which receives "
+            f"no mail; prod alarms must reach someone: {fix}"
+        )
+    return alarm_email
 
 
 def load_settings(config: pulumi.Config | None = None) -> Settings:
@@ -406,9 +471,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     if not region:
         raise SettingsError("config aws:region is required (for example: pulumi config set aws:region us-west-2)")
 
-    alarm_email = config.get("alarmEmail")
-    if alarm_email is not None and not _EMAIL.match(alarm_email):
-        raise SettingsError(f"config ecommerce:alarmEmail = {alarm_email!r} is not an e-mail address")
+    alarm_email = validate_alarm_email(config.get("alarmEmail"), environment)
 
     domain_name = config.get("domainName")
     certificate_arn = config.get("certificateArn")

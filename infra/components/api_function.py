@@ -289,7 +289,7 @@ class ApiFunction(pulumi.ComponentResource):
             architectures=["arm64"],
             memory_size=profile.lambda_memory_mb,
             timeout=profile.lambda_timeout_seconds,
-            reserved_concurrent_executions=profile.lambda_reserved_concurrency,
+            reserved_concurrent_executions=profile.reserved_concurrent_executions,
             vpc_config=args.network.vpc_config(),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),

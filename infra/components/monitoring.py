@@ -465,7 +465,10 @@ def _function_and_alb_widgets(region: str, profile: Profile, p: Pairs) -> list[d
             region,
             "API function: concurrent executions",
             [_metric(lambda_ns, "ConcurrentExecutions", fn, stat="Maximum")],
-            annotations=_max_line("reserved concurrency", profile.lambda_reserved_concurrency),
+            annotations=_max_line(
+                "reserved concurrency" if profile.lambda_reserved_concurrency else "unreserved minimum",
+                profile.throttle_concurrency,
+            ),
         ),
         _graph(
             region,

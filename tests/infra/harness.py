@@ -27,6 +27,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from infra.stack_config import read_stack_config
 from tests.infra.pulumi_internals import (
     MockCallArgs,
     MockMonitor,
@@ -48,6 +49,9 @@ STACKS = ("dev", "staging", "prod")
 ACCOUNT = "123456789012"
 STOREFRONT_CREDENTIAL_KEY = f"{PROJECT}:storefrontCredential"
 TEST_STOREFRONT_CREDENTIAL = "tester:correct-horse-battery-staple"
+ALARM_EMAIL_KEY = f"{PROJECT}:alarmEmail"
+# Not a reserved example domain (prod refuses those); tests never send mail.
+TEST_ALARM_EMAIL = "oncall@alerts.shop-operations.net"
 
 _lock = threading.Lock()
 
@@ -530,21 +534,15 @@ def _plain(value: Any) -> Any:
 def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     """The stack's config as Pulumi passes it to the program (namespaced keys),
     and the keys that are secrets (their ciphertext replaced by a test value)."""
-    path = ROOT / f"Pulumi.{stack}.yaml"
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    values: dict[str, Any] = {}
-    secrets: set[str] = set()
-    for key, value in config.items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(value, dict) and "secure" in value:
-            value = f"test-secret-for-{full}"
-            secrets.add(full)
-        values[full] = value
+    values, secrets = read_stack_config(stack, lambda full: f"test-secret-for-{full}", ROOT)
     # Outside prod the storefront credential is a secret each operator sets with
     # `pulumi config set --secret storefrontCredential`; tests use a known value.
     if values.get(f"{PROJECT}:environment") != "prod" and STOREFRONT_CREDENTIAL_KEY not in values:
         values[STOREFRONT_CREDENTIAL_KEY] = TEST_STOREFRONT_CREDENTIAL
         secrets.add(STOREFRONT_CREDENTIAL_KEY)
+    # Prod requires a real alarm address, which the operator sets (README: Operations); tests use one.
+    if values.get(f"{PROJECT}:environment") == "prod" and ALARM_EMAIL_KEY not in values:
+        values[ALARM_EMAIL_KEY] = TEST_ALARM_EMAIL
     return values, secrets
 
 

@@ -12,7 +12,13 @@ import re
 import pytest
 
 from infra import replacement
-from infra.settings import API_GATEWAY_INTEGRATION_TIMEOUT_MS, MAX_SUFFIX_LENGTH, PROFILES, SettingsError
+from infra.settings import (
+    API_GATEWAY_INTEGRATION_TIMEOUT_MS,
+    LAMBDA_UNRESERVED_MINIMUM,
+    MAX_SUFFIX_LENGTH,
+    PROFILES,
+    SettingsError,
+)
 from tests.infra.harness import STACKS, Program, Resource, run_program
 from tests.infra.test_replacement import fixed_names
 
@@ -158,9 +164,9 @@ def test_stage_throttle_fits_the_account_quota_and_reserved_concurrency(program:
     rate, burst = settings["throttlingRateLimit"], settings["throttlingBurstLimit"]
     assert rate <= ACCOUNT_RATE and burst <= ACCOUNT_BURST
     # What the function can serve at the budgeted duration (settings.validate_profile refuses more).
-    reserved = program.one("aws:lambda/function:Function", "api").inputs.get("reservedConcurrentExecutions")
-    if reserved is not None and reserved >= 0:
-        assert rate <= reserved * 1000 // profile.handler_duration_budget_ms
+    reserved = program.one("aws:lambda/function:Function", "api").inputs.get("reservedConcurrentExecutions", -1)
+    concurrency = reserved if reserved >= 0 else LAMBDA_UNRESERVED_MINIMUM
+    assert rate <= concurrency * 1000 // profile.handler_duration_budget_ms == profile.throttle_capacity_rps
     assert burst <= rate
 
 

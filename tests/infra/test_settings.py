@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from infra.settings import PROFILES, SettingsError
+from infra.settings import LAMBDA_UNRESERVED_MINIMUM, PROFILES, SettingsError, is_reserved_email_domain
 from tests.infra.harness import STACKS, Program, run_program
+
+# The regional concurrency quota most accounts have (new accounts often start at 10 or 50).
+USUAL_CONCURRENCY_QUOTA = 1_000
 
 
 def test_every_stack_file_selects_its_own_profile(program: Program) -> None:
@@ -43,7 +46,8 @@ def test_profile_sizes() -> None:
 def test_throttle_never_promises_more_than_concurrency_can_serve(env: str) -> None:
     p = PROFILES[env]
     # rps a function can serve = concurrent executions / seconds per request
-    assert p.api_rate_limit <= p.lambda_reserved_concurrency / (p.handler_duration_budget_ms / 1000)
+    concurrency = p.lambda_reserved_concurrency or LAMBDA_UNRESERVED_MINIMUM
+    assert p.api_rate_limit <= concurrency / (p.handler_duration_budget_ms / 1000)
     assert p.api_burst_limit <= p.api_rate_limit
 
 
@@ -79,7 +83,15 @@ def test_profile_values_can_be_overridden_per_stack() -> None:
         ({"environment": "qa"}, "ecommerce:environment = 'qa' is not valid; allowed values: dev, staging, prod"),
         ({"environment": None}, "ecommerce:environment = '<unset>' is not valid; allowed values: dev, staging, prod"),
         ({"dynamoReadCapacity": "0"}, "ecommerce:dynamoReadCapacity = 0 is below the minimum of 1"),
-        ({"lambdaReservedConcurrency": "ten"}, "ecommerce:lambdaReservedConcurrency = 'ten' is not a int"),
+        ({"lambdaReservedConcurrency": "ten"}, "ecommerce:lambdaReservedConcurrency = 'ten' is not an int or 'none'"),
+        ({"lambdaReservedConcurrency": "0"}, "lambdaReservedConcurrency = 0 is below the minimum of 1"),
+        ({"lambdaReservedConcurrency": "-1"}, "pulumi config set lambdaReservedConcurrency none"),
+        # No reservation: the throttle is sized for the unreserved minimum (100 at 80 ms: 1,250 rps).
+        ({"lambdaReservedConcurrency": "none"}, "apiRateLimit = 10000 rps exceeds what lambdaReservedConcurrency"),
+        ({"alarmEmail": None}, "ecommerce:alarmEmail is required for a prod stack"),
+        ({"alarmEmail": "oncall@example.com"}, "'oncall@example.com' is at a reserved example domain"),
+        ({"alarmEmail": "ops@alerts.example.org"}, "is at a reserved example domain"),
+        ({"alarmEmail": "ops@pager.test"}, "is at a reserved example domain"),
         ({"alarmEmail": "oncall-at-example"}, "ecommerce:alarmEmail = 'oncall-at-example' is not an e-mail address"),
         ({"environmentSuffix": "PR_1"}, "ecommerce:environmentSuffix = 'PR_1' is not valid"),
         ({"dynamoBillingMode": "ON_DEMAND"}, "allowed values: PROVISIONED, PAY_PER_REQUEST"),
@@ -94,3 +106,50 @@ def test_bad_config_fails_naming_the_key_and_allowed_values(overrides: dict[str,
     with pytest.raises(SettingsError) as error:
         run_program("prod", overrides)
     assert message in str(error.value)
+
+
+def test_the_usual_quota_holds_prod_staging_and_a_dev_copy_in_one_region() -> None:
+    # Lambda refuses a reservation that leaves fewer than 100 unreserved concurrent executions.
+    reserved = sum(PROFILES[env].lambda_reserved_concurrency or 0 for env in STACKS)
+    assert USUAL_CONCURRENCY_QUOTA - reserved >= LAMBDA_UNRESERVED_MINIMUM
+    assert PROFILES["dev"].lambda_reserved_concurrency == 10
+    assert PROFILES["staging"].lambda_reserved_concurrency is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [("none", None), ("None", None), ("25", 25)])
+def test_reserved_concurrency_takes_a_number_or_none(value: str, expected: int | None) -> None:
+    program = run_program("dev", {"lambdaReservedConcurrency": value})
+    fn = program.one("aws:lambda/function:Function", name="api")
+    # pulumi-aws: -1 removes the function's reservation (it is also the provider's default).
+    assert fn.get("reservedConcurrentExecutions", -1) == (-1 if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("address", "reserved"),
+    [
+        ("oncall@example.com", True),
+        ("oncall@EXAMPLE.COM", True),
+        ("oncall@pager.example.net", True),
+        ("a@b.example", True),
+        ("a@b.invalid", True),
+        ("a@shop.test", True),
+        ("oncall@example.company.com", False),
+        ("oncall@myexample.com", False),
+        ("oncall@shop-operations.net", False),
+    ],
+)
+def test_reserved_example_domains(address: str, reserved: bool) -> None:
+    assert is_reserved_email_domain(address) is reserved
+
+
+def test_staging_and_dev_may_keep_an_example_address() -> None:
+    program = run_program("staging", {"alarmEmail": "team@example.com"})
+    (subscription,) = program.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription["endpoint"] == "team@example.com"
+
+
+def test_the_committed_prod_stack_file_holds_no_example_address() -> None:
+    from infra.stack_config import read_stack_config
+
+    values, _ = read_stack_config("prod", lambda key: "secret")
+    assert "ecommerce:alarmEmail" not in values or not is_reserved_email_domain(values["ecommerce:alarmEmail"])
