@@ -419,7 +419,7 @@ def check_api_gateway_account(ctx: Context) -> Result:
             return Result(
                 "api gateway logging role",
                 "OK",
-                f"not set in {s.region}; this stack sets it (role {stack_role}, manageApiGatewayAccount) and "
+                f"not set in {s.region}; this stack sets it (role {stack_role}) with manageApiGatewayAccount and "
                 "keeps it set when destroyed",
             )
         return Result(
