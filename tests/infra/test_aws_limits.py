@@ -198,7 +198,8 @@ def test_lifecycle_rules_respect_storage_class_minimums(program: Program) -> Non
             what = f"{config.name}/{rule['id']}"
             transitions = [(t["days"], t["storageClass"]) for t in rule.get("transitions") or []]
             _chain_respects_minimums(transitions, (rule.get("expiration") or {}).get("days"), what)
-            noncurrent = [(t["noncurrentDays"], t["storageClass"]) for t in rule.get("noncurrentVersionTransitions") or []]
+            older = rule.get("noncurrentVersionTransitions") or []
+            noncurrent = [(t["noncurrentDays"], t["storageClass"]) for t in older]
             end = (rule.get("noncurrentVersionExpiration") or {}).get("noncurrentDays")
             _chain_respects_minimums(noncurrent, end, what + " (noncurrent)")
 
