@@ -24,12 +24,14 @@ from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.order_token_secret import OrderTokenSecret, OrderTokenSecretArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
 from infra.replacement import register_replacement_transform
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
+from shop.declarations import Env
 
 settings = load_settings()
 register_default_tags(settings)
@@ -85,6 +87,9 @@ cdn = Cdn(
 )
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
+order_token_secret = OrderTokenSecret(
+    "order-token-secret", OrderTokenSecretArgs(settings=settings, key_arn=encryption.key.arn)
+)
 api_function = ApiFunction(
     "api-function",
     ApiFunctionArgs(
@@ -95,6 +100,7 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
+        parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter},
     ),
 )
 migrations = Migrations(

@@ -119,3 +119,30 @@ def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) ->
         assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
         opts=opts,
     )
+
+
+@dataclass(frozen=True)
+class SecureParameter:
+    """An SSM SecureString parameter a function reads at call time: its name (for the environment)
+    and its ARN (for the role)."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+
+def parameter_read_statements(
+    parameter_arns: Sequence[pulumi.Input[str]], key_arn: pulumi.Input[str], region: str
+) -> list[dict[str, Any]]:
+    """Read (and decrypt, through SSM only) exactly these parameters; nothing when there are none."""
+    if not parameter_arns:
+        return []
+    return [
+        {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": list(parameter_arns)},
+        {
+            "Sid": "ParameterKeyThroughSsm",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
+        },
+    ]

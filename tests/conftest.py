@@ -22,6 +22,7 @@ from shop.local.services import (
     PostgresHandle,
     app_environment,
     ensure_tables,
+    ensure_token_secret,
     start_dynamodb,
     start_postgres,
 )
@@ -56,8 +57,16 @@ def tables(dynamodb: DynamoHandle) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def app_env(postgres: PostgresHandle, dynamodb: DynamoHandle, tables: dict[str, str]) -> Iterator[dict[str, str]]:
-    env = app_environment(postgres.url, dynamodb.endpoint_url, tables)
+def token_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The order-token secret file of the test session (as the local platform keeps one)."""
+    return ensure_token_secret(tmp_path_factory.mktemp("secret"))
+
+
+@pytest.fixture(scope="session")
+def app_env(
+    postgres: PostgresHandle, dynamodb: DynamoHandle, tables: dict[str, str], token_secret: Path
+) -> Iterator[dict[str, str]]:
+    env = app_environment(postgres.url, dynamodb.endpoint_url, tables, token_secret_file=token_secret)
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     yield env

@@ -24,8 +24,8 @@ storefront's origin can reach it as its CORS origin.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -39,12 +39,14 @@ from infra.lambda_helpers import (
     LOG_ACTIONS,
     DatabaseAccess,
     FunctionNetwork,
+    SecureParameter,
     database_connect_statement,
     database_environment,
     function_log_group,
     function_role,
     network_interfaces_statement,
     own_log_group_statement,
+    parameter_read_statements,
 )
 from infra.settings import Settings
 from shop.declarations import CACHE_TTL_SECONDS, CART_TTL_SECONDS, METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
@@ -79,6 +81,7 @@ def function_policy(
     log_group_arn: pulumi.Input[str],
     key_arn: pulumi.Input[str],
     region: str,
+    parameter_arns: Sequence[pulumi.Input[str]] = (),
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
     return policy_document(
@@ -94,6 +97,7 @@ def function_policy(
             "Resource": key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
         },
+        *parameter_read_statements(parameter_arns, key_arn, region),
     )
 
 
@@ -103,6 +107,7 @@ def function_environment(
     tables: Mapping[str, aws.dynamodb.Table],
     cors_origin: pulumi.Input[str],
     log_level: str,
+    parameters: Mapping[Env, SecureParameter] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The API function's environment: names from ``Env``, defaults from ``shop.declarations``."""
     variables: dict[str, pulumi.Input[str]] = {
@@ -117,6 +122,8 @@ def function_environment(
     }
     for spec in TABLES:
         variables[spec.env] = tables[spec.logical].name
+    for env, parameter in (parameters or {}).items():
+        variables[env] = parameter.name
     return variables
 
 
@@ -132,6 +139,8 @@ class ApiFunctionArgs:
     target_group_arn: pulumi.Input[str]
     # The origin browsers may call the API from (see infra.settings.cors_allow_origin).
     cors_origin: pulumi.Input[str]
+    # SSM SecureString parameters the code reads at call time, by the variable that names each.
+    parameters: Mapping[Env, SecureParameter] = field(default_factory=dict)
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -271,6 +280,7 @@ class ApiFunction(pulumi.ComponentResource):
                 log_group_arn=self.log_group.arn,
                 key_arn=args.key_arn,
                 region=args.settings.region,
+                parameter_arns=[parameter.arn for parameter in args.parameters.values()],
             ),
             opts=self._child,
         )
@@ -279,7 +289,9 @@ class ApiFunction(pulumi.ComponentResource):
     def _function(self, function_name: str, depends_on: list[pulumi.Resource]) -> None:
         args, profile = self._args, self._args.settings.profile
         log_level = "DEBUG" if args.settings.environment == "dev" else "INFO"
-        variables = function_environment(args.settings, args.database, args.tables, args.cors_origin, log_level)
+        variables = function_environment(
+            args.settings, args.database, args.tables, args.cors_origin, log_level, args.parameters
+        )
         self.function = aws.lambda_.Function(
             "api",
             name=function_name,

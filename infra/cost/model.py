@@ -73,6 +73,7 @@ FREE_AT_REST: dict[str, str] = {
     "pulumi:providers:aws": "a Pulumi provider, not an AWS resource",
     "docker-build:index:Image": "an image build at deploy time; its storage is priced on the ECR repository",
     "aws:apigateway/account:Account": "account-level setting (the CloudWatch role)",
+    "aws:ssm/parameter:Parameter": "standard-tier parameters cost nothing; reads are API calls (usage)",
     "aws:apigateway/apiKey:ApiKey": "no charge for keys",
     "aws:apigateway/deployment:Deployment": "configuration; requests are priced on the REST API",
     "aws:apigateway/integration:Integration": "configuration of the REST API",

@@ -31,6 +31,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 API_KEY_HEADER = "x-api-key"
 # The secret issued with an order at checkout; required to read the order back.
 ORDER_TOKEN_HEADER = "X-Order-Token"
+PERSONAL_CACHE_CONTROL = "no-store"
 
 
 # Security headers every storefront response carries: CloudFront's response headers policy sets
@@ -131,6 +132,10 @@ class Env(StrEnum):
     LOG_LEVEL = "LOG_LEVEL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    # The order-token secret (HMAC key): in AWS the name of an SSM SecureString parameter, locally a
+    # file in the data directory (mode 0600). Exactly one of the two is set.
+    ORDER_TOKEN_SECRET_PARAMETER = "ORDER_TOKEN_SECRET_PARAMETER"
+    ORDER_TOKEN_SECRET_FILE = "ORDER_TOKEN_SECRET_FILE"
 
 
 AttributeType = Literal["S", "N", "B"]
@@ -218,18 +223,27 @@ class Route:
     operation: str
     access: Access = "public"
     body: str | None = None
+    # Carries personal data (a cart, an order, an e-mail address): answered with
+    # ``Cache-Control: PERSONAL_CACHE_CONTROL``, errors included, so no browser or proxy keeps a copy.
+    personal: bool = False
 
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API_PREFIX}/health", "health"),
     Route("GET", f"{API_PREFIX}/products", "list_products"),
     Route("GET", f"{API_PREFIX}/products/{{product_id}}", "get_product"),
-    Route("POST", f"{API_PREFIX}/carts", "create_cart"),
-    Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart"),
-    Route("PUT", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "put_cart_item", body="CartItemUpdate"),
-    Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item"),
-    Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest"),
-    Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order"),
+    Route("POST", f"{API_PREFIX}/carts", "create_cart", personal=True),
+    Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart", personal=True),
+    Route(
+        "PUT",
+        f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}",
+        "put_cart_item",
+        body="CartItemUpdate",
+        personal=True,
+    ),
+    Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item", personal=True),
+    Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest", personal=True),
+    Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order", personal=True),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),

@@ -245,7 +245,29 @@ def test_policy_has_exactly_these_statements(program: Program) -> None:
         "XRayNoResourceLevelPermissions",
         "VpcNetworkInterfacesNoResourceLevelPermissions",
         "TableEncryptionKeyThroughDynamoDB",
+        "ReadOwnParameters",
+        "ParameterKeyThroughSsm",
     }
+
+
+def test_the_order_token_secret_is_a_securestring_only_this_function_reads(program: Program) -> None:
+    """The HMAC key of order tokens: encrypted with the stack key, generated once (never rotated by an
+    update, which would void every issued token), readable by the function and decryptable via SSM only."""
+    parameter = program.one("aws:ssm/parameter:Parameter", "order-token-secret")
+    key = program.one("aws:kms/key:Key")
+    assert parameter.inputs["type"] == "SecureString" and parameter.inputs["tier"] == "Standard"
+    assert parameter.inputs["keyId"] == key.outputs["arn"]
+    assert len(parameter.inputs["value"]) >= 48
+    assert "value" in parameter.options["ignoreChanges"]
+    env = function(program).inputs["environment"]["variables"]
+    assert env[Env.ORDER_TOKEN_SECRET_PARAMETER] == parameter.inputs["name"]
+    statements = role_policy(program)
+    assert statements["ReadOwnParameters"]["Action"] == "ssm:GetParameter"
+    assert parameter.outputs["arn"] in statements["ReadOwnParameters"]["Resource"]
+    decrypt = statements["ParameterKeyThroughSsm"]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == key.outputs["arn"]
+    (condition,) = decrypt["Condition"]["StringEquals"].values()
+    assert re.fullmatch(r"ssm\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com", condition)
 
 
 def test_no_statement_uses_a_wildcard_action_or_denies(program: Program) -> None:

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from shop.declarations import REQUEST_ID_HEADER, REQUEST_ID_PATTERN
+from shop.declarations import PERSONAL_CACHE_CONTROL, REQUEST_ID_HEADER, REQUEST_ID_PATTERN
 from shop.lazy import Lazy
 
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
@@ -81,6 +81,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
     from shop.api import observability as obs
+    from shop.api.routes import is_personal
 
     logger, metrics, tracer = obs.logger(), obs.metrics(), obs.tracer()
     request_context = event.get("requestContext") or {}
@@ -110,6 +111,8 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     _set_header(response, REQUEST_ID_HEADER, rid)
+    if is_personal(str(event.get("httpMethod") or ""), str(event.get("path") or "")):
+        _set_header(response, "Cache-Control", PERSONAL_CACHE_CONTROL)
     if source == "alb":
         status = int(response.get("statusCode", 500))
         response.setdefault("statusDescription", f"{status} {_phrase(status)}")

@@ -57,3 +57,9 @@ def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]
             return candidate.path, params
         fallback = fallback or (candidate.path, params)
     return fallback or (unquote(raw_path), None)
+
+
+def is_personal(method: str, raw_path: str) -> bool:
+    """Whether the request's resource (any method, so a 404/405 on it too) carries personal data."""
+    template, _ = match_route(method, raw_path)
+    return any(candidate.personal and candidate.path == template for candidate in ROUTES)

@@ -5,7 +5,8 @@
 
 Starts embedded PostgreSQL (data on disk in ``<data-dir>/postgres``), applies the migrations and seeds
 the sample catalog; starts the moto server with the DynamoDB tables of ``shop.declarations.TABLES``
-(items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 30 s, and loaded back on start);
+(items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 2 s when they changed, and loaded
+back on start);
 then serves the storefront and the API on 127.0.0.1 through the local gateway (edge checks, API
 Gateway events, the API handler in-process). Ctrl-C or SIGTERM stops everything.
 """
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA_DIR = Path(".local-data")
 DEFAULT_STOREFRONT = ROOT / "storefront"
 SNAPSHOT_FILE = "dynamodb.json"
-SNAPSHOT_INTERVAL_SECONDS = 30.0
+SNAPSHOT_INTERVAL_SECONDS = 2.0  # what a SIGKILL can lose of the carts (README "Local data")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("reset: deleting %s", data_dir)
         services.remove_postgres(pg_dir)
         snapshot_path.unlink(missing_ok=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    services.prepare_data_dir(data_dir)  # 0700: carts, the token secret
 
     with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
         stack.callback(server.server_close)
@@ -173,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
             log.info("dynamodb: %s, %d items restored", endpoint, restored)
 
         _, pg_url = postgres_future.result()
-        os.environ.update(services.app_environment(pg_url, endpoint, tables))
+        os.environ.update(
+            services.app_environment(pg_url, endpoint, tables, token_secret_file=services.ensure_token_secret(data_dir))
+        )
         config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
         # (building the resolvers) is paid before "ready" instead of by the first request.

@@ -104,13 +104,23 @@ def _run(args: list[str], user: str | None, timeout: float = 60) -> str:
     return result.stdout
 
 
+def _zombie(pid: int) -> bool:
+    """A process that exited but was not reaped (a killed server whose parent is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+    except (OSError, IndexError):
+        return False
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return not _zombie(pid)
+    if _zombie(pid):
+        return False
     # A zombie child of ours counts as gone.
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
@@ -140,12 +150,8 @@ def _running_port(data_dir: Path) -> int | None:
         pid, port = int(lines[0]), int(lines[3])
     except ValueError:
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _pid_alive(pid):
         return None
-    except PermissionError:
-        pass
     if len(lines) >= 8 and lines[7].strip() not in {"ready", ""}:
         return None
     return port
@@ -230,9 +236,13 @@ def start_postgres(data_dir: Path, port: int | None = None, *, stop_at_exit: boo
         # A stale pid file from a killed server would make pg_ctl refuse to start.
         (data_dir / "postmaster.pid").unlink(missing_ok=True)
         chosen = port or free_port()
+        # synchronous_commit stays on (the default): a COMMIT returns only once its WAL is written, so
+        # an acknowledged order survives a SIGKILL of PostgreSQL or of anything else on the machine.
+        # fsync/full_page_writes off only matter if the operating system itself crashes (power loss),
+        # which a laptop dev platform accepts for speed; see README "Local data".
         options = (
             f"-c listen_addresses=127.0.0.1 -p {chosen} -c unix_socket_directories='' "
-            "-c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c max_connections=200 -c fsync=off -c full_page_writes=off"
         )
         _run(
             [
@@ -385,12 +395,54 @@ def ensure_tables(endpoint_url: str, suffix: str = "local") -> dict[str, str]:
     return names
 
 
+TOKEN_SECRET_FILE = "order-token.secret"
+
+
+def prepare_data_dir(data_dir: Path) -> Path:
+    """Create ``data_dir`` (mode 0700, tightened if it exists) and return it resolved."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    return data_dir
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by its owner only (0600 from the first byte)."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, path)
+
+
+def ensure_token_secret(data_dir: Path) -> Path:
+    """The local order-token secret: generated once into ``data_dir`` (0600), then kept.
+
+    Orders placed on this data directory can be read back as long as the file is there.
+    """
+    import secrets
+
+    path = prepare_data_dir(data_dir) / TOKEN_SECRET_FILE
+    if not path.exists():
+        write_private(path, secrets.token_urlsafe(48).encode())
+    path.chmod(0o600)
+    return path
+
+
 def app_environment(
     pg_url: str,
     dynamo_endpoint: str,
     tables: dict[str, str],
     *,
     reader_url: str | None = None,
+    token_secret_file: Path | None = None,
 ) -> dict[str, str]:
     """Environment variables the API handler needs to run against the local services."""
     env: dict[str, str] = {
@@ -410,6 +462,8 @@ def app_environment(
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,
     }
+    if token_secret_file is not None:
+        env[Env.ORDER_TOKEN_SECRET_FILE] = str(token_secret_file)
     for spec in TABLES:
         env[spec.env] = tables[spec.logical]
     return {str(k): v for k, v in env.items()}
