@@ -47,6 +47,9 @@ PREFIXED: dict[str, int] = {
     # Target group names are unique per region and account, and a listener forwarding to the
     # old group blocks deleting it first. The provider takes a prefix of at most 6 characters.
     "aws:lb/targetGroup:TargetGroup": 6,
+    # A deleted secret's name stays taken for its recovery window (7 to 30 days), so deleting
+    # first does not free it. The name may be 512 characters; AWS appends 26 to a prefix.
+    "aws:secretsmanager/secret:Secret": 486,
 }
 
 # Types whose names AWS does not require to be unique: create-before-delete works as is.

@@ -61,6 +61,7 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
     "aws:wafv2/webAcl:WebAcl": (128, r"[\w-]+"),
     "aws:ec2/securityGroup:SecurityGroup": (255, r"(?!sg-)[\w .:/()#,@\[\]+=&;{}!$*-]+"),
     "aws:secretsmanager/secret:Secret": (512, r"[\w/+=.@-]+"),
+    "aws:ssm/parameter:Parameter": (2048, r"[A-Za-z0-9_./-]+"),
 }
 # A type nobody listed yet: a conservative limit most AWS names admit (add a row when you know better).
 GENERIC_LIMIT = (64, r"[A-Za-z0-9_./-]+")

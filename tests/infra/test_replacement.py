@@ -79,16 +79,17 @@ def test_every_resource_with_a_fixed_physical_name_can_be_replaced(program: Prog
 
 
 def test_groups_others_keep_in_use_get_a_prefix_not_a_name(program: Program) -> None:
+    judged = 0
     for type_token, limit in replacement.PREFIXED.items():
-        found = program.of_type(type_token)
-        assert found, type_token
-        for resource in found:
+        for resource in program.of_type(type_token):
+            judged += 1
             assert "name" not in resource.inputs, resource.name
             prefix = resource.inputs["namePrefix"]
             assert prefix.endswith("-") and 2 <= len(prefix) <= limit, prefix
             assert not resource.options["deleteBeforeReplace"], resource.name
             # The Name tag keeps the readable physical name.
             assert resource.inputs["tags"]["Name"].startswith(f"ecommerce-{resource.name}")
+    assert judged >= 5, "security groups and the target group are judged"
 
 
 def _transform(type_token: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> Any:
@@ -109,6 +110,8 @@ def _transform(type_token: str, props: dict[str, Any], opts: pulumi.ResourceOpti
         ("aws:s3/bucketPolicy:BucketPolicy", {"bucket": "ecommerce-x-dev"}, None),  # a reference
         ("aws:apigateway/restApi:RestApi", {"name": "ecommerce-api-dev"}, None),
         ("aws:ec2/securityGroup:SecurityGroup", {"name": "ecommerce-sg-dev"}, "prefix"),
+        ("aws:secretsmanager/secret:Secret", {"name": "ecommerce-stripe-dev"}, "prefix"),
+        ("aws:ssm/parameter:Parameter", {"name": "ecommerce-order-token-secret-dev"}, "delete_before_replace"),
     ],
 )
 def test_the_strategy_follows_the_inputs(type_token: str, props: dict[str, Any], expected: str | None) -> None:
