@@ -29,12 +29,14 @@ from infra.components.payments import Payments, PaymentsArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
+from infra.replacement import register_replacement_transform
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
 from shop.declarations import Env
 
 settings = load_settings()
 register_default_tags(settings)
+register_replacement_transform()
 
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
 network = Network("network", NetworkArgs(settings=settings, key_arn=encryption.key.arn))
@@ -116,7 +118,12 @@ migrations = Migrations(
         image_uri=api_function.image_uri,
     ),
 )
-api_gateway_account = ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
+# Off by default: the bootstrap program owns the region's setting (see api_gateway_account.py).
+api_gateway_account = (
+    ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
+    if settings.manage_api_gateway_account
+    else None
+)
 api_gateway = ApiGateway(
     "api-gateway",
     ApiGatewayArgs(
@@ -125,7 +132,7 @@ api_gateway = ApiGateway(
         function_name=api_function.function.name,
         function_invoke_arn=api_function.function.invoke_arn,
         cors_origin=cors_origin,
-        stage_depends_on=[api_gateway_account.account],
+        stage_depends_on=[api_gateway_account.account] if api_gateway_account else [],
     ),
 )
 monitoring = Monitoring(

@@ -26,6 +26,9 @@ Config keys (namespace ``ecommerce``):
   (``sk_test_``/``sk_live_``/``rk_...``) and the webhook endpoint's signing secret (``whsec_...``);
   stored in SSM Parameter Store by ``infra/components/payments.py``.
 - ``drRegion``: the second region AWS Backup copies recovery points to (required with ``drCopy``).
+- ``manageApiGatewayAccount`` (default false): this stack sets the region's API Gateway
+  CloudWatch role (``aws.apigateway.Account``). The bootstrap program owns it; turn this on
+  only in an account without the bootstrap program, in one stack per account and region.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ``egress``, ``waf``, ...) overrides the profile value.
   ``lambdaReservedConcurrency`` also takes ``none``: no reservation (the function
@@ -81,7 +84,17 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-_SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# API Gateway (REST) waits at most 29 s for an integration unless a quota increase says otherwise
+# (API Gateway Developer Guide, "Amazon API Gateway quotas"). The API function's timeout stays
+# below it, so a slow request ends as the function's own error, not as a 504 while the function
+# goes on (and perhaps commits) behind the client's back.
+API_GATEWAY_INTEGRATION_TIMEOUT_MS = API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS * 1000
+# Longest environmentSuffix: every physical name is built to fit AWS's limits with it
+# (tests/infra/test_aws_limits.py runs every stack with a suffix this long).
+MAX_SUFFIX_LENGTH = 16
+
+# Lower-case (S3), starting with a letter, and no trailing or double hyphen (RDS identifiers).
+_SUFFIX = re.compile(rf"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){{0,{MAX_SUFFIX_LENGTH - 1}}}$")
 _ORIGIN_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -327,6 +340,8 @@ class Settings:
     stripe_webhook_secret: pulumi.Output[str] | None = None
     # Second region AWS Backup copies recovery points to (profile.dr_copy).
     dr_region: str | None = None
+    # Whether this stack owns the region's API Gateway CloudWatch role setting (bootstrap/ does).
+    manage_api_gateway_account: bool = False
 
     @property
     def is_prod(self) -> bool:
@@ -357,6 +372,15 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"config ecommerce:{key} = {value!r} is not valid; allowed values: {', '.join(allowed)}")
     return value
+
+
+def _flag(config: pulumi.Config, key: str) -> bool:
+    raw = config.get(key)
+    if raw is None:
+        return False
+    if raw.lower() not in ("true", "false"):
+        raise SettingsError(f"config ecommerce:{key} = {raw!r} is not valid; allowed values: true, false")
+    return raw.lower() == "true"
 
 
 def _override(profile: Profile, config: pulumi.Config) -> Profile:
@@ -452,10 +476,11 @@ def validate_profile(profile: Profile) -> Profile:
         raise SettingsError("config ecommerce:dynamoMaxReadCapacity must be at least dynamoReadCapacity")
     if profile.dynamo_max_write_capacity < profile.dynamo_write_capacity:
         raise SettingsError("config ecommerce:dynamoMaxWriteCapacity must be at least dynamoWriteCapacity")
-    if profile.lambda_timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+    if profile.lambda_timeout_seconds * 1000 >= API_GATEWAY_INTEGRATION_TIMEOUT_MS:
         raise SettingsError(
-            f"config ecommerce:lambdaTimeoutSeconds must be below API Gateway's "
-            f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout"
+            f"config ecommerce:lambdaTimeoutSeconds = {profile.lambda_timeout_seconds}; allowed range 1 to "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_MS // 1000 - 1} (below API Gateway's "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_MS // 1000} s integration timeout)"
         )
     if profile.db_backup_retention_days > 35:
         raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
@@ -519,8 +544,9 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     suffix = config.get("environmentSuffix") or stack
     if not _SUFFIX.match(suffix):
         raise SettingsError(
-            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-16 characters, "
-            "lower-case letters, digits and hyphens, starting with a letter"
+            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-{MAX_SUFFIX_LENGTH} "
+            "characters, lower-case letters, digits and single hyphens, starting with a letter and not "
+            "ending with a hyphen (for example pr-12345)"
         )
 
     region = pulumi.Config("aws").get("region")
@@ -595,6 +621,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         stripe_secret_key=stripe_secret_key,
         stripe_webhook_secret=stripe_webhook_secret,
         dr_region=dr_region if profile.dr_copy else None,
+        manage_api_gateway_account=_flag(config, "manageApiGatewayAccount"),
     )
 
 

@@ -195,7 +195,7 @@ DYNAMODB_BUDGET = ClientBudget(connect_seconds=1, read_seconds=2, attempts=2, ba
 DATABASE_BUDGET = ClientBudget(connect_seconds=3, read_seconds=5, attempts=2)
 # The API function's timeout: above one failing DynamoDB call plus one failing database call in the
 # same request, below API Gateway's limit.
-FUNCTION_TIMEOUT_SECONDS = 25
+FUNCTION_TIMEOUT_SECONDS = 28
 # The deep health check probes each store once, within this budget.
 HEALTH_PROBE_BUDGET = ClientBudget(connect_seconds=2, read_seconds=2, attempts=1)
 HEALTH_DEEP_PARAM = "deep"

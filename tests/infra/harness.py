@@ -487,6 +487,10 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         if request.type != "pulumi:pulumi:Stack" and self.platform_mocks.transforms:
             inputs = deserialize(request.object)
+            # The options a transform sees and may change (the engine applies what it returns).
+            opts = pulumi.ResourceOptions(
+                delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None
+            )
             for transform in self.platform_mocks.transforms:
                 result = transform(
                     pulumi.ResourceTransformArgs(
@@ -494,13 +498,17 @@ class RecordingMonitor(MockMonitor):
                         type_=request.type,
                         name=request.name,
                         props=inputs,
-                        opts=pulumi.ResourceOptions(),
+                        opts=opts,
                     )
                 )
                 if asyncio.iscoroutine(result):
                     result = sync_await(result)
                 if result is not None:
                     inputs = dict(result.props)
+                    opts = result.opts or opts
+            if opts.delete_before_replace is not None:
+                request.deleteBeforeReplace = bool(opts.delete_before_replace)
+                request.deleteBeforeReplaceDefined = True
             serialized = serialize(inputs)
             request.object.Clear()
             request.object.MergeFrom(serialized)

@@ -125,14 +125,14 @@ def test_bucket_policies_wait_for_the_public_access_block(program: Program, kind
     assert block.urn in policy.dependencies
 
 
-def test_logs_lifecycle_ia_30_glacier_60_expire_90_noncurrent_30(program: Program) -> None:
+def test_logs_lifecycle_ia_30_expire_90_noncurrent_30(program: Program) -> None:
     lifecycle = only(
         program, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket(program, "logs")
     )
     (rule,) = lifecycle.inputs["rules"]
     assert rule["status"] == "Enabled"
     assert rule["filter"] == {"prefix": ""}  # every object
-    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA"), (60, "GLACIER")]
+    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA")]
     assert rule["expiration"]["days"] == 90
     assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 30
 
