@@ -29,6 +29,4 @@ for key, value in config.items():
         continue  # secrets are set below, from this run's environment
     subprocess.run(["pulumi", "config", "set", "--stack", stack, "--", key, str(value)], check=True)
 PY
-if [ -n "${STOREFRONT_CREDENTIAL:-}" ]; then
-  pulumi config set --secret --stack "$stack" storefrontCredential -- "$STOREFRONT_CREDENTIAL"
-fi
+scripts/stack-secrets.sh "$stack"
