@@ -156,12 +156,11 @@ class Cdn(pulumi.ComponentResource):
         )
 
     # -------------------------------------------------------- edge function
-    def _edge_function(self) -> None:
+    def _edge_role(self, edge_name: str) -> aws.iam.RolePolicy:
+        """The edge function's role, and its right to write its own log groups in every edge region."""
         settings, child = self._args.settings, self._child
         identity = aws.get_caller_identity_output()
         partition = aws.get_partition_output()
-        self.edge_provider = aws.Provider("us-east-1", region=EDGE_REGION, opts=child)
-        edge_name = settings.name("edge")
         self.edge_role = aws.iam.Role(
             "edge",
             name=settings.name("edge-function"),
@@ -170,7 +169,7 @@ class Cdn(pulumi.ComponentResource):
         )
         # Replicas log in the region that served the request, to
         # /aws/lambda/us-east-1.<name>; test invocations log to /aws/lambda/<name>.
-        edge_logs = aws.iam.RolePolicy(
+        return aws.iam.RolePolicy(
             "edge",
             role=self.edge_role.id,
             policy=policy_document(
@@ -198,6 +197,12 @@ class Cdn(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+    def _edge_function(self) -> None:
+        settings, child = self._args.settings, self._child
+        self.edge_provider = aws.Provider("us-east-1", region=EDGE_REGION, opts=child)
+        edge_name = settings.name("edge")
+        edge_logs = self._edge_role(edge_name)
         credential, environment = settings.storefront_credential, settings.environment
         code: pulumi.Input[pulumi.Archive] = (
             credential.apply(lambda c: edge_code(environment, c))

@@ -48,69 +48,81 @@ class Tables(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TablesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:data:Tables", name, None, opts)
-        settings = args.settings
-        profile = settings.profile
-        specs = args.specs if args.specs is not None else TABLES
-        provisioned = profile.dynamo_billing_mode == "PROVISIONED"
+        self._args = args
+        self._provisioned = args.settings.profile.dynamo_billing_mode == "PROVISIONED"
         self.tables = {}
         self.scaling_targets = []
+        for spec in args.specs if args.specs is not None else TABLES:
+            self.tables[spec.logical] = self._table(spec)
+            if self._provisioned:
+                self._autoscale_table(spec, self.tables[spec.logical])
+        self.register_outputs({f"{logical}TableName": t.name for logical, t in self.tables.items()})
 
-        for spec in specs:
-            read_capacity = profile.dynamo_read_capacity if provisioned else None
-            write_capacity = profile.dynamo_write_capacity if provisioned else None
-            indexes = [
-                aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name=index.name,
-                    projection_type=index.projection,
-                    key_schemas=[
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name=attr.name, key_type=kind)
-                        for attr, kind in ((index.hash_key, "HASH"), (index.range_key, "RANGE"))
-                        if attr is not None
-                    ],
-                    read_capacity=read_capacity,
-                    write_capacity=write_capacity,
-                )
-                for index in spec.indexes
-            ]
-            # Auto-scaling owns provisioned capacity once the table exists.
-            ignore = ["readCapacity", "writeCapacity"] if provisioned else []
-            if provisioned and spec.indexes:
-                ignore += ["globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity"]
-            table = aws.dynamodb.Table(
-                spec.logical,
-                name=settings.name(spec.logical),
-                billing_mode=profile.dynamo_billing_mode,
-                hash_key=spec.hash_key.name,
-                range_key=spec.range_key.name if spec.range_key else None,
-                attributes=[aws.dynamodb.TableAttributeArgs(name=a.name, type=a.type) for a in spec.attributes],
-                global_secondary_indexes=indexes or None,
-                ttl=(
-                    aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
-                    if spec.ttl_attribute
-                    else None
-                ),
-                point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
-                server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
-                    enabled=True, kms_key_arn=args.key.arn
-                ),
-                deletion_protection_enabled=profile.protect_data,
+    def _capacity(self) -> tuple[int | None, int | None]:
+        """Provisioned read and write capacity, or none on demand."""
+        profile = self._args.settings.profile
+        if not self._provisioned:
+            return None, None
+        return profile.dynamo_read_capacity, profile.dynamo_write_capacity
+
+    def _indexes(self, spec: TableSpec) -> list[aws.dynamodb.TableGlobalSecondaryIndexArgs]:
+        read_capacity, write_capacity = self._capacity()
+        return [
+            aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                name=index.name,
+                projection_type=index.projection,
+                key_schemas=[
+                    aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name=attr.name, key_type=kind)
+                    for attr, kind in ((index.hash_key, "HASH"), (index.range_key, "RANGE"))
+                    if attr is not None
+                ],
                 read_capacity=read_capacity,
                 write_capacity=write_capacity,
-                opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data, ignore_changes=ignore),
             )
-            self.tables[spec.logical] = table
+            for index in spec.indexes
+        ]
 
-            if provisioned:
-                self._autoscale(settings, spec.logical, "table", pulumi.Output.format("table/{0}", table.name))
-                for index in spec.indexes:
-                    self._autoscale(
-                        settings,
-                        f"{spec.logical}-{index.name}",
-                        "index",
-                        pulumi.Output.format("table/{0}/index/{1}", table.name, index.name),
-                    )
+    def _table(self, spec: TableSpec) -> aws.dynamodb.Table:
+        settings, profile = self._args.settings, self._args.settings.profile
+        read_capacity, write_capacity = self._capacity()
+        indexes = self._indexes(spec)
+        # Auto-scaling owns provisioned capacity once the table exists.
+        ignore = ["readCapacity", "writeCapacity"] if self._provisioned else []
+        if self._provisioned and spec.indexes:
+            ignore += ["globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity"]
+        return aws.dynamodb.Table(
+            spec.logical,
+            name=settings.name(spec.logical),
+            billing_mode=profile.dynamo_billing_mode,
+            hash_key=spec.hash_key.name,
+            range_key=spec.range_key.name if spec.range_key else None,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=a.name, type=a.type) for a in spec.attributes],
+            global_secondary_indexes=indexes or None,
+            ttl=(
+                aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True)
+                if spec.ttl_attribute
+                else None
+            ),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                enabled=True, kms_key_arn=self._args.key.arn
+            ),
+            deletion_protection_enabled=profile.protect_data,
+            read_capacity=read_capacity,
+            write_capacity=write_capacity,
+            opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data, ignore_changes=ignore),
+        )
 
-        self.register_outputs({f"{logical}TableName": t.name for logical, t in self.tables.items()})
+    def _autoscale_table(self, spec: TableSpec, table: aws.dynamodb.Table) -> None:
+        settings = self._args.settings
+        self._autoscale(settings, spec.logical, "table", pulumi.Output.format("table/{0}", table.name))
+        for index in spec.indexes:
+            self._autoscale(
+                settings,
+                f"{spec.logical}-{index.name}",
+                "index",
+                pulumi.Output.format("table/{0}/index/{1}", table.name, index.name),
+            )
 
     def _autoscale(self, settings: Settings, logical: str, kind: str, resource_id: pulumi.Output[str]) -> None:
         profile = settings.profile
