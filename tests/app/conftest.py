@@ -119,7 +119,7 @@ def shop(app_env: dict[str, str]) -> Iterator[dict[str, dict[str, Any]]]:
     from shop.domain import cache
 
     with psycopg.connect(app_env["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute("TRUNCATE order_lines, orders, products")
+        conn.execute("TRUNCATE refunds, stripe_events, order_history, order_lines, orders, products")
         seed(app_env["DATABASE_URL"])
         cols = ("id", "sku", "name", "category", "price_cents", "stock")
         rows = conn.execute("SELECT id::text, sku, name, category, price_cents, stock FROM products").fetchall()

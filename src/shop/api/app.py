@@ -134,6 +134,9 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "delete_cart_item": (404, 503),
     "checkout": (404, 409, 503),
     "get_order": (404, 503),
+    "cancel_order": (404, 409, 503),
+    "list_shipping_rates": (503,),
+    "fulfil_order": (403, 404, 409, 503),
     "create_product": (403, 409, 503),
     "update_product": (403, 404, 503),
     "set_stock": (403, 404, 503),
@@ -142,8 +145,9 @@ _ERROR_DESCRIPTIONS = {
     400: "Undecodable request body",
     403: "Forbidden (admin without an API key)",
     404: "Not found",
-    409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, or conflict (existing sku)",
-    422: "Validation error",
+    409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, invalid_transition (the order's"
+    " status does not allow this), or conflict (existing sku)",
+    422: "Validation error, unsupported_country (no shipping there) or idempotency_key_reused",
     500: "Internal error",
     503: "A backing service is unavailable",
 }
@@ -165,7 +169,11 @@ def openapi_document() -> dict[str, Any]:
         app.get_openapi_json_schema(
             title=API_TITLE,
             version=API_VERSION,
-            description="Catalog, carts, checkout and orders. Money is integer cents (USD).",
+            description=(
+                "Catalog, carts, checkout and orders. Money is integer cents (USD). An order's total is its"
+                " lines plus a flat shipping rate per country zone (GET /api/shipping-rates); tax is out of"
+                " scope: no tax is computed or charged."
+            ),
         )
     )
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})

@@ -8,9 +8,9 @@ handler refuses an admin request whose event carries no API key identity.
 from __future__ import annotations
 
 from shop.api.errors import ForbiddenError
-from shop.api.models import Product, ProductCreate, ProductUpdate, StockUpdate
+from shop.api.models import Fulfilment, Order, Product, ProductCreate, ProductUpdate, StockUpdate
 from shop.api.routes import new_router, path
-from shop.domain import admin
+from shop.domain import admin, fulfilment
 
 router = new_router()
 
@@ -39,3 +39,9 @@ def update_product(product_id: str, body: ProductUpdate) -> Product:
 def set_stock(product_id: str, body: StockUpdate) -> Product:
     _require_api_key()
     return admin.set_stock(product_id, body)
+
+
+@router.post(path("fulfil_order"), tags=["admin"], operation_id="fulfil_order", summary="Mark a paid order shipped")
+def fulfil_order(order_id: str, body: Fulfilment) -> Order:
+    _require_api_key()
+    return fulfilment.fulfil(order_id, body)
