@@ -49,7 +49,9 @@ def _force(db: Any, order_id: str, path: list[str]) -> None:
     current = _status(db, order_id)
     for to in path:
         extra = {"carrier": "UPS", "tracking_reference": "1Z999"} if to == "fulfilled" else {}
-        assert run(Role.WRITER, lambda conn, c=current, t=to: lifecycle.move(conn, order_id, c, t, "test", **extra))
+        assert run(
+            Role.WRITER, lambda conn, c=current, t=to, x=extra: lifecycle.move(conn, order_id, c, t, "test", **x)
+        )
         current = to
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from shop import config
 from shop.api.errors import NotFoundError
-from shop.api.models import Order
+from shop.api.models import HistoryEntry, Order
 from shop.db.connection import DictConnection, Role, run
 from shop.domain.catalog import parse_uuid
 
