@@ -166,5 +166,8 @@ def order_from_row(row: dict[str, Any]) -> Order:
         carrier=row.get("carrier"),
         tracking_reference=row.get("tracking_reference"),
         created_at=iso(row["created_at"]),
-        history=[{**entry, "at": iso(datetime.fromisoformat(entry["at"]))} for entry in (row.get("history") or [])],
+        history=[
+            HistoryEntry.model_validate({**entry, "at": iso(datetime.fromisoformat(entry["at"]))})
+            for entry in (row.get("history") or [])
+        ],
     )
