@@ -25,6 +25,7 @@ from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.order_token_secret import OrderTokenSecret, OrderTokenSecretArgs
+from infra.components.payments import Payments, PaymentsArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
@@ -85,6 +86,7 @@ cdn = Cdn(
 )
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
+payments = Payments("payments", PaymentsArgs(settings=settings, key_arn=encryption.key.arn))
 order_token_secret = OrderTokenSecret(
     "order-token-secret", OrderTokenSecretArgs(settings=settings, key_arn=encryption.key.arn)
 )
@@ -98,7 +100,7 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
-        parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter},
+        parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
     ),
 )
 migrations = Migrations(

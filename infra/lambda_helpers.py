@@ -143,6 +143,12 @@ def parameter_read_statements(
             "Effect": "Allow",
             "Action": "kms:Decrypt",
             "Resource": key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{region}.amazonaws.com"}},
+            # SSM decrypts a SecureString with the encryption context PARAMETER_ARN = the parameter's ARN.
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"ssm.{region}.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": list(parameter_arns),
+                }
+            },
         },
     ]

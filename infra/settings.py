@@ -20,6 +20,9 @@ Config keys (namespace ``ecommerce``):
 - ``originVerifySecret`` (secret, optional): 32-128 letters, digits, ``-`` or ``_``;
   CloudFront sends it to the ALB in a header and the ALB forwards only requests
   that carry it (the CloudFront prefix list admits every distribution, not only ours).
+- ``stripeSecretKey`` / ``stripeWebhookSecret`` (secrets, required): Stripe's secret key
+  (``sk_test_``/``sk_live_``/``rk_...``) and the webhook endpoint's signing secret (``whsec_...``);
+  stored in SSM Parameter Store by ``infra/components/payments.py``.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
   ``lambdaReservedConcurrency`` also takes ``none``: no reservation (the function
@@ -35,7 +38,7 @@ from typing import Any, Literal, get_args
 
 import pulumi
 
-from shop.declarations import PROJECT, physical_name
+from shop.declarations import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, PROJECT, physical_name
 
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -161,7 +164,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=50,
         dynamo_max_write_capacity=50,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=10,
         api_rate_limit=100,
         api_burst_limit=50,
@@ -191,7 +194,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=100,
         dynamo_max_write_capacity=100,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=None,
         api_rate_limit=1_000,
         api_burst_limit=500,
@@ -221,7 +224,7 @@ PROFILES: dict[str, Profile] = {
         dynamo_max_read_capacity=1_000,
         dynamo_max_write_capacity=1_000,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=800,
         api_rate_limit=10_000,
         api_burst_limit=5_000,
@@ -266,6 +269,9 @@ class Settings:
     storefront_credential: pulumi.Output[str] | None = None
     # Shared secret CloudFront presents to the ALB (optional).
     origin_verify_secret: pulumi.Output[str] | None = None
+    # Stripe's secret API key and the webhook endpoint's signing secret (secrets, required).
+    stripe_secret_key: pulumi.Output[str] | None = None
+    stripe_webhook_secret: pulumi.Output[str] | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -376,8 +382,11 @@ def validate_profile(profile: Profile) -> Profile:
         raise SettingsError("config ecommerce:dynamoMaxReadCapacity must be at least dynamoReadCapacity")
     if profile.dynamo_max_write_capacity < profile.dynamo_write_capacity:
         raise SettingsError("config ecommerce:dynamoMaxWriteCapacity must be at least dynamoWriteCapacity")
-    if profile.lambda_timeout_seconds > 900:
-        raise SettingsError("config ecommerce:lambdaTimeoutSeconds: allowed range 1 to 900")
+    if profile.lambda_timeout_seconds >= API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS:
+        raise SettingsError(
+            f"config ecommerce:lambdaTimeoutSeconds must be below API Gateway's "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS} s integration timeout"
+        )
     if profile.db_backup_retention_days > 35:
         raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
     _choice("dynamoBillingMode", profile.dynamo_billing_mode, BILLING_MODES)
@@ -479,6 +488,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
             "config ecommerce:originVerifySecret must be 32 to 128 letters, digits, '-' or '_' "
             "(for example: openssl rand -hex 32)"
         )
+    stripe_secret_key, stripe_webhook_secret = _stripe_secrets(config)
     return Settings(
         project=PROJECT,
         stack=stack,
@@ -494,7 +504,34 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         cloudfront_certificate_arn=config.get("cloudfrontCertificateArn"),
         storefront_credential=storefront_credential,
         origin_verify_secret=origin_verify_secret,
+        stripe_secret_key=stripe_secret_key,
+        stripe_webhook_secret=stripe_webhook_secret,
     )
+
+
+# What a Stripe secret key and a webhook signing secret look like (secret, restricted; test or live).
+_STRIPE_KEY = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$")
+_STRIPE_WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9_]{8,}$")
+
+
+def _stripe_secrets(config: pulumi.Config) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """``stripeSecretKey`` and ``stripeWebhookSecret``: required, secret, checked for shape (never echoed)."""
+    found: list[pulumi.Output[str]] = []
+    for key, pattern, example in (
+        ("stripeSecretKey", _STRIPE_KEY, "sk_test_..."),
+        ("stripeWebhookSecret", _STRIPE_WEBHOOK_SECRET, "whsec_..."),
+    ):
+        value = config.get_secret(key)
+        if value is None:
+            raise SettingsError(
+                f"config ecommerce:{key} is required (payments through Stripe): "
+                f"pulumi config set --secret {key} '{example}'"
+            )
+        plain = config.get(key)
+        if plain is not None and not pattern.match(plain):
+            raise SettingsError(f"config ecommerce:{key} does not look like a Stripe {example} value")
+        found.append(value)
+    return found[0], found[1]
 
 
 def profile_table() -> list[dict[str, Any]]:

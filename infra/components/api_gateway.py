@@ -65,7 +65,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 # What API Gateway answers when a body fails its model: the platform's error shape.
-BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message")
+BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message", {"errors": []})
 
 # Keywords of later JSON-schema drafts / OpenAPI that draft-04 does not know.
 _DROPPED_KEYWORDS = {"$defs", "definitions", "$schema", "title", "examples", "discriminator", "readOnly", "writeOnly"}

@@ -43,7 +43,7 @@ def test_checkout_places_the_order_in_one_go(
     mug, lamp = shop["MUG-001"], shop["LMP-300"]
     cart = _cart_with(api, {mug["id"]: 2, lamp["id"]: 1})
     reply = api(
-        "POST", "/api/checkout", body={"cart_id": cart, "email": "Buyer@Example.com ", "shipping_address": ADDRESS}
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "Buyer@Example.com", "shipping_address": ADDRESS}
     )
     assert reply.status == 201
     order = reply.body

@@ -52,6 +52,11 @@ TEST_STOREFRONT_CREDENTIAL = "tester:correct-horse-battery-staple"
 ALARM_EMAIL_KEY = f"{PROJECT}:alarmEmail"
 # Not a reserved example domain (prod refuses those); tests never send mail.
 TEST_ALARM_EMAIL = "oncall@alerts.shop-operations.net"
+# Every stack needs the two Stripe secrets (`pulumi config set --secret ...`); tests use dummies.
+TEST_STRIPE_SECRETS = {
+    f"{PROJECT}:stripeSecretKey": "sk_test_harnessdummykey0000",
+    f"{PROJECT}:stripeWebhookSecret": "whsec_harnessdummysecret0000",
+}
 
 _lock = threading.Lock()
 
@@ -535,6 +540,10 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     # Prod requires a real alarm address, which the operator sets (README: Operations); tests use one.
     if values.get(f"{PROJECT}:environment") == "prod" and ALARM_EMAIL_KEY not in values:
         values[ALARM_EMAIL_KEY] = TEST_ALARM_EMAIL
+    for key, value in TEST_STRIPE_SECRETS.items():
+        if key not in values:
+            values[key] = value
+            secrets.add(key)
     return values, secrets
 
 

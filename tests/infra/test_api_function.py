@@ -14,7 +14,13 @@ import pytest
 
 from infra.components.api_function import DYNAMODB_ACTIONS, ENI_ACTIONS, HANDLER, XRAY_ACTIONS
 from infra.settings import PROFILES
-from shop.declarations import TABLES, Env
+from shop.declarations import (
+    API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+    DATABASE_BUDGET,
+    DYNAMODB_BUDGET,
+    TABLES,
+    Env,
+)
 from tests.infra.harness import ACCOUNT, ROOT, Program, Resource
 
 DIGEST_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$")
@@ -125,6 +131,19 @@ def test_function_shape_comes_from_the_profile(program: Program) -> None:
     assert fn["reservedConcurrentExecutions"] == (profile.lambda_reserved_concurrency or -1)
     assert fn["tracingConfig"] == {"mode": "Active"}
     assert "handler" not in fn and "runtime" not in fn  # the image's CMD decides
+
+
+def test_function_timeout_nests_the_client_budgets_inside_api_gateways_limit(program: Program) -> None:
+    """A hung dependency must give a 503 from the function, not a 504 from API Gateway.
+
+    One request can wait out one failing DynamoDB call and one failing database call; the function's
+    timeout must cover both and stay below API Gateway's 29 s integration timeout (a hard limit of
+    the REST API), or the caller sees API Gateway's timeout instead of the platform's error.
+    """
+    timeout = function(program).inputs["timeout"]
+    clients = DYNAMODB_BUDGET.worst_case_seconds + DATABASE_BUDGET.worst_case_seconds
+    assert DYNAMODB_BUDGET.worst_case_seconds < timeout and DATABASE_BUDGET.worst_case_seconds < timeout
+    assert clients < timeout < API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS
 
 
 def test_function_runs_in_the_private_subnets_with_its_security_group(program: Program) -> None:
@@ -266,8 +285,9 @@ def test_the_order_token_secret_is_a_securestring_only_this_function_reads(progr
     assert parameter.outputs["arn"] in statements["ReadOwnParameters"]["Resource"]
     decrypt = statements["ParameterKeyThroughSsm"]
     assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == key.outputs["arn"]
-    (condition,) = decrypt["Condition"]["StringEquals"].values()
-    assert re.fullmatch(r"ssm\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com", condition)
+    condition = decrypt["Condition"]["StringEquals"]
+    assert re.fullmatch(r"ssm\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com", condition["kms:ViaService"])
+    assert parameter.outputs["arn"] in condition["kms:EncryptionContext:PARAMETER_ARN"]
 
 
 def test_no_statement_uses_a_wildcard_action_or_denies(program: Program) -> None:

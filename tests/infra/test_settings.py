@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.settings import LAMBDA_UNRESERVED_MINIMUM, PROFILES, SettingsError, is_reserved_email_domain
+from shop.declarations import FUNCTION_TIMEOUT_SECONDS
 from tests.infra.harness import STACKS, Program, run_program
 
 # The regional concurrency quota most accounts have (new accounts often start at 10 or 50).
@@ -33,7 +34,7 @@ def test_profile_sizes() -> None:
     assert PROFILES["dev"].lambda_reserved_concurrency == 10
     for env in STACKS:
         assert PROFILES[env].lambda_memory_mb == 3072
-        assert PROFILES[env].lambda_timeout_seconds == 30
+        assert PROFILES[env].lambda_timeout_seconds == FUNCTION_TIMEOUT_SECONDS == 25
     for env in ("staging", "prod"):
         assert PROFILES[env].aurora_readers == 2
     assert PROFILES["prod"].api_rate_limit == 10_000

@@ -60,6 +60,7 @@ def _connect(database_url: str | None) -> psycopg.Connection[tuple[object, ...]]
 
     kwargs = connect_kwargs(Role.WRITER)
     kwargs.pop("row_factory", None)
+    kwargs.pop("options", None)  # the API's statement_timeout is not a migration's
     conninfo = kwargs.pop("conninfo", "")
     return psycopg.connect(conninfo, **kwargs)
 
@@ -125,14 +126,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shop.db.migrate", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="libpq URL (default: the API's writer settings from the environment)")
     args = parser.parse_args(argv)
-    applied = migrate(args.database_url)
+    try:
+        applied = migrate(args.database_url)
+        version = current_version(args.database_url)
+    except CLI_ERRORS as error:
+        return fail(parser.prog, error)
     if applied:
         for label in applied:
             print(f"applied {label}")
     else:
         print("schema up to date")
-    print(f"schema version {current_version(args.database_url)}")
+    print(f"schema version {version}")
     return 0
+
+
+# What a command-line run reports as one line instead of a traceback: no or a bad connection
+# setting, an unreachable or refusing server, a failing migration.
+CLI_ERRORS: tuple[type[Exception], ...] = (psycopg.Error, RuntimeError, ValueError)
+
+
+def fail(prog: str, error: BaseException) -> int:
+    """Print ``prog: error: <one line>`` on stderr; the exit status for it."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    message = lines[0] if lines else type(error).__name__
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

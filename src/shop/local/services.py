@@ -467,3 +467,121 @@ def app_environment(
     for spec in TABLES:
         env[spec.env] = tables[spec.logical]
     return {str(k): v for k, v in env.items()}
+
+
+# ---------------------------------------------------------------------------------------- Stripe
+# localstripe (a fake, stateful Stripe in Python) in a child process on 127.0.0.1, the SSM parameters
+# the payments code reads (in the moto server), and the webhook endpoint registered with localstripe.
+LOCAL_STRIPE_SECRET_KEY = "sk_test_local"  # localstripe accepts any key that starts with sk_test_
+LOCALSTRIPE_WEBHOOK_ID = "shop-local"
+
+
+@dataclass
+class StripeHandle:
+    """localstripe on 127.0.0.1:``port``; ``process`` is None when it was already running elsewhere."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        """Its origin: the API base for the SDK and the origin of its Stripe.js stand-in."""
+        return f"http://{self.host}:{self.port}"
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        """Block until it accepts connections; RuntimeError if it exited or did not come up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"localstripe exited with {self.process.returncode} (see its log)")
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"localstripe did not listen on {self.url} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def start_localstripe(
+    port: int | None = None, state_file: Path | None = None, log_file: Path | None = None
+) -> StripeHandle:
+    """Start localstripe (``shop.local.localstripe_server``) without waiting for it (see ``wait_ready``).
+
+    ``state_file`` keeps its objects across restarts (``make dev``); without it they live in memory.
+    """
+    import sys
+
+    chosen = port or free_port()
+    command = [sys.executable, "-m", "shop.local.localstripe_server", "--port", str(chosen)]
+    if state_file is not None:
+        command += ["--state", str(state_file)]
+    log = open(log_file, "ab") if log_file is not None else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
+    try:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    finally:
+        if log_file is not None:
+            log.close()  # type: ignore[union-attr]
+    return StripeHandle(port=chosen, process=process)
+
+
+def stripe_parameter_names(suffix: str = "local") -> dict[str, str]:
+    """Env name → SSM parameter name of the two Stripe secrets (the physical names AWS uses too)."""
+    from shop.declarations import STRIPE_SECRET_KEY_PARAMETER, STRIPE_WEBHOOK_SECRET_PARAMETER
+
+    return {
+        str(Env.STRIPE_SECRET_KEY_PARAMETER): physical_name(STRIPE_SECRET_KEY_PARAMETER, suffix),
+        str(Env.STRIPE_WEBHOOK_SECRET_PARAMETER): physical_name(STRIPE_WEBHOOK_SECRET_PARAMETER, suffix),
+    }
+
+
+def configure_stripe(
+    ssm_endpoint: str,
+    stripe: StripeHandle,
+    webhook_url: str,
+    *,
+    webhook_secret: str | None = None,
+    suffix: str = "local",
+) -> dict[str, str]:
+    """Store the Stripe secrets in moto's SSM and register ``webhook_url`` with localstripe.
+
+    The secret key is the local test key; the webhook secret is ``webhook_secret`` or a fresh random
+    ``whsec_...`` (a new one each start: localstripe forgets its webhooks on restart anyway). Returns
+    the environment the payments code needs: parameter names, ``STRIPE_API_BASE`` and the SSM endpoint.
+    """
+    import secrets
+
+    import boto3
+    import requests
+
+    secret = webhook_secret or f"whsec_{secrets.token_hex(24)}"
+    names = stripe_parameter_names(suffix)
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=ssm_endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    values = {
+        str(Env.STRIPE_SECRET_KEY_PARAMETER): LOCAL_STRIPE_SECRET_KEY,
+        str(Env.STRIPE_WEBHOOK_SECRET_PARAMETER): secret,
+    }
+    for env_name, name in names.items():
+        ssm.put_parameter(Name=name, Value=values[env_name], Type="SecureString", Overwrite=True)
+    response = requests.post(
+        f"{stripe.url}/_config/webhooks/{LOCALSTRIPE_WEBHOOK_ID}",
+        data={"url": webhook_url, "secret": secret},
+        auth=(LOCAL_STRIPE_SECRET_KEY, ""),
+        timeout=5,
+    )
+    response.raise_for_status()
+    return {**names, str(Env.STRIPE_API_BASE): stripe.url, "AWS_ENDPOINT_URL_SSM": ssm_endpoint}
