@@ -173,7 +173,6 @@ ORDER_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         ("paid", "cancelled"),
     }
 )
-STRIPE_WEBHOOK_PATH = f"{API_PREFIX}/webhooks/stripe"
 
 # The shop's database: its name and port, for Aurora/RDS Proxy, the security groups and the
 # embedded PostgreSQL alike.
@@ -361,6 +360,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order", personal=True),
     Route("POST", f"{API_PREFIX}/orders/{{order_id}}/cancel", "cancel_order", personal=True),
     Route("GET", f"{API_PREFIX}/shipping-rates", "list_shipping_rates"),
+    Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
@@ -372,4 +372,13 @@ ROUTES: tuple[Route, ...] = (
         body="Fulfilment",
         personal=True,
     ),
+    Route(
+        "POST",
+        f"{ADMIN_PREFIX}/orders/{{order_id}}/refunds",
+        "refund_order",
+        access="api_key",
+        body="RefundRequest",
+        personal=True,
+    ),
+    Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="api_key", personal=True),
 )

@@ -113,7 +113,7 @@ def db(app_env: dict[str, str]) -> Iterator[psycopg.Connection[tuple[Any, ...]]]
 
 
 @pytest.fixture
-def shop(app_env: dict[str, str]) -> Iterator[dict[str, dict[str, Any]]]:
+def shop(app_env: dict[str, str], stripe_env: dict[str, str]) -> Iterator[dict[str, dict[str, Any]]]:
     """A fresh sample catalog and no orders; returns products by SKU. Cache entries are invalidated."""
     from shop.db.connection import close_all
     from shop.domain import cache

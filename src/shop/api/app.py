@@ -28,7 +28,7 @@ from shop.api import body
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.handler import header_value
-from shop.api.routers import admin, cart, catalog, checkout, health, orders
+from shop.api.routers import admin, cart, catalog, checkout, health, orders, webhooks
 from shop.api.routes import route_methods
 from shop.config import settings
 from shop.declarations import (
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
-PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router)
+PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router, webhooks.router)
 
 
 def _json(
@@ -159,7 +159,15 @@ def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) 
         obs.logger().exception("unhandled error", extra={"error_type": type(exc).__name__})
         return _json(500, "internal_error", "internal error", {})
 
+    def payment_rejected(exc: Exception) -> Response[Any]:
+        obs.logger().warning("Stripe refused a request", extra={"error_type": type(exc).__name__})
+        return _json(409, "payment_rejected", "the payment provider refused the request", {})
+
+    from shop.payments.errors import PaymentRejectedError, PaymentsNotConfiguredError, PaymentsUnavailableError
+
     app.exception_handler(ApiError)(api_error)
+    app.exception_handler(PaymentRejectedError)(payment_rejected)
+    app.exception_handler([PaymentsUnavailableError, PaymentsNotConfiguredError])(unavailable)
     app.exception_handler(RequestValidationError)(validation_error)
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
     app.exception_handler([UnicodeDecodeError, binascii.Error])(undecodable)
@@ -216,6 +224,9 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "cancel_order": (404, 409, 503),
     "list_shipping_rates": (503,),
     "fulfil_order": (404, 409, 503),
+    "refund_order": (404, 409, 503),
+    "admin_cancel_order": (404, 409, 503),
+    "stripe_webhook": (503,),
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),

@@ -128,7 +128,15 @@ def _replay(row: dict[str, Any], request: CheckoutRequest, idempotency_key: str 
     obs.count("CheckoutReplays")
     obs.logger().info("checkout replayed", extra={"order_id": order.order_id})
     _clear_cart(request.cart_id, order.order_id)
-    return PlacedOrder(**order.model_dump(), order_token=order_token(order.order_id))
+    secret = _payment(order.order_id, order.total_cents, idempotency_key)
+    return PlacedOrder(**order.model_dump(), order_token=order_token(order.order_id), client_secret=secret)
+
+
+def _payment(order_id: str, total_cents: int, idempotency_key: str | None) -> str | None:
+    """The PaymentIntent's client secret (created once per order; see ``shop.domain.payments``)."""
+    from shop.domain import payments
+
+    return payments.ensure_intent(order_id, total_cents, idempotency_key)
 
 
 def _clear_cart(cart_id: str, order_id: str) -> None:
@@ -228,9 +236,12 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         history=[HistoryEntry(from_status=None, to_status="pending_payment", cause="checkout", at=created_at)],
     )
 
-    # Committed. What follows must not turn a placed order into an error.
+    # Committed: the stock is reserved. What follows must not turn a placed order into an error,
+    # except the payment: without an intent the order cannot be paid, so a Stripe outage answers 503
+    # and the retry (same cart, same key) finds the order and creates the intent.
     cache.invalidate()
     _clear_cart(cart_id, order_id)
+    order.client_secret = _payment(order_id, order.total_cents, idempotency_key)
     obs.count("OrdersPlaced")
     obs.count("Revenue", order.total_cents, unit="None")
     obs.count("ItemsSold", sum(line.quantity for line in order.items))

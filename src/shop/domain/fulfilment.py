@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from shop.api import observability as obs
-from shop.api.errors import NotFoundError
+from shop.api.errors import InvalidTransitionError, NotFoundError
 from shop.api.models import Fulfilment, Order, ShippingRates, ShippingZone
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache, lifecycle, orders
@@ -25,7 +25,7 @@ GROUP BY z.zone ORDER BY z.rate_cents, z.zone
 
 # Oldest first; SKIP LOCKED lets a webhook or a second job run hold an order without blocking this one.
 _EXPIRED_SQL = """
-SELECT id::text AS id FROM orders
+SELECT id::text AS id, payment_intent_id FROM orders
 WHERE status = 'pending_payment' AND created_at < now() - make_interval(secs => %(window)s)
 ORDER BY created_at
 LIMIT %(batch)s
@@ -64,12 +64,27 @@ def cancel_by_shopper(order_id: str, presented_token: str | None) -> Order:
                 return
             if current["status"] != "pending_payment":
                 raise lifecycle.refuse(current["status"], "cancelled")
+            if current["payment_intent_id"]:
+                _cancel_intent_or_refuse(current["payment_intent_id"])
             cancel_pending(conn, canonical, "shopper")
 
     run(Role.WRITER, work)
     cache.invalidate()
     obs.logger().info("order cancelled by the shopper", extra={"order_id": canonical})
     return orders.read(canonical)
+
+
+def _cancel_intent_or_refuse(intent_id: str) -> None:
+    """Cancel the intent at Stripe first: once cancelled no payment can follow."""
+    from shop import payments
+
+    try:
+        payments.cancel_intent(intent_id)
+    except payments.PaymentRejectedError as error:
+        # Succeeded or processing: the payment is on its way; the webhook will mark the order paid.
+        raise InvalidTransitionError(
+            "the payment is already being processed", {"status": "pending_payment", "wanted": "cancelled"}
+        ) from error
 
 
 def fulfil(order_id: str, body: Fulfilment) -> Order:
@@ -113,20 +128,24 @@ def expire(window_seconds: int, batch: int = 100) -> list[str]:
     Each batch is one transaction; returns the ids cancelled. Their PaymentIntents are left to the
     payments layer (a payment that still succeeds is refunded: see ``shop.domain.payments``).
     """
+    from shop.domain.payments import cancel_intent_quietly
+
     cancelled: list[str] = []
     while True:
 
-        def work(conn: DictConnection) -> list[str]:
+        def work(conn: DictConnection) -> list[tuple[str, str | None]]:
             done = []
             with conn.transaction():
                 rows = conn.execute(_EXPIRED_SQL, {"window": window_seconds, "batch": batch}).fetchall()
                 for row in rows:
                     if cancel_pending(conn, row["id"], "expiry"):
-                        done.append(row["id"])
+                        done.append((row["id"], row["payment_intent_id"]))
             return done
 
         done = run(Role.WRITER, work)
-        cancelled += done
+        for order_id, intent_id in done:
+            cancelled.append(order_id)
+            cancel_intent_quietly(intent_id)
         if len(done) < batch:
             break
     if cancelled:
