@@ -317,3 +317,58 @@ def test_signed_garbage_is_400(rest: Call, shop: Any, stripe_env: dict[str, str]
         headers={"Stripe-Signature": stripe_signature(raw.encode(), stripe_env["webhook_secret"])},
     )
     assert (reply.status, reply.error_code) == (400, "webhook_rejected")
+
+
+def test_a_lost_webhook_is_recovered_by_the_replay_command(
+    rest: Call, shop: dict[str, dict[str, Any]], db: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stripe took the money but our webhook processing never happened (localstripe's delivery went
+    nowhere, as when the platform is down): the documented replay brings the order to paid, once."""
+    from shop.payments import replay
+
+    order = _order(rest, {shop["HAT-101"]["id"]: 1})
+    waiting = _order(rest, {shop["HAT-101"]["id"]: 1})
+    intent_id = _row(db, order["order_id"])[1]
+    assert intent_id and _pay(intent_id) == "succeeded"
+    assert _row(db, order["order_id"])[0] == "pending_payment"  # no webhook reached us
+    assert replay.main([]) == 0
+    assert f"{order['order_id']}: payment_intent.succeeded" in capsys.readouterr().out
+    assert _row(db, order["order_id"])[0] == "paid"
+    assert _row(db, waiting["order_id"])[0] == "pending_payment"  # its intent is still unpaid
+    assert replay.replay() == {}  # nothing twice
+
+
+def test_shoppers_race_for_the_last_units_and_exactly_that_many_are_paid(
+    rest: Call, shop: dict[str, dict[str, Any]], db: Any, stripe_env: dict[str, str]
+) -> None:
+    from shop.domain import fulfilment
+
+    units, shoppers = 3, 8
+    jacket = shop["JKT-103"]
+    db.execute("UPDATE products SET stock = %s WHERE id = %s", (units, jacket["id"]))
+    carts = [_cart_with(rest, {jacket["id"]: 1}) for _ in range(shoppers)]
+    with ThreadPoolExecutor(shoppers) as pool:
+        replies = list(pool.map(lambda cart: _checkout(rest, cart, f"k-{cart}"), carts))
+    won = [r.body for r in replies if r.status == 201]
+    assert len(won) == units and all(r.error_code == "out_of_stock" for r in replies if r.status != 201)
+    # One winner abandons: its reservation expires and the unit goes back on sale.
+    db.execute("UPDATE orders SET created_at = now() - interval '1 hour' WHERE id = %s", (won[0]["order_id"],))
+    assert fulfilment.expire(30 * 60) == [won[0]["order_id"]]
+    assert _stock(db, jacket["id"]) == 1
+    late = [_cart_with(rest, {jacket["id"]: 1}) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        second = list(pool.map(lambda cart: _checkout(rest, cart, f"k-{cart}"), late))
+    won2 = [r.body for r in second if r.status == 201]
+    assert len(won2) == 1
+    for order in won[1:] + won2:
+        intent_id = _row(db, order["order_id"])[1]
+        assert intent_id and _pay(intent_id) == "succeeded"
+        obj = _intent_object(intent_id, order["order_id"], order["total_cents"])
+        assert _post_event(rest, stripe_env, "payment_intent.succeeded", obj).status == 200
+    paid = db.execute(
+        "SELECT coalesce(sum(l.quantity), 0) FROM orders o JOIN order_lines l ON l.order_id = o.id"
+        " WHERE o.status = 'paid' AND l.product_id = %s",
+        (jacket["id"],),
+    ).fetchone()[0]
+    assert paid == units and _stock(db, jacket["id"]) == 0
+    assert fulfilment.expire(0) == []  # nothing pending is left to leak
