@@ -158,7 +158,7 @@ CACHE_TTL_SECONDS = 60  # catalog read-through cache entries
 # A pending_payment order not paid within this window is cancelled and its stock released (issue 12).
 PAYMENT_WINDOW_SECONDS = 30 * 60
 # How often the expiry job runs (EventBridge Scheduler in AWS, a thread of ``make dev`` locally).
-EXPIRY_INTERVAL_SECONDS = 60
+EXPIRY_INTERVAL_SECONDS = 300
 
 # The order lifecycle (issue 12). The database holds the same pairs (table order_transitions, migration
 # 0003) and refuses any other change of status; tests/app/test_lifecycle.py keeps the two equal.
