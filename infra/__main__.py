@@ -48,7 +48,7 @@ database = Database(
         database_subnet_ids=[s.id for s in network.database_subnets],
         database_security_group_id=network.database_security_group.id,
         proxy_subnet_ids=[s.id for s in network.private_subnets],
-        proxy_security_group_id=network.proxy_security_group.id,
+        proxy_security_group_id=network.proxy_security_group.id if network.proxy_security_group else "",
         availability_zones=network.availability_zones,
     ),
 )
@@ -66,8 +66,10 @@ load_balancer = LoadBalancer(
     "load-balancer",
     LoadBalancerArgs(
         settings=settings,
-        subnet_ids=[s.id for s in network.public_subnets],
+        subnet_ids=[s.id for s in network.private_subnets],
+        vpc_id=network.vpc.id,
         security_group_id=network.alb_security_group.id,
+        listener_port=network.alb_listener_port,
         logs_bucket=storage.logs_bucket.bucket,
         logs_ready=storage.logs_ready,
     ),
@@ -83,6 +85,7 @@ cdn = Cdn(
         logs_bucket_domain_name=storage.logs_bucket.bucket_domain_name,
         logs_ready=storage.logs_ready,
         alb_dns_name=load_balancer.load_balancer.dns_name,
+        vpc_origin_id=load_balancer.vpc_origin.id,
     ),
 )
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
@@ -163,11 +166,11 @@ pulumi.export("vpcId", network.vpc.id)
 pulumi.export("publicSubnetIds", [s.id for s in network.public_subnets])
 pulumi.export("privateSubnetIds", [s.id for s in network.private_subnets])
 pulumi.export("databaseSubnetIds", [s.id for s in network.database_subnets])
-pulumi.export("natGatewayPublicIps", [e.public_ip for e in network.nat_eips])
+pulumi.export("natGatewayPublicIps", network.egress_public_ips)
 pulumi.export("flowLogGroupName", network.flow_log_group.name)
 pulumi.export("albSecurityGroupId", network.alb_security_group.id)
 pulumi.export("functionSecurityGroupId", network.function_security_group.id)
-pulumi.export("proxySecurityGroupId", network.proxy_security_group.id)
+pulumi.export("proxySecurityGroupId", network.proxy_security_group.id if network.proxy_security_group else None)
 pulumi.export("databaseSecurityGroupId", network.database_security_group.id)
 pulumi.export("sessionsTableName", tables.tables["sessions"].name)
 pulumi.export("cacheTableName", tables.tables["cache"].name)

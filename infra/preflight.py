@@ -64,6 +64,8 @@ DOCKER_TIMEOUT_SECONDS = 20
 SECRET_STAND_INS = {
     "storefrontCredential": "preflight:secret-not-decrypted",
     "originVerifySecret": "preflight-secret-not-decrypted-0000000000",
+    "stripeSecretKey": "sk_test_preflightsecretnotdecrypted",
+    "stripeWebhookSecret": "whsec_preflightsecretnotdecrypted",
 }
 _THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
 _EXPIRED = {

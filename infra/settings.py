@@ -19,12 +19,14 @@ Config keys (namespace ``ecommerce``):
   the edge function asks for before serving a non-prod storefront.
 - ``originVerifySecret`` (secret, optional): 32-128 letters, digits, ``-`` or ``_``;
   CloudFront sends it to the ALB in a header and the ALB forwards only requests
-  that carry it (the CloudFront prefix list admits every distribution, not only ours).
+  that carry it. The ALB is internal and reachable only through this stack's
+  CloudFront VPC origin; the secret is defence in depth against another
+  distribution in the same account reusing that VPC origin.
 - ``stripeSecretKey`` / ``stripeWebhookSecret`` (secrets, required): Stripe's secret key
   (``sk_test_``/``sk_live_``/``rk_...``) and the webhook endpoint's signing secret (``whsec_...``);
   stored in SSM Parameter Store by ``infra/components/payments.py``.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
-  ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
+  ``dynamoBillingMode``, ``natGateways``, ``egress``, ``waf``, ...) overrides the profile value.
   ``lambdaReservedConcurrency`` also takes ``none``: no reservation (the function
   draws on the region's unreserved pool).
 """
@@ -46,6 +48,11 @@ BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 BILLING_MODES: tuple[str, ...] = get_args(BillingMode)
 PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
 PRICE_CLASSES: tuple[str, ...] = get_args(PriceClass)
+# How the private subnets reach the internet (Stripe, and AWS APIs without a VPC endpoint):
+# NAT gateways (natGateways of them, one per AZ at 3) or one small NAT instance. There is no
+# "none": the API function reaches api.stripe.com in every profile (ARCHITECTURE.md, "Egress").
+Egress = Literal["nat_gateway", "nat_instance"]
+EGRESS_MODES: tuple[str, ...] = get_args(Egress)
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -97,6 +104,15 @@ class Profile:
 
     # Network
     nat_gateways: int
+    # NAT gateways (``nat_gateways`` of them) or one NAT instance (see Egress).
+    egress: Egress
+    # Interface endpoints for Secrets Manager and SSM in every private subnet (instead of
+    # reaching them through NAT).
+    secrets_endpoints: bool
+    # AWS WAF web ACL on the distribution, and its per-IP limit on checkout and sign-in
+    # (requests per 5 minutes).
+    waf: bool
+    waf_rate_limit: int
     # DynamoDB
     dynamo_billing_mode: BillingMode
     dynamo_read_capacity: int
@@ -158,6 +174,10 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "dev": Profile(
         nat_gateways=1,
+        egress="nat_instance",
+        secrets_endpoints=False,
+        waf=False,
+        waf_rate_limit=100,
         dynamo_billing_mode="PROVISIONED",
         dynamo_read_capacity=5,
         dynamo_write_capacity=5,
@@ -188,6 +208,10 @@ PROFILES: dict[str, Profile] = {
     ),
     "staging": Profile(
         nat_gateways=3,
+        egress="nat_gateway",
+        secrets_endpoints=False,
+        waf=True,
+        waf_rate_limit=100,
         dynamo_billing_mode="PROVISIONED",
         dynamo_read_capacity=10,
         dynamo_write_capacity=10,
@@ -218,6 +242,10 @@ PROFILES: dict[str, Profile] = {
     ),
     "prod": Profile(
         nat_gateways=3,
+        egress="nat_gateway",
+        secrets_endpoints=False,
+        waf=True,
+        waf_rate_limit=100,
         dynamo_billing_mode="PROVISIONED",
         dynamo_read_capacity=50,
         dynamo_write_capacity=50,
@@ -390,6 +418,12 @@ def validate_profile(profile: Profile) -> Profile:
     if profile.db_backup_retention_days > 35:
         raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
     _choice("dynamoBillingMode", profile.dynamo_billing_mode, BILLING_MODES)
+    _choice("egress", profile.egress, EGRESS_MODES)
+    # AWS WAF's rate-based rules accept 10 to 2,000,000,000 requests per evaluation window.
+    if not 10 <= profile.waf_rate_limit <= 2_000_000_000:
+        raise SettingsError(
+            f"config ecommerce:wafRateLimit = {profile.waf_rate_limit}; allowed range: 10 to 2000000000"
+        )
     _choice("cloudfrontPriceClass", profile.cloudfront_price_class, PRICE_CLASSES)
     if profile.log_retention_days not in LOG_RETENTION_DAYS:
         raise SettingsError(

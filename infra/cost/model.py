@@ -302,6 +302,33 @@ def price_eip(ctx: Context, r: GraphResource) -> list[Line]:
     return [ctx.hourly(f"Elastic IP {r.name}", r, "public_ipv4_hour", note=note, group="nat" if nat else "public ipv4")]
 
 
+def price_instance(ctx: Context, r: GraphResource) -> list[Line]:
+    """An EC2 instance (the NAT instance): its hours, its root volume, its public IPv4 address."""
+    kind = str(r.inputs.get("instanceType"))
+    key = f"ec2_{kind.replace('.', '_')}_hour"
+    if key not in ctx.prices.prices:
+        raise CostModelError(f"{r.name}: instance type {kind!r} has no price in the model")
+    root = r.inputs.get("rootBlockDevice") or {}
+    if str(root.get("volumeType") or "gp3") != "gp3":
+        raise CostModelError(f"{r.name}: root volume type {root.get('volumeType')!r} is not priced")
+    size = float(root.get("volumeSize") or 8)
+    lines = [
+        ctx.hourly(f"EC2 {kind} {r.name}", r, key, note="on-demand, per hour", group="nat"),
+        ctx.line(f"EBS gp3 root volume of {r.name}", r, size, "GB-months", "ebs_gp3_gb_month", f"{size:g} GB", "nat"),
+    ]
+    if r.inputs.get("associatePublicIpAddress"):
+        lines.append(
+            ctx.hourly(
+                f"public IPv4 of {r.name}",
+                r,
+                "public_ipv4_hour",
+                note="the instance's public IPv4 address",
+                group="nat",
+            )
+        )
+    return lines
+
+
 def price_vpc_endpoint(ctx: Context, r: GraphResource) -> list[Line]:
     kind = r.inputs.get("vpcEndpointType") or "Gateway"
     service = str(r.inputs.get("serviceName", "")).rsplit(".", 1)[-1]
@@ -744,6 +771,7 @@ PRICED: dict[str, Pricer] = {
     "aws:rds/proxy:Proxy": price_proxy,
     "aws:ec2/natGateway:NatGateway": price_nat,
     "aws:ec2/eip:Eip": price_eip,
+    "aws:ec2/instance:Instance": price_instance,
     "aws:ec2/vpcEndpoint:VpcEndpoint": price_vpc_endpoint,
     "aws:lb/loadBalancer:LoadBalancer": price_load_balancer,
     "aws:lb/targetGroup:TargetGroup": price_target_group,

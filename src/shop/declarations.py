@@ -382,3 +382,13 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="api_key", personal=True),
 )
+
+
+# Paths the edge firewall (AWS WAF on CloudFront, infra/components/waf.py) treats specially.
+# Stripe posts payment events here; the firewall never rate-limits or blocks it (the endpoint
+# verifies Stripe's signature instead).
+STRIPE_WEBHOOK_PATH = f"{API_PREFIX}/webhooks/stripe"
+CHECKOUT_PATH = f"{API_PREFIX}/checkout"
+SIGN_IN_PATH = f"{API_PREFIX}/account/sign-in"
+# Per-IP rate limits apply to requests whose path starts with one of these.
+RATE_LIMITED_PATH_PREFIXES: tuple[str, ...] = (CHECKOUT_PATH, SIGN_IN_PATH)

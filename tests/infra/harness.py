@@ -259,6 +259,17 @@ class PlatformMocks(Mocks):
             # The regional Elastic Load Balancing account that writes access logs (pre-August-2022 regions).
             elb_account = {"us-east-1": "127311923021", "us-west-2": "797873946194"}.get(region, "000000000000")
             return {"arn": f"arn:aws:iam::{elb_account}:root", "id": elb_account, "region": region}
+        if token == "aws:ssm/getParameter:getParameter":
+            # AWS's public parameters, e.g. the latest Amazon Linux 2023 AMI.
+            pname = a.get("name", "")
+            value = "ami-0a1b2c3d4e5f60718" if "/ami-" in pname else "value"
+            return {"name": pname, "value": value, "insecureValue": value, "type": "String", "id": pname}
+        if token == "aws:ec2/getSecurityGroup:getSecurityGroup":
+            # A group AWS creates for the stack (CloudFront's VPC-origin group), found by name.
+            filters = {f["name"]: f["values"] for f in a.get("filters") or []}
+            gname = a.get("name") or (filters.get("group-name") or ["group"])[0]
+            vpc_id = a.get("vpcId") or (filters.get("vpc-id") or [""])[0]
+            return {"id": "sg-0cf0v0c0r1g1n5000", "name": gname, "vpcId": vpc_id, "arn": "", "description": ""}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "authorizationToken": "QVdTOnRva2Vu",
@@ -294,6 +305,20 @@ class PlatformMocks(Mocks):
             resource_id = f"rtb-{n:08x}"
         elif t == "aws:ec2/natGateway:NatGateway":
             resource_id = f"nat-{n:08x}"
+        elif t == "aws:ec2/instance:Instance":
+            resource_id = f"i-{n:017x}"
+            state.update(
+                primaryNetworkInterfaceId=f"eni-{n:017x}",
+                publicIp=f"198.51.100.{n % 250}" if inputs.get("associatePublicIpAddress") else "",
+                privateIp=f"10.0.48.{n % 250}",
+                arn=f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{resource_id}",
+            )
+        elif t == "aws:cloudfront/vpcOrigin:VpcOrigin":
+            resource_id = f"vo_{n:022x}"
+            state.update(arn=f"arn:aws:cloudfront::{ACCOUNT}:vpcorigin/{resource_id}")
+        elif t == "aws:wafv2/webAcl:WebAcl":
+            resource_id = f"{n:08x}-0000-4000-8000-000000000000"
+            state.update(arn=f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{physical}/{resource_id}")
         elif t == "aws:ec2/internetGateway:InternetGateway":
             resource_id = f"igw-{n:08x}"
         elif t == "aws:ec2/eip:Eip":
@@ -498,6 +523,12 @@ class RecordingMonitor(MockMonitor):
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                         "ignoreChanges": list(request.ignoreChanges),
                         "replaceOnChanges": list(request.replaceOnChanges),
+                        # Engine-side timeouts ("45m"), only the ones set.
+                        "customTimeouts": {
+                            k: v
+                            for k in ("create", "update", "delete")
+                            if (v := getattr(request.customTimeouts, k, ""))
+                        },
                         # The old parent URNs a resource answers to (Alias(parent=...)).
                         "aliasParents": [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn],
                     },

@@ -84,8 +84,36 @@ def test_a_type_in_neither_table_is_an_error_not_a_zero(dev: Program) -> None:
 
 
 def test_one_more_nat_gateway_adds_one_nat_hour_and_its_ipv4_address() -> None:
-    delta = total("dev", {"natGateways": 2}) - total("dev")
+    delta = total("staging") - total("staging", {"natGateways": 2})
     assert delta == pytest.approx(HOURS * (usd("nat_gateway_hour") + usd("public_ipv4_hour")))
+
+
+def test_dev_nat_instance_costs_its_hours_volume_and_address_instead_of_a_nat_gateway() -> None:
+    delta = total("dev", {"egress": "nat_gateway"}) - total("dev")
+    gateway = HOURS * (usd("nat_gateway_hour") + usd("public_ipv4_hour"))
+    instance = HOURS * (usd("ec2_t4g_nano_hour") + usd("public_ipv4_hour")) + 8 * usd("ebs_gp3_gb_month")
+    assert delta == pytest.approx(gateway - instance)
+    lines = lines_named(cost_of(program_for("dev")), "EC2 t4g.nano")
+    assert lines == [pytest.approx(HOURS * usd("ec2_t4g_nano_hour"))]
+
+
+def test_secrets_interface_endpoints_cost_two_services_in_three_azs() -> None:
+    delta = total("staging", {"secretsEndpoints": "true"}) - total("staging")
+    assert delta == pytest.approx(2 * 3 * HOURS * usd("vpc_interface_endpoint_az_hour"))
+
+
+def test_the_web_acl_is_priced_where_the_profile_has_one(program: Program) -> None:
+    from infra.settings import PROFILES
+
+    estimate_ = cost_of(program)
+    acl = lines_named(estimate_, "WAF web ACL")
+    rules = lines_named(estimate_, "WAF rules")
+    if not PROFILES[program.stack].waf:
+        assert acl == [] and rules == []
+        return
+    assert acl == [pytest.approx(usd("waf_web_acl_month"))]
+    # The rate rule and three managed rule groups.
+    assert rules == [pytest.approx(4 * usd("waf_rule_month"))]
 
 
 def test_a_reader_adds_its_minimum_capacity() -> None:
@@ -125,13 +153,24 @@ def test_autoscaling_minimum_not_table_capacity_sets_the_price(dev: Program) -> 
 
 
 def test_health_checks_follow_the_target_groups_interval(dev: Program) -> None:
-    base = cost_of(dev)
-    checks = 3 * HOURS * 3600 / 5  # three ALB nodes (AZs), each every 5 s
+    # Without the stack's sampling rule the default one traces every check (0.05/s < 1/s reservoir).
+    unsampled = [r for r in dev.resources if r.type != "aws:xray/samplingRule:SamplingRule"]
+    base = estimate(unsampled, "us-west-2", "dev")
+    checks = 3 * HOURS * 3600 / 60  # three ALB nodes (AZs), each every 60 s
     assert sum(lines_named(base, "X-Ray traces")) == pytest.approx(checks / 1e6 * usd("xray_trace_recorded_million"))
     health = dev.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
-    slower = edited(dev, "aws:lb/targetGroup:TargetGroup", "api", healthCheck={**health, "interval": 30})
+    slower = [
+        dataclasses.replace(r, inputs={**r.inputs, "healthCheck": {**health, "interval": 300}})
+        if r.type == "aws:lb/targetGroup:TargetGroup"
+        else r
+        for r in unsampled
+    ]
     after = estimate(slower, "us-west-2", "dev")
-    assert sum(lines_named(after, "health checks")) == pytest.approx(sum(lines_named(base, "health checks")) / 6)
+    assert sum(lines_named(after, "health checks")) == pytest.approx(sum(lines_named(base, "health checks")) / 5)
+
+
+def test_the_stacks_sampling_rule_keeps_its_health_checks_out_of_the_traces(program: Program) -> None:
+    assert sum(lines_named(cost_of(program), "X-Ray traces")) == 0
 
 
 # --------------------------------------------------------------------------- ready for the near-zero dev profile
@@ -152,8 +191,9 @@ def test_scale_to_zero_without_a_proxy_idles_at_zero_compute(dev: Program) -> No
 
 
 def test_an_internal_alb_has_no_public_ipv4(dev: Program) -> None:
-    internal = estimate(edited(dev, "aws:lb/loadBalancer:LoadBalancer", "alb", internal=True), "us-west-2", "dev")
-    assert cost_of(dev).idle.total - internal.idle.total == pytest.approx(3 * HOURS * usd("public_ipv4_hour"))
+    public = estimate(edited(dev, "aws:lb/loadBalancer:LoadBalancer", "alb", internal=False), "us-west-2", "dev")
+    assert public.idle.total - cost_of(dev).idle.total == pytest.approx(3 * HOURS * usd("public_ipv4_hour"))
+    assert lines_named(cost_of(dev), "ALB ecommerce-alb-dev public IPv4") == []
 
 
 def test_interface_endpoints_and_waf_are_priced(dev: Program) -> None:

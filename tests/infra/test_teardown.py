@@ -3,7 +3,9 @@
 A stack whose profile has ``protect_data = False`` (dev, staging) must be
 destroyable in one command leaving nothing behind: buckets emptied by
 ``force_destroy``, the registry's images deleted, no final snapshot, no
-deletion protection, no resource marked ``protect`` or ``retainOnDelete``.
+deletion protection, no resource marked ``protect`` or ``retainOnDelete``
+except the one documented leftover: the Lambda@Edge function, which Lambda
+cannot delete while CloudFront still holds replicas of it (README, "Tear down").
 
 A stack with ``protect_data = True`` (prod) must refuse to lose data: the
 stores are protected in Pulumi (destroy stops before touching them), have
@@ -28,6 +30,9 @@ REPOSITORY = "aws:ecr/repository:Repository"
 VAULT = "aws:backup/vault:Vault"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
+# What destroy deliberately leaves behind (type, logical name): see README "Tear down".
+DOCUMENTED_LEFTOVERS = {("aws:lambda/function:Function", "edge")}
+
 # The data stores whose loss matters, and which every stack has.
 DATA_STORES = (BUCKET, TABLE, CLUSTER, KEY)
 
@@ -48,7 +53,8 @@ def test_a_disposable_stack_is_destroyed_without_leftovers(stack: str) -> None:
     assert not protects_data(program)
     for resource in program:
         assert not resource.options["protect"], f"{resource.type} {resource.name} would block pulumi destroy"
-        assert not resource.options["retainOnDelete"], f"{resource.type} {resource.name} would survive destroy"
+        if (resource.type, resource.name) not in DOCUMENTED_LEFTOVERS:
+            assert not resource.options["retainOnDelete"], f"{resource.type} {resource.name} would survive destroy"
     for bucket in program.of_type(BUCKET):
         assert bucket["forceDestroy"] is True, f"bucket {bucket.name} must be emptied on destroy"
     for table in program.of_type(TABLE):

@@ -24,6 +24,9 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # These mirror shop.declarations (which the zip cannot import);
 # tests/app/test_edge.py checks that they stay equal.
 HEALTH_PATH = "/api/health"
+# Stripe cannot present the storefront credential: its webhook passes the edge without it
+# (the API verifies Stripe's signature instead).
+STRIPE_WEBHOOK_PATH = "/api/webhooks/stripe"
 ADMIN_PREFIX = "/api/admin"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
