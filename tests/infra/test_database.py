@@ -222,14 +222,14 @@ def test_read_only_endpoint_serves_the_readers_from_the_private_subnets(program:
 
 
 def test_the_functions_connect_through_the_proxy_with_an_iam_token(program: Program) -> None:
-    """The API function and the migration function get the proxy's endpoint and may
+    """The API, migration and expiry functions get the proxy's endpoint and may
     rds-db:connect as the database user on exactly this proxy."""
     functions = {
         f.name: f
         for f in program.of_type("aws:lambda/function:Function")
         if "DB_WRITER_HOST" in ((f.get("environment") or {}).get("variables") or {})
     }
-    assert set(functions) == {"api", "migrate"}
+    assert set(functions) == {"api", "migrate", "expire"}
     p = proxy(program)
     endpoint = program.one("aws:rds/proxyEndpoint:ProxyEndpoint")
     assert functions["api"]["environment"]["variables"]["DB_READER_HOST"] == endpoint.outputs["endpoint"]

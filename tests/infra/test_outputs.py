@@ -48,6 +48,7 @@ EXPECTED_OUTPUTS = (
     "apiFunctionName",
     "apiFunctionArn",
     "migrationFunctionName",
+    "expiryFunctionName",
     "apiLogGroupName",
     "restApiId",
     "apiUrl",
