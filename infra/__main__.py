@@ -48,7 +48,7 @@ database = Database(
         database_subnet_ids=[s.id for s in network.database_subnets],
         database_security_group_id=network.database_security_group.id,
         proxy_subnet_ids=[s.id for s in network.private_subnets],
-        proxy_security_group_id=network.proxy_security_group.id if network.proxy_security_group else "",
+        proxy_security_group_id=network.proxy_security_group.id if network.proxy_security_group else None,
         availability_zones=network.availability_zones,
     ),
 )
@@ -113,7 +113,7 @@ migrations = Migrations(
         settings=settings,
         key_arn=encryption.key.arn,
         network=network.function_network,
-        database=database.access,
+        database=database.migration_access,
         image_uri=api_function.image_uri,
     ),
 )
@@ -153,7 +153,7 @@ monitoring = Monitoring(
         api_name=api_gateway.rest_api.name,
         stage_name=api_gateway.stage.stage_name,
         cluster_identifier=database.cluster.cluster_identifier,
-        proxy_name=database.proxy.name,
+        proxy_name=database.proxy.name if database.proxy else None,
         table_names={logical: table.name for logical, table in tables.tables.items()},
     ),
 )
@@ -177,8 +177,13 @@ pulumi.export("cacheTableName", tables.tables["cache"].name)
 pulumi.export("idempotencyTableName", tables.tables["idempotency"].name)
 pulumi.export("auroraClusterId", database.cluster.cluster_identifier)
 pulumi.export("auroraClusterArn", database.cluster.arn)
-pulumi.export("dbProxyEndpoint", database.writer_host)
-pulumi.export("dbProxyReadOnlyEndpoint", database.read_only_endpoint.endpoint)
+pulumi.export("dbWriterHost", database.writer_host)
+pulumi.export("dbReaderHost", database.reader_host)
+pulumi.export("dbUser", database.db_user)
+if database.proxy and database.read_only_endpoint:
+    pulumi.export("dbProxyName", database.proxy.name)
+    pulumi.export("dbProxyEndpoint", database.proxy.endpoint)
+    pulumi.export("dbProxyReadOnlyEndpoint", database.read_only_endpoint.endpoint)
 pulumi.export("dbSecretArn", database.secret_arn)
 pulumi.export("apiUrl", api_gateway.url)
 pulumi.export("apiStage", api_gateway.stage.stage_name)
@@ -197,7 +202,6 @@ pulumi.export("edgeFunctionVersionArn", cdn.edge_function.qualified_arn)
 pulumi.export("staticBucketName", storage.static_bucket.bucket)
 pulumi.export("logsBucketName", storage.logs_bucket.bucket)
 pulumi.export("artifactsBucketName", storage.artifacts_bucket.bucket)
-pulumi.export("dbProxyName", database.proxy.name)
 pulumi.export("apiLogGroupName", api_function.log_group.name)
 pulumi.export("apiAccessLogGroupName", api_gateway.access_log_group.name)
 pulumi.export("restApiId", api_gateway.rest_api.id)

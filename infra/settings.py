@@ -25,6 +25,7 @@ Config keys (namespace ``ecommerce``):
 - ``stripeSecretKey`` / ``stripeWebhookSecret`` (secrets, required): Stripe's secret key
   (``sk_test_``/``sk_live_``/``rk_...``) and the webhook endpoint's signing secret (``whsec_...``);
   stored in SSM Parameter Store by ``infra/components/payments.py``.
+- ``drRegion``: the second region AWS Backup copies recovery points to (required with ``drCopy``).
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
   ``dynamoBillingMode``, ``natGateways``, ``egress``, ``waf``, ...) overrides the profile value.
   ``lambdaReservedConcurrency`` also takes ``none``: no reservation (the function
@@ -82,6 +83,7 @@ LOG_RETENTION_DAYS = (
 
 _SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 _ORIGIN_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # Domains reserved for documentation and testing (RFC 2606, RFC 6761): mail there reaches nobody.
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
@@ -134,10 +136,21 @@ class Profile:
     aurora_readers: int
     aurora_min_acu: float
     aurora_max_acu: float
+    # With aurora_min_acu = 0: idle seconds before Aurora pauses the instances (300 to 86400).
+    aurora_auto_pause_seconds: int
+    # RDS Proxy in front of the cluster. Off: functions connect to the cluster endpoint with
+    # IAM auth and TLS (a proxy's connections would keep a 0-ACU cluster from pausing).
+    rds_proxy: bool
     db_backup_retention_days: int
-    # Data protection: deletion protection, final snapshots, retained backups.
+    # The one protection decision: Pulumi protect + AWS deletion protection on every data
+    # store and on the ALB. A stack is retired by setting it to false (README, teardown).
     protect_data: bool
+    # On destroy, keep what restores the data: the cluster's final snapshot, the backup vaults
+    # with their recovery points, and the KMS keys that decrypt them.
+    keep_backups_on_destroy: bool
     aws_backup: bool
+    # AWS Backup copies every recovery point to a vault in config ecommerce:drRegion.
+    dr_copy: bool
     # Days AWS Backup keeps each daily recovery point (when aws_backup is on).
     backup_retention_days: int
     # Logs and delivery
@@ -178,7 +191,7 @@ PROFILES: dict[str, Profile] = {
         secrets_endpoints=False,
         waf=False,
         waf_rate_limit=100,
-        dynamo_billing_mode="PROVISIONED",
+        dynamo_billing_mode="PAY_PER_REQUEST",
         dynamo_read_capacity=5,
         dynamo_write_capacity=5,
         dynamo_max_read_capacity=50,
@@ -189,12 +202,16 @@ PROFILES: dict[str, Profile] = {
         api_rate_limit=100,
         api_burst_limit=50,
         handler_duration_budget_ms=80,
-        aurora_readers=1,
-        aurora_min_acu=0.5,
+        aurora_readers=0,
+        aurora_min_acu=0.0,
         aurora_max_acu=4,
+        aurora_auto_pause_seconds=300,
+        rds_proxy=False,
         db_backup_retention_days=1,
         protect_data=False,
+        keep_backups_on_destroy=False,
         aws_backup=False,
+        dr_copy=False,
         backup_retention_days=7,
         log_retention_days=7,
         cloudfront_price_class="PriceClass_100",
@@ -226,9 +243,13 @@ PROFILES: dict[str, Profile] = {
         aurora_readers=2,
         aurora_min_acu=0.5,
         aurora_max_acu=16,
+        aurora_auto_pause_seconds=300,
+        rds_proxy=True,
         db_backup_retention_days=7,
         protect_data=False,
+        keep_backups_on_destroy=False,
         aws_backup=True,
+        dr_copy=False,
         backup_retention_days=14,
         log_retention_days=30,
         cloudfront_price_class="PriceClass_100",
@@ -247,8 +268,8 @@ PROFILES: dict[str, Profile] = {
         waf=True,
         waf_rate_limit=100,
         dynamo_billing_mode="PROVISIONED",
-        dynamo_read_capacity=50,
-        dynamo_write_capacity=50,
+        dynamo_read_capacity=10,
+        dynamo_write_capacity=10,
         dynamo_max_read_capacity=1_000,
         dynamo_max_write_capacity=1_000,
         lambda_memory_mb=3072,
@@ -258,11 +279,15 @@ PROFILES: dict[str, Profile] = {
         api_burst_limit=5_000,
         handler_duration_budget_ms=80,
         aurora_readers=2,
-        aurora_min_acu=2,
+        aurora_min_acu=1.0,
         aurora_max_acu=64,
+        aurora_auto_pause_seconds=300,
+        rds_proxy=True,
         db_backup_retention_days=30,
         protect_data=True,
+        keep_backups_on_destroy=True,
         aws_backup=True,
+        dr_copy=True,
         backup_retention_days=35,
         log_retention_days=90,
         cloudfront_price_class="PriceClass_All",
@@ -300,6 +325,8 @@ class Settings:
     # Stripe's secret API key and the webhook endpoint's signing secret (secrets, required).
     stripe_secret_key: pulumi.Output[str] | None = None
     stripe_webhook_secret: pulumi.Output[str] | None = None
+    # Second region AWS Backup copies recovery points to (profile.dr_copy).
+    dr_region: str | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -396,7 +423,22 @@ def validate_profile(profile: Profile) -> Profile:
             f"minimum of 1 (0 would throttle every request); for no reservation: "
             f"pulumi config set lambdaReservedConcurrency {NO_RESERVATION}"
         )
-    at_least("aurora_min_acu", 0.5)
+    if profile.aurora_min_acu != 0:
+        at_least("aurora_min_acu", 0.5)
+    if not 300 <= profile.aurora_auto_pause_seconds <= 86_400:
+        raise SettingsError(
+            f"config ecommerce:auroraAutoPauseSeconds = {profile.aurora_auto_pause_seconds}; "
+            "allowed range: 300 to 86400"
+        )
+    if profile.aurora_min_acu == 0 and profile.rds_proxy:
+        raise SettingsError(
+            "config ecommerce:auroraMinAcu = 0 needs ecommerce:rdsProxy = false: an attached RDS Proxy keeps "
+            "the instances from pausing (set auroraMinAcu to 0.5 or more, or rdsProxy to false)"
+        )
+    if profile.dr_copy and not profile.aws_backup:
+        raise SettingsError(
+            "config ecommerce:drCopy = true needs ecommerce:awsBackup = true (it copies its recovery points)"
+        )
     if not 1 <= profile.nat_gateways <= 3:
         raise SettingsError(f"config ecommerce:natGateways = {profile.nat_gateways}; allowed values: 1, 2, 3")
     if not 0 <= profile.aurora_readers <= 15:
@@ -523,6 +565,18 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
             "(for example: openssl rand -hex 32)"
         )
     stripe_secret_key, stripe_webhook_secret = _stripe_secrets(config)
+    dr_region = config.get("drRegion")
+    if profile.dr_copy and not dr_region:
+        raise SettingsError(
+            "config ecommerce:drRegion is required when drCopy is on (a second region for the backup copies, "
+            "for example: pulumi config set drRegion us-east-1)"
+        )
+    if dr_region is not None and not _REGION.match(dr_region):
+        raise SettingsError(f"config ecommerce:drRegion = {dr_region!r} is not an AWS region name")
+    if dr_region == region:
+        raise SettingsError(
+            f"config ecommerce:drRegion must differ from aws:region ({region}): it is the second region"
+        )
     return Settings(
         project=PROJECT,
         stack=stack,
@@ -540,6 +594,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         origin_verify_secret=origin_verify_secret,
         stripe_secret_key=stripe_secret_key,
         stripe_webhook_secret=stripe_webhook_secret,
+        dr_region=dr_region if profile.dr_copy else None,
     )
 
 

@@ -40,8 +40,8 @@ from infra.lambda_helpers import (
     DatabaseAccess,
     FunctionNetwork,
     SecureParameter,
-    database_connect_statement,
     database_environment,
+    database_statements,
     function_log_group,
     function_role,
     network_interfaces_statement,
@@ -77,7 +77,7 @@ def function_policy(
     *,
     table_arns: list[pulumi.Output[str]],
     index_arns: list[pulumi.Output[str]],
-    connect_arn: pulumi.Input[str],
+    database: DatabaseAccess,
     log_group_arn: pulumi.Input[str],
     key_arn: pulumi.Input[str],
     region: str,
@@ -86,7 +86,7 @@ def function_policy(
     """The function role's policy document: one statement per thing the code does."""
     return policy_document(
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": [*table_arns, *index_arns]},
-        database_connect_statement(connect_arn),
+        *database_statements(database, key_arn, region),
         own_log_group_statement(log_group_arn),
         {"Sid": "XRayNoResourceLevelPermissions", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
         network_interfaces_statement(),
@@ -276,7 +276,7 @@ class ApiFunction(pulumi.ComponentResource):
             policy=function_policy(
                 table_arns=table_arns,
                 index_arns=index_arns,
-                connect_arn=args.database.connect_arn,
+                database=args.database,
                 log_group_arn=self.log_group.arn,
                 key_arn=args.key_arn,
                 region=args.settings.region,

@@ -108,7 +108,7 @@ class LoadBalancer(pulumi.ComponentResource):
             security_groups=[args.security_group_id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
-            enable_deletion_protection=settings.is_prod,
+            enable_deletion_protection=settings.profile.protect_data,
             idle_timeout=60,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=args.logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True),
             # ALB checks that it may write to the bucket when logging is enabled.

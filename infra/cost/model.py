@@ -93,6 +93,7 @@ FREE_AT_REST: dict[str, str] = {
     "aws:appautoscaling/target:Target": "no charge; its minimum is what the table is priced at",
     "aws:backup/selection:Selection": "configuration of the backup plan",
     "aws:backup/vault:Vault": "a vault has no charge; recovery points are priced on the plan",
+    "random:index/randomId:RandomId": "a value in the state (the final snapshot name suffix)",
     "aws:cloudfront/originAccessControl:OriginAccessControl": "configuration of the distribution",
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": "configuration of the distribution",
     "aws:cloudfront/cachePolicy:CachePolicy": "configuration of the distribution",

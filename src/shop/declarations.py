@@ -161,7 +161,7 @@ PAYMENT_WINDOW_SECONDS = 30 * 60
 EXPIRY_INTERVAL_SECONDS = 300
 
 # The order lifecycle (issue 12). The database holds the same pairs (table order_transitions, migration
-# 0003) and refuses any other change of status; tests/app/test_lifecycle.py keeps the two equal.
+# 0004) and refuses any other change of status; tests/app/test_lifecycle.py keeps the two equal.
 ORDER_STATES: tuple[str, ...] = ("pending_payment", "paid", "fulfilled", "cancelled", "refunded", "partially_refunded")
 ORDER_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -178,6 +178,10 @@ ORDER_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 # embedded PostgreSQL alike.
 DB_NAME = "shop"
 DB_PORT = 5432
+# The role the API signs in as: DML on the shop's tables, no DDL (migration 0003 creates it).
+# Migrations sign in as the cluster's master user (infra/components/database.py), locally the
+# embedded server's superuser.
+DB_APP_USER = "shop_app"
 
 
 # Timeouts nest, from the inside out (ARCHITECTURE.md "Timeouts and retry budgets"): every client
@@ -229,6 +233,8 @@ class Env(StrEnum):
     DB_NAME = "DB_NAME"
     DB_USER = "DB_USER"
     DB_IAM_AUTH = "DB_IAM_AUTH"
+    # The migration function without a proxy (dev): the cluster's managed master secret.
+    DB_SECRET_ARN = "DB_SECRET_ARN"
     # Locally: plain libpq connection strings instead of host/IAM settings.
     DATABASE_URL = "DATABASE_URL"
     DATABASE_READER_URL = "DATABASE_READER_URL"

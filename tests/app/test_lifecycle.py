@@ -1,5 +1,5 @@
 """The order lifecycle: allowed transitions only (API and database), history, shipping, cancel,
-fulfilment, expiry of unpaid reservations, and migration 0003 on a database holding orders."""
+fulfilment, expiry of unpaid reservations, and migration 0004 on a database holding orders."""
 
 from __future__ import annotations
 
@@ -252,8 +252,8 @@ def old_db(postgres: PostgresHandle) -> Iterator[str]:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def test_migration_0003_moves_placed_orders_to_paid_on_a_database_with_orders(old_db: str) -> None:
-    before = [m for m in migrate.available() if m.version < 3]
+def test_migration_0004_moves_placed_orders_to_paid_on_a_database_with_orders(old_db: str) -> None:
+    before = [m for m in migrate.available() if m.version < 4]
     with psycopg.connect(old_db, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
@@ -277,12 +277,12 @@ def test_migration_0003_moves_placed_orders_to_paid_on_a_database_with_orders(ol
                 (order_id, product),
             )
     applied = migrate.migrate(old_db)
-    assert applied[0] == "0003_order_lifecycle_payments"
+    assert applied[0] == "0004_order_lifecycle_payments"
     with psycopg.connect(old_db, autocommit=True) as conn:
         statuses = dict(conn.execute("SELECT id::text, status FROM orders").fetchall())
         assert statuses == {placed: "paid", cancelled: "cancelled"}
         history = conn.execute("SELECT order_id::text, from_status, to_status, cause FROM order_history").fetchall()
-        assert history == [(placed, "placed", "paid", "migration:0003")]
+        assert history == [(placed, "placed", "paid", "migration:0004")]
         # The migrated order follows the lifecycle from now on.
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("UPDATE orders SET status = 'pending_payment' WHERE id = %s", (placed,))

@@ -461,6 +461,8 @@ class PlatformMocks(Mocks):
             state.update(arn=f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{physical}-AbCdEf")
         elif t == "aws:backup/vault:Vault":
             state.update(arn=f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{physical}")
+        elif t == "random:index/randomId:RandomId":
+            state.update(hex=f"{n:08x}"[-2 * int(inputs.get("byteLength", 4)) :], b64Url=f"r{n:07x}")
         elif t == "aws:index/provider:Provider" or t.startswith("pulumi:providers:"):
             resource_id = f"provider-{n}"
             if inputs.get("region"):

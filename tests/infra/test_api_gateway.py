@@ -300,7 +300,7 @@ def test_stage_traces_and_writes_json_access_logs_kept_as_the_profile_says(progr
     assert fields["requestId"] == "$context.requestId"
     assert {"status", "ip", "httpMethod", "resourcePath", "responseLatency"} <= set(fields)
     assert group.inputs["retentionInDays"] == PROFILES[program.stack].log_retention_days
-    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
 
 
 def test_account_logging_role_is_set_before_the_stage_logs(program: Program) -> None:

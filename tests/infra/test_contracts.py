@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from infra.settings import PROFILES
 from shop import declarations
 from shop.declarations import Env
 from tests.infra.harness import Program, run_program
@@ -65,8 +66,8 @@ def test_database_port_is_the_declared_one_on_every_hop(program: Program) -> Non
         and not r.name.startswith(("nat-", "endpoints-"))
         and "secrets" not in r.name
     ]
-    # function -> proxy -> database, or (no proxy) function -> database.
-    assert len(postgres_rules) in (2, 4)
+    # function -> proxy -> database, or (no proxy, dev) function -> database.
+    assert len(postgres_rules) == (4 if PROFILES[program.stack].rds_proxy else 2)
     for rule in postgres_rules:
         assert rule.inputs["fromPort"] == rule.inputs["toPort"] == declarations.DB_PORT, rule.name
     for function in ("api", "migrate"):
@@ -76,10 +77,12 @@ def test_database_port_is_the_declared_one_on_every_hop(program: Program) -> Non
 
 
 def test_both_vpc_functions_get_the_same_database_environment(program: Program) -> None:
-    keys = (Env.DB_WRITER_HOST, Env.DB_PORT, Env.DB_NAME, Env.DB_USER, Env.DB_IAM_AUTH)
+    """Same host, port and database; the API as the application role, migrations as the master user."""
+    keys = (Env.DB_WRITER_HOST, Env.DB_PORT, Env.DB_NAME)
     api, migrate = env_of(program, "api"), env_of(program, "migrate")
     assert {k: api[k] for k in keys} == {k: migrate[k] for k in keys}
     assert api[Env.DB_IAM_AUTH] == "true"
+    assert api[Env.DB_USER] == declarations.DB_APP_USER != migrate[Env.DB_USER]
 
 
 def test_function_ttls_are_the_declared_defaults(program: Program) -> None:

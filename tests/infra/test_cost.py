@@ -117,39 +117,41 @@ def test_the_web_acl_is_priced_where_the_profile_has_one(program: Program) -> No
 
 
 def test_a_reader_adds_its_minimum_capacity() -> None:
-    delta = total("dev", {"auroraReaders": 2}) - total("dev")
-    # 0.5 ACU around the clock; the proxy stays at its 8 ACU minimum (1.5 ACU of targets).
+    delta = total("staging", {"auroraReaders": 3}) - total("staging")
+    # 0.5 ACU around the clock; the proxy stays at its 8 ACU minimum (2 ACU of targets).
     assert delta == pytest.approx(0.5 * HOURS * usd("aurora_acu_hour"))
 
 
 def test_the_proxy_charge_follows_the_targets_once_above_its_minimum() -> None:
-    # prod: 3 instances at 2 ACU = 6 ACU, billed as 8. Four instances reach 8 (proxy unchanged); five, 10.
-    three, four, five = total("prod"), total("prod", {"auroraReaders": 3}), total("prod", {"auroraReaders": 4})
+    # 3 instances at 2 ACU = 6 ACU, billed as 8. Four instances reach 8 (proxy unchanged); five, 10.
+    at_two = {"auroraMinAcu": 2.0}
+    three = total("prod", at_two)
+    four, five = total("prod", {**at_two, "auroraReaders": 3}), total("prod", {**at_two, "auroraReaders": 4})
     instance = 2 * HOURS * usd("aurora_acu_hour")
     assert four - three == pytest.approx(instance)
     assert five - four == pytest.approx(instance + 2 * HOURS * usd("rds_proxy_acu_hour"))
 
 
 def test_on_demand_tables_cost_nothing_at_rest() -> None:
-    provisioned = cost_of(program_for("dev"))
-    on_demand = estimate_stack("dev", {"dynamoBillingMode": "PAY_PER_REQUEST"})
-    tables = len(program_for("dev").of_type("aws:dynamodb/table:Table"))
-    per_table = 5 * HOURS * (usd("dynamodb_wcu_hour") + usd("dynamodb_rcu_hour"))
+    provisioned = cost_of(program_for("staging"))
+    on_demand = estimate_stack("staging", {"dynamoBillingMode": "PAY_PER_REQUEST"})
+    tables = len(program_for("staging").of_type("aws:dynamodb/table:Table"))
+    per_table = 10 * HOURS * (usd("dynamodb_wcu_hour") + usd("dynamodb_rcu_hour"))
     assert provisioned.idle.total - on_demand.idle.total == pytest.approx(tables * per_table)
     assert sum(lines_named(on_demand, "DynamoDB")) == 0
 
 
 def test_table_capacity_is_priced_at_the_autoscaling_minimum() -> None:
-    delta = total("dev", {"dynamoReadCapacity": 7, "dynamoWriteCapacity": 9}) - total("dev")
+    delta = total("staging", {"dynamoReadCapacity": 12, "dynamoWriteCapacity": 14}) - total("staging")
     tables = 3
     assert delta == pytest.approx(tables * HOURS * (4 * usd("dynamodb_wcu_hour") + 2 * usd("dynamodb_rcu_hour")))
 
 
-def test_autoscaling_minimum_not_table_capacity_sets_the_price(dev: Program) -> None:
+def test_autoscaling_minimum_not_table_capacity_sets_the_price(staging: Program) -> None:
     # Autoscaling owns a provisioned table's capacity: what it may scale down to is what idles.
-    raised = edited(dev, "aws:appautoscaling/target:Target", "sessions-read", minCapacity=20)
-    delta = estimate(raised, "us-west-2", "dev").idle.total - cost_of(dev).idle.total
-    assert delta == pytest.approx(15 * HOURS * usd("dynamodb_rcu_hour"))
+    raised = edited(staging, "aws:appautoscaling/target:Target", "sessions-read", minCapacity=20)
+    delta = estimate(raised, "us-west-2", "staging").idle.total - cost_of(staging).idle.total
+    assert delta == pytest.approx(10 * HOURS * usd("dynamodb_rcu_hour"))
 
 
 def test_health_checks_follow_the_target_groups_interval(dev: Program) -> None:
@@ -176,18 +178,18 @@ def test_the_stacks_sampling_rule_keeps_its_health_checks_out_of_the_traces(prog
 # --------------------------------------------------------------------------- ready for the near-zero dev profile
 
 
-def test_scale_to_zero_without_a_proxy_idles_at_zero_compute(dev: Program) -> None:
-    scaling = {"minCapacity": 0, "maxCapacity": 4, "secondsUntilAutoPause": 300}
-    resources = edited(dev, "aws:rds/cluster:Cluster", "aurora", serverlessv2ScalingConfiguration=scaling)
-    with_proxy = estimate(resources, "us-west-2", "dev")
-    # An attached proxy keeps the instances from pausing: they hold 0.5 ACU.
-    assert sum(lines_named(with_proxy, "Aurora Serverless v2")) == pytest.approx(
-        2 * 0.5 * HOURS * usd("aurora_acu_hour")
-    )
-    proxyless = [r for r in resources if not r.type.startswith("aws:rds/proxy")]
-    without = estimate(proxyless, "us-west-2", "dev")
+def test_scale_to_zero_without_a_proxy_idles_at_zero_compute(dev: Program, staging: Program) -> None:
+    # The dev profile: 0 ACU with auto-pause, no proxy, one instance.
+    without = cost_of(dev)
     assert sum(lines_named(without, "Aurora Serverless v2")) == 0
     assert lines_named(without, "RDS Proxy") == []
+    # The same scaling behind a proxy: its connections keep the instances from pausing (0.5 ACU).
+    scaling = {"minCapacity": 0, "maxCapacity": 4, "secondsUntilAutoPause": 300}
+    resources = edited(staging, "aws:rds/cluster:Cluster", "aurora", serverlessv2ScalingConfiguration=scaling)
+    with_proxy = estimate(resources, "us-west-2", "staging")
+    assert sum(lines_named(with_proxy, "Aurora Serverless v2")) == pytest.approx(
+        3 * 0.5 * HOURS * usd("aurora_acu_hour")
+    )
 
 
 def test_an_internal_alb_has_no_public_ipv4(dev: Program) -> None:
@@ -247,7 +249,8 @@ def test_every_price_has_a_region_a_date_and_an_aws_source() -> None:
 
 def test_both_regions_price_every_stack() -> None:
     for stack in STACKS:
-        east = estimate_stack(stack, {"aws:region": "us-east-1"})
+        # prod's DR copies then go the other way.
+        east = estimate_stack(stack, {"aws:region": "us-east-1", "drRegion": "us-west-2"})
         assert east.idle.region == "us-east-1" and east.idle.total > 0
 
 

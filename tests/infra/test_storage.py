@@ -68,7 +68,7 @@ def test_ownership_enforced_except_the_logs_bucket_cloudfront_logging_needs(prog
 
 
 def test_encryption_cmk_for_content_sse_s3_for_logs(program: Program) -> None:
-    key_arn = program.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = program.one("aws:kms/key:Key", "data").outputs["arn"]
     for kind in ("static", "artifacts"):
         config = only(
             program,
@@ -188,7 +188,7 @@ def test_static_bucket_is_readable_by_this_distribution_only(program: Program) -
 
 
 def test_cloudfront_may_decrypt_the_static_assets_for_this_accounts_distributions_only(program: Program) -> None:
-    key = program.one("aws:kms/key:Key")
+    key = program.one("aws:kms/key:Key", "data")
     statements = json.loads(key.inputs["policy"])["Statement"]
     grants = [s for s in statements if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}]
     assert len(grants) == 1

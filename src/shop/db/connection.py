@@ -115,6 +115,13 @@ def connect_kwargs(role: Role) -> dict[str, Any]:
 
 
 def _open(role: Role) -> DictConnection:
+    from shop.db import wakeup  # with psycopg: on the first database call, not at cold start
+
+    budget = wakeup.budget_seconds(iam_auth=settings().database.iam_auth)
+    return wakeup.connect_until_ready(lambda: _open_once(role), budget_seconds=budget)
+
+
+def _open_once(role: Role) -> DictConnection:
     import psycopg
 
     kwargs = connect_kwargs(role)

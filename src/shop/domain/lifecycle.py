@@ -1,7 +1,7 @@
 """The order lifecycle (issue 12): every change of status is one guarded statement plus its history row.
 
 States and the allowed pairs are ``shop.declarations.ORDER_TRANSITIONS``; the database holds the same
-pairs (``order_transitions``, migration 0003) and its trigger refuses any other change, whoever
+pairs (``order_transitions``, migration 0004) and its trigger refuses any other change, whoever
 writes. :func:`move` is the only way the application changes an order's status::
 
     UPDATE orders SET status = <to> WHERE id = <id> AND status = <expected>   -- the guard
@@ -12,7 +12,7 @@ the loser sees ``False`` and decides from the order's new status. Stock goes bac
 (``orders.stock_released``, :func:`release_stock`).
 
 Causes are short strings: ``checkout``, ``shopper``, ``admin``, ``expiry``, ``stripe:<event id>``,
-``migration:0003``.
+``migration:0004``.
 """
 
 from __future__ import annotations

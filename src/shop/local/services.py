@@ -24,10 +24,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from shop.declarations import (
     CACHE_TTL_SECONDS,
     CART_TTL_SECONDS,
+    DB_APP_USER,
     DB_NAME,
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -436,6 +438,13 @@ def ensure_token_secret(data_dir: Path) -> Path:
     return path
 
 
+def as_app_user(url: str) -> str:
+    """``url`` signed in as the application role (the local server trusts 127.0.0.1: no password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{DB_APP_USER}@{host}"))
+
+
 def app_environment(
     pg_url: str,
     dynamo_endpoint: str,
@@ -444,11 +453,14 @@ def app_environment(
     reader_url: str | None = None,
     token_secret_file: Path | None = None,
 ) -> dict[str, str]:
-    """Environment variables the API handler needs to run against the local services."""
+    """Environment variables the API handler needs to run against the local services.
+
+    The API signs in as the application role (``DB_APP_USER``: DML only), as it does in AWS; ``pg_url``
+    is the privileged URL migrations use."""
     env: dict[str, str] = {
         Env.ENVIRONMENT: "local",
-        Env.DATABASE_URL: pg_url,
-        Env.DATABASE_READER_URL: reader_url or pg_url,
+        Env.DATABASE_URL: as_app_user(pg_url),
+        Env.DATABASE_READER_URL: as_app_user(reader_url or pg_url),
         Env.DB_IAM_AUTH: "false",
         Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
         Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),

@@ -8,7 +8,7 @@
 -- * Existing 'placed' orders become 'paid': they were accepted orders whose stock was taken, and the
 --   shop was going to ship them; 'pending_payment' would let the expiry job cancel them. They have no
 --   PaymentIntent (payment_intent_id NULL): cancelling one releases its stock and refunds nothing.
---   Each gets one order_history row (placed -> paid, cause 'migration:0003'). 'cancelled' stays.
+--   Each gets one order_history row (placed -> paid, cause 'migration:0004'). 'cancelled' stays.
 -- * Shipping: a flat rate per country zone (shipping_zones, shipping_countries), copied onto the
 --   order at checkout with the validated address (orders.shipping_address, jsonb).
 -- * Payments: orders.payment_intent_id (one intent per order, reused on retry), refunded_cents,
@@ -63,7 +63,7 @@ CREATE TABLE order_history (
 CREATE INDEX order_history_order_idx ON order_history (order_id, id);
 
 INSERT INTO order_history (order_id, from_status, to_status, cause, at)
-SELECT id, 'placed', status, 'migration:0003', now() FROM orders WHERE status = 'paid';
+SELECT id, 'placed', status, 'migration:0004', now() FROM orders WHERE status = 'paid';
 
 CREATE FUNCTION orders_guard_transition() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -126,3 +126,9 @@ CREATE TABLE refunds (
     created_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (order_id, request_key)
 );
+
+-- The application role (migration 0003) gets DML on every new table by default privileges. The
+-- lifecycle's rules and its history are not the application's to rewrite: it may read the allowed
+-- transitions only, and append to the history but never change or delete a row of it.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON order_transitions FROM shop_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON order_history FROM shop_app;
