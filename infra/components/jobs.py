@@ -21,8 +21,8 @@ from infra.lambda_helpers import (
     DatabaseAccess,
     FunctionNetwork,
     SecureParameter,
-    database_connect_statement,
     database_environment,
+    database_statements,
     function_log_group,
     function_role,
     network_interfaces_statement,
@@ -78,7 +78,7 @@ class Jobs(pulumi.ComponentResource):
             "expire",
             role=self.role.id,
             policy=policy_document(
-                database_connect_statement(args.database.connect_arn),
+                *database_statements(args.database, args.key_arn, args.settings.region),
                 own_log_group_statement(self.log_group.arn),
                 network_interfaces_statement(),
                 *parameter_read_statements(arns, args.key_arn, args.settings.region),

@@ -252,8 +252,8 @@ def test_the_functions_connect_through_the_proxy_with_an_iam_token(program: Prog
         variables = fn["environment"]["variables"]
         assert variables["DB_WRITER_HOST"] == p.outputs["endpoint"]
         assert variables["DB_NAME"] == cluster(program)["databaseName"]
-        # The API signs in as the DML-only application role; migrations as the master user.
-        expected_user = "shop_app" if fn.name == "api" else cluster(program)["masterUsername"]
+        # The API and the expiry job sign in as the DML-only application role; migrations as the master user.
+        expected_user = "shop_app" if fn.name in ("api", "expire") else cluster(program)["masterUsername"]
         assert variables["DB_USER"] == expected_user, fn.name
         assert variables["DB_IAM_AUTH"] == "true"
 
