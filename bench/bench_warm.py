@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.app.events import LambdaContext, alb_event, rest_event  # noqa: E402 - after the path tweak
+from tests.app.events import ADDRESS, LambdaContext, alb_event, rest_event  # noqa: E402 - after the path tweak
 
 Event = dict[str, Any]
 RECORD = ROOT / "bench" / "results" / "warm.json"
@@ -173,7 +173,13 @@ def main() -> None:
         cart = body(rest_event("POST", "/api/carts"))["cart_id"]
         body(rest_event("PUT", f"/api/carts/{cart}/items/{ids[0]}", body={"quantity": 1}))
         body(rest_event("PUT", f"/api/carts/{cart}/items/{ids[1]}", body={"quantity": 2}))
-        placed = body(rest_event("POST", "/api/checkout", body={"cart_id": cart, "email": "bench@example.com"}))
+        placed = body(
+            rest_event(
+                "POST",
+                "/api/checkout",
+                body={"cart_id": cart, "email": "bench@example.com", "shipping_address": ADDRESS},
+            )
+        )
 
         def cart_with_lines() -> str:
             new = body(rest_event("POST", "/api/carts"))["cart_id"]
@@ -205,7 +211,9 @@ def main() -> None:
             (
                 "POST /api/checkout (2 lines)",
                 lambda: rest_event(
-                    "POST", "/api/checkout", body={"cart_id": cart_with_lines(), "email": "b@example.com"}
+                    "POST",
+                    "/api/checkout",
+                    body={"cart_id": cart_with_lines(), "email": "b@example.com", "shipping_address": ADDRESS},
                 ),
             ),
             (
@@ -213,7 +221,7 @@ def main() -> None:
                 lambda: alb_event(
                     "POST",
                     "/api/checkout",
-                    body={"cart_id": cart_with_lines(), "email": "b@example.com"},
+                    body={"cart_id": cart_with_lines(), "email": "b@example.com", "shipping_address": ADDRESS},
                     headers={"Idempotency-Key": str(uuid.uuid4())},
                 ),
             ),

@@ -20,6 +20,7 @@ from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.jobs import Jobs, JobsArgs
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
@@ -118,6 +119,19 @@ migrations = Migrations(
         image_uri=api_function.image_uri,
     ),
 )
+jobs = Jobs(
+    "jobs",
+    JobsArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
+        image_uri=api_function.image_uri,
+        parameters={
+            env: parameter for env, parameter in payments.parameters.items() if env == Env.STRIPE_SECRET_KEY_PARAMETER
+        },
+    ),
+)
 # Off by default: the bootstrap program owns the region's setting (see api_gateway_account.py).
 api_gateway_account = (
     ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
@@ -190,6 +204,7 @@ pulumi.export("imageUri", api_function.image_uri)
 pulumi.export("apiFunctionName", api_function.function.name)
 pulumi.export("apiFunctionArn", api_function.function.arn)
 pulumi.export("migrationFunctionName", migrations.function.name)
+pulumi.export("expiryFunctionName", jobs.function.name)
 pulumi.export("edgeFunctionVersionArn", cdn.edge_function.qualified_arn)
 pulumi.export("staticBucketName", storage.static_bucket.bucket)
 pulumi.export("logsBucketName", storage.logs_bucket.bucket)

@@ -74,6 +74,8 @@ FREE_AT_REST: dict[str, str] = {
     "docker-build:index:Image": "an image build at deploy time; its storage is priced on the ECR repository",
     "aws:apigateway/account:Account": "account-level setting (the CloudWatch role)",
     "aws:ssm/parameter:Parameter": "standard-tier parameters cost nothing; reads are API calls (usage)",
+    "aws:scheduler/schedule:Schedule": "EventBridge Scheduler: 14 M invocations/month free; the expiry job"
+    " uses 8,640 (every 5 min); its function is priced per invocation",
     "aws:apigateway/apiKey:ApiKey": "no charge for keys",
     "aws:apigateway/deployment:Deployment": "configuration; requests are priced on the REST API",
     "aws:apigateway/integration:Integration": "configuration of the REST API",

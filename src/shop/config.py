@@ -19,6 +19,7 @@ from shop.declarations import (
     DB_NAME,
     DB_PORT,
     METRICS_NAMESPACE,
+    PAYMENT_WINDOW_SECONDS,
     SERVICE_NAME,
     Env,
     TableSpec,
@@ -61,6 +62,7 @@ class Settings:
     tracing: bool
     order_token_secret_parameter: str | None = None
     order_token_secret_file: str | None = None
+    payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -124,6 +126,7 @@ def parse(env: Mapping[str, str]) -> Settings:
         tracing=not _bool(env, "POWERTOOLS_TRACE_DISABLED") and bool(_text(env, "AWS_LAMBDA_FUNCTION_NAME")),
         order_token_secret_parameter=_text(env, Env.ORDER_TOKEN_SECRET_PARAMETER),
         order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
+        payment_window_seconds=_int(env, Env.PAYMENT_WINDOW_SECONDS, PAYMENT_WINDOW_SECONDS, minimum=1),
     )
 
 

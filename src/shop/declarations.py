@@ -155,6 +155,24 @@ CORS_MAX_AGE_SECONDS = 600
 # Defaults the function uses when its environment does not override them, in AWS and locally.
 CART_TTL_SECONDS = 7 * 24 * 3600  # a cart lives a week after its last change
 CACHE_TTL_SECONDS = 60  # catalog read-through cache entries
+# A pending_payment order not paid within this window is cancelled and its stock released (issue 12).
+PAYMENT_WINDOW_SECONDS = 30 * 60
+# How often the expiry job runs (EventBridge Scheduler in AWS, a thread of ``make dev`` locally).
+EXPIRY_INTERVAL_SECONDS = 300
+
+# The order lifecycle (issue 12). The database holds the same pairs (table order_transitions, migration
+# 0004) and refuses any other change of status; tests/app/test_lifecycle.py keeps the two equal.
+ORDER_STATES: tuple[str, ...] = ("pending_payment", "paid", "fulfilled", "cancelled", "refunded", "partially_refunded")
+ORDER_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("pending_payment", "paid"),
+        ("pending_payment", "cancelled"),
+        ("paid", "fulfilled"),
+        ("paid", "refunded"),
+        ("paid", "partially_refunded"),
+        ("paid", "cancelled"),
+    }
+)
 
 # The shop's database: its name and port, for Aurora/RDS Proxy, the security groups and the
 # embedded PostgreSQL alike.
@@ -230,6 +248,8 @@ class Env(StrEnum):
     # file in the data directory (mode 0600). Exactly one of the two is set.
     ORDER_TOKEN_SECRET_PARAMETER = "ORDER_TOKEN_SECRET_PARAMETER"
     ORDER_TOKEN_SECRET_FILE = "ORDER_TOKEN_SECRET_FILE"
+    # Seconds a pending_payment order keeps its stock (default PAYMENT_WINDOW_SECONDS).
+    PAYMENT_WINDOW_SECONDS = "PAYMENT_WINDOW_SECONDS"
     # Payments: the names of the SSM parameters holding the Stripe secret key and webhook secret
     # (read at call time, cached STRIPE_PARAMETER_CACHE_SECONDS), and, locally, localstripe's URL.
     STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
@@ -344,9 +364,29 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item", personal=True),
     Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest", personal=True),
     Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order", personal=True),
+    Route("POST", f"{API_PREFIX}/orders/{{order_id}}/cancel", "cancel_order", personal=True),
+    Route("GET", f"{API_PREFIX}/shipping-rates", "list_shipping_rates"),
+    Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
+    Route(
+        "POST",
+        f"{ADMIN_PREFIX}/orders/{{order_id}}/fulfilment",
+        "fulfil_order",
+        access="api_key",
+        body="Fulfilment",
+        personal=True,
+    ),
+    Route(
+        "POST",
+        f"{ADMIN_PREFIX}/orders/{{order_id}}/refunds",
+        "refund_order",
+        access="api_key",
+        body="RefundRequest",
+        personal=True,
+    ),
+    Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="api_key", personal=True),
 )
 
 

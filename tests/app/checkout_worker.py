@@ -16,10 +16,15 @@ from typing import Any
 
 def _invoke(cart_id: str, key: str | None) -> dict[str, Any]:
     from shop.api.handler import handler
-    from tests.app.events import LambdaContext, rest_event
+    from tests.app.events import ADDRESS, LambdaContext, rest_event
 
     headers = {"Idempotency-Key": key} if key else None
-    event = rest_event("POST", "/api/checkout", body={"cart_id": cart_id, "email": "f@example.com"}, headers=headers)
+    event = rest_event(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart_id, "email": "f@example.com", "shipping_address": ADDRESS},
+        headers=headers,
+    )
     response = handler(event, LambdaContext())
     return {"status": response["statusCode"], "body": json.loads(response["body"] or "null")}
 

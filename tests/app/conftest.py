@@ -115,13 +115,15 @@ def db(app_env: dict[str, str], postgres: PostgresHandle) -> Iterator[psycopg.Co
 
 
 @pytest.fixture
-def shop(app_env: dict[str, str], postgres: PostgresHandle) -> Iterator[dict[str, dict[str, Any]]]:
+def shop(
+    app_env: dict[str, str], postgres: PostgresHandle, stripe_env: dict[str, str]
+) -> Iterator[dict[str, dict[str, Any]]]:
     """A fresh sample catalog and no orders; returns products by SKU. Cache entries are invalidated."""
     from shop.db.connection import close_all
     from shop.domain import cache
 
     with psycopg.connect(postgres.url, autocommit=True) as conn:
-        conn.execute("TRUNCATE order_lines, orders, products")
+        conn.execute("TRUNCATE refunds, stripe_events, order_history, order_lines, orders, products")
         seed(postgres.url)
         cols = ("id", "sku", "name", "category", "price_cents", "stock")
         rows = conn.execute("SELECT id::text, sku, name, category, price_cents, stock FROM products").fetchall()

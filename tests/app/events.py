@@ -122,3 +122,13 @@ def alb_event(
         "body": raw_body if raw_body is not None else (json.dumps(body) if body is not None else ""),
         "isBase64Encoded": False,
     }
+
+
+# A shipping address every checkout in the tests uses (US: the domestic zone, 500 cents).
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "1 Main Street",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}

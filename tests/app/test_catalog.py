@@ -10,6 +10,7 @@ import pytest
 
 from shop.db.seed import SAMPLE_PRODUCTS
 from tests.app.conftest import Call
+from tests.app.events import ADDRESS
 
 PRODUCT_KEYS = {"id", "sku", "name", "description", "category", "price_cents", "currency", "stock", "image_url"}
 
@@ -144,7 +145,12 @@ def test_checkout_invalidates_cached_stock(api: Call, shop: dict[str, dict[str, 
     assert api("GET", f"/api/products/{product_id}").body["stock"] == 35
     cart = api("POST", "/api/carts").body["cart_id"]
     api("PUT", f"/api/carts/{cart}/items/{product_id}", body={"quantity": 3})
-    assert api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}).status == 201
+    assert (
+        api(
+            "POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS}
+        ).status
+        == 201
+    )
     assert api("GET", f"/api/products/{product_id}").body["stock"] == 32
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from shop.local.services import free_port
 from tests.app.conftest import Call, make_call
+from tests.app.events import ADDRESS
 
 
 def _cart_with(api: Call, lines: dict[str, int]) -> str:
@@ -41,12 +42,15 @@ def test_checkout_places_the_order_in_one_go(
 ) -> None:
     mug, lamp = shop["MUG-001"], shop["LMP-300"]
     cart = _cart_with(api, {mug["id"]: 2, lamp["id"]: 1})
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "Buyer@Example.com"})
+    reply = api(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "Buyer@Example.com", "shipping_address": ADDRESS}
+    )
     assert reply.status == 201
     order = reply.body
-    assert order["status"] == "placed" and order["currency"] == "USD"
+    assert order["status"] == "pending_payment" and order["currency"] == "USD"
     assert order["email"] == "Buyer@Example.com"
-    assert order["total_cents"] == 2 * 1400 + 6400
+    assert order["subtotal_cents"] == 2 * 1400 + 6400 and order["shipping_cents"] == 500
+    assert order["total_cents"] == 2 * 1400 + 6400 + 500
     assert sorted(
         (line["product_id"], line["quantity"], line["unit_price_cents"]) for line in order["items"]
     ) == sorted([(mug["id"], 2, 1400), (lamp["id"], 1, 6400)])
@@ -67,10 +71,12 @@ def test_checkout_places_the_order_in_one_go(
 
 def test_order_read_back_needs_its_token(api: Call, shop: dict[str, dict[str, Any]]) -> None:
     cart = _cart_with(api, {shop["SCK-102"]["id"]: 4})
-    placed = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}).body
+    placed = api(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS}
+    ).body
     reply = api("GET", f"/api/orders/{placed['order_id']}", headers={"X-Order-Token": placed["order_token"]})
     assert reply.status == 200
-    expected = {k: v for k, v in placed.items() if k != "order_token"}
+    expected = {k: v for k, v in placed.items() if k not in ("order_token", "client_secret")}
     assert reply.body == expected
     wrong = api("GET", f"/api/orders/{placed['order_id']}", headers={"X-Order-Token": "x" * 43})
     missing = api("GET", f"/api/orders/{placed['order_id']}")
@@ -84,9 +90,11 @@ def test_order_read_back_needs_its_token(api: Call, shop: dict[str, dict[str, An
 
 def test_empty_and_unknown_carts(api: Call, db: Any) -> None:
     cart = api("POST", "/api/carts").body["cart_id"]
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"})
+    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS})
     assert (reply.status, reply.error_code) == (409, "cart_empty")
-    reply = api("POST", "/api/checkout", body={"cart_id": "nope", "email": "a@example.com"})
+    reply = api(
+        "POST", "/api/checkout", body={"cart_id": "nope", "email": "a@example.com", "shipping_address": ADDRESS}
+    )
     assert (reply.status, reply.error_code) == (404, "not_found")
     assert _counts(db) == (0, 0)
 
@@ -95,8 +103,8 @@ def test_invalid_checkout_bodies_are_422(api: Call, db: Any) -> None:
     cart = api("POST", "/api/carts").body["cart_id"]
     for body in (
         {"cart_id": cart},
-        {"cart_id": cart, "email": "not-an-email"},
-        {"cart_id": "", "email": "a@example.com"},
+        {"cart_id": cart, "email": "not-an-email", "shipping_address": ADDRESS},
+        {"cart_id": "", "email": "a@example.com", "shipping_address": ADDRESS},
         {"cart_id": cart, "email": "a@example.com", "total_cents": 1},
         [],
     ):
@@ -109,7 +117,7 @@ def test_out_of_stock_is_409_and_writes_nothing(api: Call, shop: dict[str, dict[
     jacket, mug = shop["JKT-103"], shop["MUG-001"]  # jacket stock 8
     cart = _cart_with(api, {jacket["id"]: 5, mug["id"]: 1})
     db.execute("UPDATE products SET stock = 4 WHERE id = %s", (jacket["id"],))  # sold elsewhere meanwhile
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"})
+    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS})
     assert (reply.status, reply.error_code) == (409, "out_of_stock")
     assert reply.body["error"]["details"]["items"] == [{"product_id": jacket["id"], "requested": 5, "available": 4}]
     assert _counts(db) == (0, 0)
@@ -122,9 +130,11 @@ def test_checkout_uses_current_prices(api: Call, admin: Call, shop: dict[str, di
     tee = shop["TEE-100"]
     cart = _cart_with(api, {tee["id"]: 2})
     admin("PUT", f"/api/admin/products/{tee['id']}", body={"price_cents": 1999})
-    order = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}).body
-    assert order["total_cents"] == 2 * 1999
-    assert db.execute("SELECT total_cents FROM orders").fetchone()[0] == 2 * 1999
+    order = api(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS}
+    ).body
+    assert order["subtotal_cents"] == 2 * 1999
+    assert db.execute("SELECT total_cents FROM orders").fetchone()[0] == 2 * 1999 + 500
 
 
 def test_idempotent_retry_returns_the_first_order_and_creates_nothing(
@@ -133,8 +143,18 @@ def test_idempotent_retry_returns_the_first_order_and_creates_nothing(
     mug = shop["MUG-002"]
     cart = _cart_with(api, {mug["id"]: 3})
     key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
-    first = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}, headers=key)
-    second = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}, headers=key)
+    first = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
+    second = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
     assert first.status == second.status == 201
     assert second.body == first.body
     assert _counts(db) == (1, 1)
@@ -145,12 +165,17 @@ def test_idempotent_retry_returns_the_first_order_and_creates_nothing(
     token = {"X-Order-Token": second.body["order_token"]}
     assert api("GET", f"/api/orders/{first.body['order_id']}", headers=token).status == 200
     # Same key, same cart, different e-mail: a misuse, not a replay.
-    misuse = api("POST", "/api/checkout", body={"cart_id": cart, "email": "b@example.com"}, headers=key)
+    misuse = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "b@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
     assert (misuse.status, misuse.error_code) == (422, "idempotency_key_reused")
     # Without the key: the cart is spent, its order comes back (the cart itself is gone).
-    again = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"})
+    again = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS})
     assert (again.status, again.body) == (201, first.body)
-    other = api("POST", "/api/checkout", body={"cart_id": cart, "email": "b@example.com"})
+    other = api("POST", "/api/checkout", body={"cart_id": cart, "email": "b@example.com", "shipping_address": ADDRESS})
     assert (other.status, other.error_code) == (409, "conflict")
     assert _counts(db) == (1, 1)
 
@@ -160,7 +185,7 @@ def test_failed_checkout_is_not_remembered_by_idempotency(api: Call, shop: dict[
     cart = _cart_with(api, {blanket["id"]: 6})
     db.execute("UPDATE products SET stock = 5 WHERE id = %s", (blanket["id"],))
     key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
-    body = {"cart_id": cart, "email": "a@example.com"}
+    body = {"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS}
     assert api("POST", "/api/checkout", body=body, headers=key).status == 409
     db.execute("UPDATE products SET stock = 6 WHERE id = %s", (blanket["id"],))
     assert api("POST", "/api/checkout", body=body, headers=key).status == 201  # restocked: the retry runs
@@ -182,7 +207,12 @@ def test_database_outage_is_503_and_writes_nothing(
     reload()
     close_all()
     key = {"Idempotency-Key": f"outage-{uuid.uuid4()}"}
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}, headers=key)
+    reply = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
     assert (reply.status, reply.error_code) == (503, "service_unavailable")
     assert "Traceback" not in str(reply.body) and "psycopg" not in str(reply.body)
     assert api("GET", f"/api/orders/{uuid.uuid4()}", headers={"X-Order-Token": "t"}).status == 503
@@ -192,7 +222,12 @@ def test_database_outage_is_503_and_writes_nothing(
     # Back up: the same key now places the order (the failed attempt was not recorded).
     monkeypatch.undo()
     reload()
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}, headers=key)
+    reply = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
     assert reply.status == 201
     assert _counts(db) == (1, 1)
 
@@ -205,7 +240,7 @@ def test_a_killed_connection_is_reopened(api: Call, shop: dict[str, dict[str, An
     writer, _ = get_connection(Role.WRITER)
     pid = writer.info.backend_pid
     db.execute("SELECT pg_terminate_backend(%s)", (pid,))
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"})
+    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS})
     assert reply.status == 201
     assert get_connection(Role.WRITER)[0].info.backend_pid != pid
     assert _counts(db) == (1, 1)
@@ -218,7 +253,9 @@ def _buyer(source: str, cart: str, barrier: Any, results: Any) -> None:
     call = call_for(source)
     call("GET", "/api/health")  # cold start before the race
     barrier.wait(timeout=60)
-    reply = call("POST", "/api/checkout", body={"cart_id": cart, "email": "race@example.com"})
+    reply = call(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "race@example.com", "shipping_address": ADDRESS}
+    )
     results.put((reply.status, reply.error_code))
 
 
@@ -253,7 +290,10 @@ def _same_key_buyer(cart: str, key: str, barrier: Any, results: Any) -> None:
     call("GET", "/api/health")
     barrier.wait(timeout=60)
     reply = call(
-        "POST", "/api/checkout", body={"cart_id": cart, "email": "dup@example.com"}, headers={"Idempotency-Key": key}
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "dup@example.com", "shipping_address": ADDRESS},
+        headers={"Idempotency-Key": key},
     )
     results.put((reply.status, reply.error_code, (reply.body or {}).get("order_id")))
 
@@ -284,7 +324,9 @@ def test_checkout_emits_business_metrics(
     tee = shop["TEE-100"]
     cart = _cart_with(api, {tee["id"]: 2})
     capsys.readouterr()
-    order = api("POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com"}).body
+    order = api(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "a@example.com", "shipping_address": ADDRESS}
+    ).body
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert len(blobs) == 1  # one embedded-metric-format record per invocation
     blob = blobs[0]
@@ -297,7 +339,11 @@ def test_checkout_emits_business_metrics(
         return float(sum(value)) if isinstance(value, list) else float(value)
 
     assert (total("OrdersPlaced"), total("Revenue"), total("ItemsSold")) == (1.0, float(order["total_cents"]), 2.0)
-    empty = api("POST", "/api/checkout", body={"cart_id": api("POST", "/api/carts").body["cart_id"], "email": "a@b.co"})
+    empty = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": api("POST", "/api/carts").body["cart_id"], "email": "a@b.co", "shipping_address": ADDRESS},
+    )
     assert empty.status == 409
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert all("OrdersPlaced" not in blob for blob in blobs)
@@ -320,7 +366,12 @@ def test_parallel_checkouts_on_threads_never_oversell(rest: Call, shop: dict[str
     def buy(cart: str) -> str:
         barrier.wait()
         try:
-            checkout(CheckoutRequest(cart_id=cart, email="race@example.com"), None)
+            checkout(
+                CheckoutRequest.model_validate(
+                    {"cart_id": cart, "email": "race@example.com", "shipping_address": ADDRESS}
+                ),
+                None,
+            )
             return "sold"
         except OutOfStockError:
             return "out_of_stock"

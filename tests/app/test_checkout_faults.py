@@ -29,6 +29,7 @@ import psycopg
 import pytest
 
 from tests.app.conftest import Call
+from tests.app.events import ADDRESS
 
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "f@example.com"
@@ -58,7 +59,9 @@ def _cart_exists(app_env: dict[str, str], cart: str) -> bool:
 def _retry_returns_the_one_order(api: Call, db: Db, cart: str, key: str | None, order_id: str) -> None:
     """A retry (with ``key``, or none) answers 201 with ``order_id`` and a working token; one order in all."""
     headers = {"Idempotency-Key": key} if key else None
-    retry = api("POST", "/api/checkout", body={"cart_id": cart, "email": EMAIL}, headers=headers)
+    retry = api(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": EMAIL, "shipping_address": ADDRESS}, headers=headers
+    )
     assert retry.status == 201, retry.body
     assert retry.body["order_id"] == order_id
     read = api("GET", f"/api/orders/{order_id}", headers={"X-Order-Token": retry.body["order_token"]})
@@ -98,7 +101,9 @@ def test_dynamodb_failing_after_commit(
 
     monkeypatch.setattr(checkout, "run", run_then_cut_dynamodb)
     headers = {"Idempotency-Key": key} if key else None
-    first = rest("POST", "/api/checkout", body={"cart_id": cart, "email": EMAIL}, headers=headers)
+    first = rest(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": EMAIL, "shipping_address": ADDRESS}, headers=headers
+    )
     assert cut, "the fault was not injected"
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", app_env["AWS_ENDPOINT_URL_DYNAMODB"])
     aws.dynamodb.reset()
@@ -151,7 +156,12 @@ def test_cart_deletion_failing(
     events.register("before-call.dynamodb.DeleteItem", refuse, unique_id="refuse-delete")
     try:
         headers = {"Idempotency-Key": key} if key else None
-        first = rest("POST", "/api/checkout", body={"cart_id": cart, "email": EMAIL}, headers=headers)
+        first = rest(
+            "POST",
+            "/api/checkout",
+            body={"cart_id": cart, "email": EMAIL, "shipping_address": ADDRESS},
+            headers=headers,
+        )
         assert first.status == 201
         assert _cart_exists(app_env, cart)
         # Still failing: the retry returns the order anyway (the cart is spent, whatever it holds).

@@ -16,7 +16,7 @@ from shop import declarations
 from shop.api import body, openapi
 from shop.edge import config as edge_config
 from tests.app.conftest import Call, invoke
-from tests.app.events import alb_event, rest_event
+from tests.app.events import ADDRESS, alb_event, rest_event
 
 Row = tuple[Any, ...]
 
@@ -81,7 +81,7 @@ def test_deep_nesting_is_400_not_a_recursion_error(api: Call, shop: dict[str, di
         assert (reply.status, reply.error_code) == (400, "validation_error")
         assert reply.body["error"]["details"]["errors"][0]["type"] == "too_deep"
     # Brackets inside strings are text, not nesting.
-    reply = api("POST", "/api/checkout", body={"cart_id": "[" * 40, "email": "a@b.co"})
+    reply = api("POST", "/api/checkout", body={"cart_id": "[" * 40, "email": "a@b.co", "shipping_address": ADDRESS})
     assert reply.status == 422
 
 
@@ -134,13 +134,24 @@ def test_checkout_fields_are_strict(api: Call, shop: dict[str, dict[str, Any]], 
     cart = api("POST", "/api/carts").body["cart_id"]
     api("PUT", f"/api/carts/{cart}/items/{shop['MUG-001']['id']}", body={"quantity": 1})
     for request in (
-        {"cart_id": cart, "email": True},
-        {"cart_id": 12, "email": "a@b.co"},
-        {"cart_id": cart, "email": "a\x00b@example.com"},  # NUL: was a 500 from PostgreSQL
-        {"cart_id": cart, "email": "a@example.com\x00"},
-        {"cart_id": cart, "email": " a@example.com"},  # not trimmed: the pattern is the contract
-        {"cart_id": cart, "email": "a\x85b@example.com"},  # NEL is \s in Python, not in ECMA-262
-        {"cart_id": "a\x00b", "email": "a@b.co"},
+        {"cart_id": cart, "email": True, "shipping_address": ADDRESS},
+        {"cart_id": 12, "email": "a@b.co", "shipping_address": ADDRESS},
+        # NUL: was a 500 from PostgreSQL
+        {"cart_id": cart, "email": "a\x00b@example.com", "shipping_address": ADDRESS},
+        {"cart_id": cart, "email": "a@example.com\x00", "shipping_address": ADDRESS},
+        {
+            "cart_id": cart,
+            "email": " a@example.com",
+            "shipping_address": ADDRESS,
+            # not trimmed: the pattern is the contract
+        },
+        {
+            "cart_id": cart,
+            "email": "a\x85b@example.com",
+            "shipping_address": ADDRESS,
+            # NEL is \s in Python, not in ECMA-262
+        },
+        {"cart_id": "a\x00b", "email": "a@b.co", "shipping_address": ADDRESS},
     ):
         reply = api("POST", "/api/checkout", body=request)
         assert (reply.status, reply.error_code) == (422, "validation_error"), request
@@ -169,7 +180,7 @@ def test_addresses_matching_the_documented_pattern_are_accepted(
     assert _documented_email_pattern().fullmatch(email)
     cart = api("POST", "/api/carts").body["cart_id"]
     api("PUT", f"/api/carts/{cart}/items/{shop['MUG-001']['id']}", body={"quantity": 1})
-    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": email})
+    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": email, "shipping_address": ADDRESS})
     assert reply.status == 201, reply.body
     assert reply.body["email"] == email
 

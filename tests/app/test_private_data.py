@@ -21,6 +21,7 @@ import boto3
 import psycopg
 
 from tests.app.conftest import Call
+from tests.app.events import ADDRESS
 
 
 def _cart_with(api: Call, product_id: str, quantity: int) -> str:
@@ -39,13 +40,15 @@ def test_personal_responses_are_no_store_on_both_event_sources(api: Call, shop: 
         "get_cart": api("GET", f"/api/carts/{cart}"),
         "missing_cart": api("GET", "/api/carts/no-such-cart"),
     }
-    placed = api("POST", "/api/checkout", body={"cart_id": cart, "email": "p@example.com"})
+    placed = api("POST", "/api/checkout", body={"cart_id": cart, "email": "p@example.com", "shipping_address": ADDRESS})
     replies["checkout"] = placed
     token = {"X-Order-Token": placed.body["order_token"]}
     replies["get_order"] = api("GET", f"/api/orders/{placed.body['order_id']}", headers=token)
     replies["wrong_token"] = api("GET", f"/api/orders/{placed.body['order_id']}", headers={"X-Order-Token": "x"})
     replies["delete_cart_item"] = api("DELETE", f"/api/carts/{cart}/items/{mug['id']}")
-    replies["bad_checkout"] = api("POST", "/api/checkout", body={"cart_id": cart, "email": "not-an-address"})
+    replies["bad_checkout"] = api(
+        "POST", "/api/checkout", body={"cart_id": cart, "email": "not-an-address", "shipping_address": ADDRESS}
+    )
     assert {name: reply.headers.get("cache-control") for name, reply in replies.items()} == dict.fromkeys(
         replies, "no-store"
     )
@@ -58,8 +61,18 @@ def test_no_store_holds_the_order_token(
 ) -> None:
     cart = _cart_with(api, shop["TEE-100"]["id"], 1)
     key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
-    first = api("POST", "/api/checkout", body={"cart_id": cart, "email": "t@example.com"}, headers=key)
-    replay = api("POST", "/api/checkout", body={"cart_id": cart, "email": "t@example.com"}, headers=key)
+    first = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "t@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
+    replay = api(
+        "POST",
+        "/api/checkout",
+        body={"cart_id": cart, "email": "t@example.com", "shipping_address": ADDRESS},
+        headers=key,
+    )
     token = first.body["order_token"]
     assert first.status == replay.status == 201 and replay.body["order_token"] == token
     assert api("GET", f"/api/orders/{first.body['order_id']}", headers={"X-Order-Token": token}).status == 200

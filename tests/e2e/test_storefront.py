@@ -121,15 +121,22 @@ def test_browse_add_to_cart_check_out_and_see_the_order(
 
     # Check out.
     page.get_by_label("Email for the confirmation").fill("e2e@example.com")
+    page.get_by_label("Full name").fill("Ada Shopper")
+    page.get_by_label("Address").fill("1 Main Street")
+    page.get_by_label("City").fill("Springfield")
+    page.get_by_label("Postal code").fill("12345")
+    page.get_by_label("Country").select_option("DE")
+    expect(page.get_by_test_id("shipping-total")).to_have_text(dollars(2500))
+    expect(page.get_by_test_id("grand-total")).to_have_text(dollars(2 * product["price_cents"] + 2500))
     page.screenshot(path=str(artifacts / "storefront-3-cart.png"), full_page=True)
     page.get_by_role("button", name="Place order").click()
 
     # The confirmation comes from GET /api/orders/{id} with the order token.
     confirmation = page.get_by_test_id("order-confirmation")
     expect(confirmation).to_be_visible()
-    expect(page.get_by_test_id("order-status")).to_have_text("placed")
+    expect(page.get_by_test_id("order-status")).to_have_text("pending_payment")
     expect(page.get_by_test_id("order-email")).to_have_text("e2e@example.com")
-    expect(page.get_by_test_id("order-total")).to_have_text(dollars(2 * product["price_cents"]))
+    expect(page.get_by_test_id("order-total")).to_have_text(dollars(2 * product["price_cents"] + 2500))
     expect(page.get_by_test_id("order-line")).to_have_count(1)
     expect(page.get_by_test_id("cart-count")).to_have_text("0")
     order_id = page.get_by_test_id("order-id").inner_text()
@@ -139,7 +146,8 @@ def test_browse_add_to_cart_check_out_and_see_the_order(
     tokens = page.evaluate("JSON.parse(localStorage.getItem('shop.orderTokens'))")
     stored = api(local_platform, "GET", f"/api/orders/{order_id}", headers={ORDER_TOKEN_HEADER: tokens[order_id]})
     assert stored.status_code == 200, stored.text
-    assert stored.json()["total_cents"] == 2 * product["price_cents"]
+    assert stored.json()["total_cents"] == 2 * product["price_cents"] + 2500
+    assert stored.json()["shipping_address"]["country"] == "DE"
     assert [(line["product_id"], line["quantity"]) for line in stored.json()["items"]] == [(product["id"], 2)]
     assert api(local_platform, "GET", f"/api/orders/{order_id}").status_code == 404
     assert page.evaluate("localStorage.getItem('shop.cartId')") is None

@@ -16,6 +16,7 @@ from infra.components.api_gateway import body_schema, deployment_fingerprint, to
 from infra.settings import PROFILES
 from shop import declarations
 from shop.declarations import ROUTES, Route
+from tests.app.events import ADDRESS
 from tests.infra.harness import ACCOUNT, ROOT, Program, Resource, run_program
 
 CERT = f"arn:aws:acm:us-west-2:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
@@ -435,9 +436,20 @@ def test_custom_domain_with_a_regional_certificate_when_configured() -> None:
 CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
     "CartItemUpdate": ([{"quantity": 1}, {"quantity": 99}], [{"quantity": 0}, {"quantity": 100}, {}, [], "x"]),
     "CheckoutRequest": (
-        [{"cart_id": "c-1", "email": "shopper@example.com"}],
-        [{"cart_id": "c-1"}, {"email": "shopper@example.com"}, {"cart_id": "c-1", "email": "not-an-address"}],
+        [{"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": ADDRESS}],
+        [
+            {"cart_id": "c-1", "shipping_address": ADDRESS},
+            {"email": "shopper@example.com", "shipping_address": ADDRESS},
+            {"cart_id": "c-1", "email": "not-an-address", "shipping_address": ADDRESS},
+            {"cart_id": "c-1", "email": "shopper@example.com"},
+            {"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": {**ADDRESS, "country": "USA"}},
+        ],
     ),
+    "Fulfilment": (
+        [{"carrier": "DHL", "tracking_reference": "JD0142"}],
+        [{"carrier": "DHL"}, {"carrier": "", "tracking_reference": "x"}, {"carrier": "DHL", "tracking_reference": "<"}],
+    ),
+    "RefundRequest": ([{}, {"amount_cents": 500}], [{"amount_cents": 0}, {"amount_cents": "5"}, {"other": 1}]),
     "ProductCreate": (
         [{"sku": "SKU-1", "name": "Mug", "description": "", "category": "kitchen", "price_cents": 1299, "stock": 5}],
         [

@@ -47,6 +47,7 @@ EXPECTED_OUTPUTS = (
     "apiFunctionName",
     "apiFunctionArn",
     "migrationFunctionName",
+    "expiryFunctionName",
     "apiLogGroupName",
     "restApiId",
     "apiUrl",

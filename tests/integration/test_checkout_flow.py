@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from shop.declarations import API_KEY_HEADER, IDEMPOTENCY_HEADER, ORDER_TOKEN_HEADER
+from tests.app.events import ADDRESS
 from tests.integration.conftest import Outputs
 
 pytestmark = pytest.mark.usefixtures("writes_allowed")
@@ -57,11 +58,11 @@ def test_a_checkout_works_end_to_end(
     assert too_many.status_code == 409
 
     key = str(uuid.uuid4())
-    body = {"cart_id": cart_id, "email": "integration@example.com"}
+    body = {"cart_id": cart_id, "email": "integration@example.com", "shipping_address": ADDRESS}
     order = http.post(f"{site}/api/checkout", json=body, headers={IDEMPOTENCY_HEADER: key}, auth=storefront_auth)
     assert order.status_code == 201, order.text[:300]
     placed = order.json()
-    assert placed["status"] == "placed" and placed["total_cents"] == 2500
+    assert placed["status"] == "pending_payment" and placed["subtotal_cents"] == 2500
     assert [(line["product_id"], line["quantity"]) for line in placed["items"]] == [(product["id"], 2)]
 
     # A retry with the same key returns the same order and creates nothing.

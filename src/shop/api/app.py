@@ -28,7 +28,7 @@ from shop.api import body
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.handler import header_value
-from shop.api.routers import admin, cart, catalog, checkout, health, orders
+from shop.api.routers import admin, cart, catalog, checkout, health, orders, webhooks
 from shop.api.routes import route_methods
 from shop.config import settings
 from shop.declarations import (
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
-PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router)
+PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router, webhooks.router)
 
 
 def _json(
@@ -159,7 +159,15 @@ def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) 
         obs.logger().exception("unhandled error", extra={"error_type": type(exc).__name__})
         return _json(500, "internal_error", "internal error", {})
 
+    def payment_rejected(exc: Exception) -> Response[Any]:
+        obs.logger().warning("Stripe refused a request", extra={"error_type": type(exc).__name__})
+        return _json(409, "payment_rejected", "the payment provider refused the request", {})
+
+    from shop.payments.errors import PaymentRejectedError, PaymentsNotConfiguredError, PaymentsUnavailableError
+
     app.exception_handler(ApiError)(api_error)
+    app.exception_handler(PaymentRejectedError)(payment_rejected)
+    app.exception_handler([PaymentsUnavailableError, PaymentsNotConfiguredError])(unavailable)
     app.exception_handler(RequestValidationError)(validation_error)
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
     app.exception_handler([UnicodeDecodeError, binascii.Error])(undecodable)
@@ -213,6 +221,12 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "delete_cart_item": (404, 503),
     "checkout": (404, 409, 503),
     "get_order": (404, 503),
+    "cancel_order": (404, 409, 503),
+    "list_shipping_rates": (503,),
+    "fulfil_order": (404, 409, 503),
+    "refund_order": (404, 409, 503),
+    "admin_cancel_order": (404, 409, 503),
+    "stripe_webhook": (503,),
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),
@@ -229,11 +243,12 @@ _ERROR_DESCRIPTIONS = {
     401: "The storefront credential is required (non-production stacks with one, at the edge)",
     403: "Forbidden: admin paths at the edge, or API Gateway without a valid API key",
     404: "Not found",
-    409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, or conflict (existing sku)",
+    409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, invalid_transition (the"
+    " order's status does not allow this), or conflict (existing sku)",
     413: "Request headers or body too large (edge, API Gateway or the function)",
     414: "URI or query string too long (edge)",
     415: "The body is not application/json",
-    422: "Validation error (details.errors lists each problem)",
+    422: "Validation error (details.errors lists each problem), unsupported_country (no shipping there)",
     429: "Throttled by API Gateway",
     500: "Internal error",
     503: "A backing service is unavailable",
@@ -277,7 +292,11 @@ def openapi_document() -> dict[str, Any]:
         app.get_openapi_json_schema(
             title=API_TITLE,
             version=API_VERSION,
-            description="Catalog, carts, checkout and orders. Money is integer cents (USD).",
+            description=(
+                "Catalog, carts, checkout and orders. Money is integer cents (USD). An order's total is its"
+                " lines plus a flat shipping rate per country zone (GET /api/shipping-rates); tax is out of"
+                " scope: no tax is computed or charged."
+            ),
         )
     )
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})

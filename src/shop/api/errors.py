@@ -64,3 +64,11 @@ class IdempotencyKeyReusedError(ApiError, status=422, code="idempotency_key_reus
 
 class ForbiddenError(ApiError, status=403, code="forbidden"):
     """Admin routes without an API key."""
+
+
+class InvalidTransitionError(ApiError, status=409, code="invalid_transition"):
+    """The order is not in a state that allows this change (details: status, wanted)."""
+
+
+class UnsupportedCountryError(ApiError, status=422, code="unsupported_country"):
+    """We do not ship to the shipping address's country (GET /api/shipping-rates lists where we do)."""

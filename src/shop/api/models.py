@@ -147,6 +147,25 @@ class Cart(BaseModel):
     expires_at: int = Field(description="epoch seconds; the cart is gone after this")
 
 
+Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
+AddressLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OrderStatus = Literal["pending_payment", "paid", "fulfilled", "cancelled", "refunded", "partially_refunded"]
+
+
+class ShippingAddress(_Request):
+    """Where the order ships. ``country`` is an ISO 3166-1 alpha-2 code of a zone we ship to."""
+
+    name: AddressLine
+    line1: AddressLine
+    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    postal_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9 -]+$")
+    ]
+    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    country: Country
+
+
 class CheckoutRequest(_Request):
     model_config = ConfigDict(
         extra="forbid",
@@ -156,6 +175,39 @@ class CheckoutRequest(_Request):
 
     cart_id: CartId
     email: Email
+    shipping_address: ShippingAddress
+
+
+class ShippingZone(BaseModel):
+    zone: str
+    name: str
+    rate_cents: int
+    currency: Currency = "USD"
+    countries: list[str]
+
+
+class ShippingRates(BaseModel):
+    zones: list[ShippingZone]
+
+
+class Fulfilment(_Request):
+    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    tracking_reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9 ._/-]+$")
+    ]
+
+
+class RefundRequest(_Request):
+    """A refund of ``amount_cents`` (at most what is left to refund); without it, the whole rest."""
+
+    amount_cents: Annotated[int | None, Field(ge=1, le=100_000_000)] = None
+
+
+class HistoryEntry(BaseModel):
+    from_status: str | None = Field(description="null for the order's creation")
+    to_status: OrderStatus
+    cause: str = Field(description="checkout, shopper, admin, expiry, or stripe:<event id>")
+    at: str = Field(description="ISO-8601 timestamp")
 
 
 class OrderLine(_Line):
@@ -164,16 +216,31 @@ class OrderLine(_Line):
 
 class Order(BaseModel):
     order_id: str
-    status: Literal["placed", "cancelled"]
+    status: OrderStatus
     email: str
     items: list[OrderLine]
-    total_cents: int
+    subtotal_cents: int = Field(description="sum of the lines")
+    shipping_cents: int = Field(description="flat rate of the shipping address's zone")
+    total_cents: int = Field(description="subtotal + shipping; tax is not charged")
+    refunded_cents: int = 0
     currency: Currency = "USD"
+    shipping_address: dict[str, str] | None = None
+    carrier: str | None = None
+    tracking_reference: str | None = None
     created_at: str = Field(description="ISO-8601 timestamp")
+    history: list[HistoryEntry] = Field(default_factory=list, description="every change of status, oldest first")
 
 
 class PlacedOrder(Order):
     order_token: str = Field(description="secret needed to read the order back (X-Order-Token header)")
+    client_secret: str | None = Field(
+        default=None, description="the PaymentIntent's client secret, for Stripe.js to confirm the payment"
+    )
+
+
+class WebhookReceipt(BaseModel):
+    received: Literal[True] = True
+    duplicate: bool = False
 
 
 class ErrorDetail(BaseModel):

@@ -25,6 +25,7 @@ kept in DynamoDB for checkout: see ARCHITECTURE.md, "Checkout".
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -35,8 +36,9 @@ from shop.api.errors import (
     IdempotencyKeyReusedError,
     NotFoundError,
     OutOfStockError,
+    UnsupportedCountryError,
 )
-from shop.api.models import CheckoutRequest, OrderLine, PlacedOrder
+from shop.api.models import CheckoutRequest, HistoryEntry, OrderLine, PlacedOrder
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache, carts
 from shop.domain.orders import find_by_cart, iso, order_from_row, order_token
@@ -59,17 +61,27 @@ WITH wanted AS (
     SELECT w.product_id, w.quantity, w.line_no, l.name, l.price_cents, l.stock
     FROM wanted AS w
     LEFT JOIN locked AS l ON l.id = w.product_id
+), rate AS (
+    SELECT z.zone, z.rate_cents
+    FROM shipping_countries AS c JOIN shipping_zones AS z ON z.zone = c.zone
+    WHERE c.country = %(country)s
 ), verdict AS (
     SELECT bool_and(stock IS NOT NULL AND stock >= quantity) AS in_stock,
-           sum(quantity::bigint * price_cents) AS total
+           sum(quantity::bigint * price_cents) AS subtotal
     FROM priced
 ), placed AS (
-    INSERT INTO orders (id, token_hash, status, email, cart_id, idempotency_key, total_cents)
-    SELECT %(order_id)s, NULL, 'placed', %(email)s, %(cart_id)s, %(key)s, v.total
-    FROM verdict AS v
+    INSERT INTO orders (id, token_hash, status, email, cart_id, idempotency_key, total_cents,
+                        shipping_cents, shipping_zone, shipping_address)
+    SELECT %(order_id)s, NULL, 'pending_payment', %(email)s, %(cart_id)s, %(key)s, v.subtotal + r.rate_cents,
+           r.rate_cents, r.zone, %(address)s::jsonb
+    FROM verdict AS v, rate AS r
     WHERE v.in_stock
     ON CONFLICT (cart_id) WHERE duplicate_of IS NULL DO NOTHING
-    RETURNING id, created_at
+    RETURNING id, created_at, shipping_cents
+), created AS (
+    INSERT INTO order_history (order_id, from_status, to_status, cause, at)
+    SELECT id, NULL, 'pending_payment', 'checkout', created_at FROM placed
+    RETURNING at
 ), sold AS (
     -- No stock guard here: the verdict was taken on locked rows, and CHECK (stock >= 0) would abort
     -- the whole statement rather than let a partial order commit.
@@ -85,6 +97,9 @@ WITH wanted AS (
     RETURNING 1
 )
 SELECT (SELECT created_at FROM placed) AS created_at,
+       (SELECT shipping_cents FROM placed) AS shipping_cents,
+       (SELECT count(*) FROM created) AS created,
+       EXISTS (SELECT 1 FROM rate) AS ships,
        (SELECT count(*) FROM sold) AS sold,
        (SELECT count(*) FROM lines) AS lines,
        (SELECT in_stock FROM verdict) AS in_stock,
@@ -113,7 +128,15 @@ def _replay(row: dict[str, Any], request: CheckoutRequest, idempotency_key: str 
     obs.count("CheckoutReplays")
     obs.logger().info("checkout replayed", extra={"order_id": order.order_id})
     _clear_cart(request.cart_id, order.order_id)
-    return PlacedOrder(**order.model_dump(), order_token=order_token(order.order_id))
+    secret = _payment(order.order_id, order.total_cents, idempotency_key)
+    return PlacedOrder(**order.model_dump(), order_token=order_token(order.order_id), client_secret=secret)
+
+
+def _payment(order_id: str, total_cents: int, idempotency_key: str | None) -> str | None:
+    """The PaymentIntent's client secret (created once per order; see ``shop.domain.payments``)."""
+    from shop.domain import payments
+
+    return payments.ensure_intent(order_id, total_cents, idempotency_key)
 
 
 def _clear_cart(cart_id: str, order_id: str) -> None:
@@ -157,6 +180,8 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         "email": request.email,
         "cart_id": cart_id,
         "key": idempotency_key,
+        "country": request.shipping_address.country,
+        "address": json.dumps(request.shipping_address.model_dump()),
     }
 
     def place(conn: DictConnection) -> dict[str, Any] | None:
@@ -172,6 +197,11 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         if existing is not None:
             return _replay(existing, request, idempotency_key)
         obs.count("CheckoutFailures")
+        if not result["ships"]:
+            raise UnsupportedCountryError(
+                "we do not ship to this country (GET /api/shipping-rates lists where we do)",
+                {"country": request.shipping_address.country},
+            )
         if not result["in_stock"]:
             obs.count("OutOfStock")
             raise _out_of_stock(priced)
@@ -189,19 +219,29 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         )
         for line in priced
     ]
+    subtotal = sum(line.line_total_cents for line in lines)
+    shipping = int(result["shipping_cents"])
+    created_at = iso(result["created_at"])
     order = PlacedOrder(
         order_id=order_id,
         order_token=order_token(order_id),
-        status="placed",
+        status="pending_payment",
         email=request.email,
         items=lines,
-        total_cents=sum(line.line_total_cents for line in lines),
-        created_at=iso(result["created_at"]),
+        subtotal_cents=subtotal,
+        shipping_cents=shipping,
+        total_cents=subtotal + shipping,
+        shipping_address=request.shipping_address.model_dump(),
+        created_at=created_at,
+        history=[HistoryEntry(from_status=None, to_status="pending_payment", cause="checkout", at=created_at)],
     )
 
-    # Committed. What follows must not turn a placed order into an error.
+    # Committed: the stock is reserved. What follows must not turn a placed order into an error,
+    # except the payment: without an intent the order cannot be paid, so a Stripe outage answers 503
+    # and the retry (same cart, same key) finds the order and creates the intent.
     cache.invalidate()
     _clear_cart(cart_id, order_id)
+    order.client_secret = _payment(order_id, order.total_cents, idempotency_key)
     obs.count("OrdersPlaced")
     obs.count("Revenue", order.total_cents, unit="None")
     obs.count("ItemsSold", sum(line.quantity for line in order.items))

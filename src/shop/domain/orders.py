@@ -19,13 +19,19 @@ from typing import Any
 
 from shop import config
 from shop.api.errors import NotFoundError
-from shop.api.models import Order
+from shop.api.models import HistoryEntry, Order
 from shop.db.connection import DictConnection, Role, run
 from shop.domain.catalog import parse_uuid
 
 _ORDER_COLUMNS = """
 SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.currency, o.created_at,
-       o.cart_id, o.idempotency_key,
+       o.cart_id, o.idempotency_key, o.shipping_cents, o.shipping_address, o.refunded_cents,
+       o.carrier, o.tracking_reference, o.payment_intent_id,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'from_status', h.from_status, 'to_status', h.to_status, 'cause', h.cause,
+                   'at', h.at
+               ) ORDER BY h.id), '[]'::json)
+        FROM order_history AS h WHERE h.order_id = o.id) AS history,
        coalesce(
            json_agg(
                json_build_object(
@@ -113,13 +119,55 @@ def get_order(order_id: str, presented_token: str | None) -> Order:
     return order_from_row(row)
 
 
+def find(conn: DictConnection, order_id: str) -> dict[str, Any] | None:
+    """The order ``order_id`` (canonical uuid text) as a row, or None."""
+    return conn.execute(_ORDER_SQL, (order_id,)).fetchone()
+
+
+def authorised_id(order_id: str, presented_token: str | None) -> str:
+    """The canonical id of the order ``presented_token`` opens; NotFoundError otherwise."""
+    not_found = NotFoundError("order not found", {"order_id": order_id[:64]})
+    canonical = parse_uuid(order_id)
+    if canonical is None or not presented_token:
+        raise not_found
+    row = run(
+        Role.WRITER,
+        lambda conn: conn.execute(
+            "SELECT id::text AS id, token_hash FROM orders WHERE id = %s", (canonical,)
+        ).fetchone(),
+    )
+    if row is None or not token_matches(row["id"], row["token_hash"], presented_token):
+        raise not_found
+    return canonical
+
+
+def read(order_id: str) -> Order:
+    """The order ``order_id`` (canonical, known to exist) as the API returns it."""
+    row = run(Role.WRITER, lambda conn: find(conn, order_id))
+    if row is None:
+        raise NotFoundError("order not found", {"order_id": order_id})
+    return order_from_row(row)
+
+
 def order_from_row(row: dict[str, Any]) -> Order:
+    total = int(row["total_cents"])
+    shipping = int(row.get("shipping_cents") or 0)
     return Order(
         order_id=row["id"],
         status=row["status"],
         email=row["email"],
         items=row["items"],
-        total_cents=int(row["total_cents"]),
+        subtotal_cents=total - shipping,
+        shipping_cents=shipping,
+        total_cents=total,
+        refunded_cents=int(row.get("refunded_cents") or 0),
         currency=str(row["currency"]).strip(),  # type: ignore[arg-type]
+        shipping_address=row.get("shipping_address"),
+        carrier=row.get("carrier"),
+        tracking_reference=row.get("tracking_reference"),
         created_at=iso(row["created_at"]),
+        history=[
+            HistoryEntry.model_validate({**entry, "at": iso(datetime.fromisoformat(entry["at"]))})
+            for entry in (row.get("history") or [])
+        ],
     )

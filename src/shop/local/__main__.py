@@ -321,6 +321,10 @@ def run(args: argparse.Namespace) -> int:
             return 1
 
         stop_saving = threading.Event()
+        # The reservation-expiry schedule (EventBridge Scheduler in AWS): a thread of this process.
+        from shop.jobs import expire
+
+        expire.start_background(stop_saving)
         if dynamo_client is not None:
 
             def save_now() -> None:

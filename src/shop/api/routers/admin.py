@@ -7,10 +7,16 @@ handler refuses an admin request whose event carries no API key identity.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header
+
 from shop.api.errors import ForbiddenError
-from shop.api.models import Product, ProductCreate, ProductUpdate, StockUpdate
+from shop.api.models import Fulfilment, Order, Product, ProductCreate, ProductUpdate, RefundRequest, StockUpdate
 from shop.api.routes import new_router, path
-from shop.domain import admin
+from shop.declarations import IDEMPOTENCY_HEADER
+from shop.domain import admin, fulfilment
+from shop.domain import payments as order_payments
 
 router = new_router()
 
@@ -39,3 +45,40 @@ def update_product(product_id: str, body: ProductUpdate) -> Product:
 def set_stock(product_id: str, body: StockUpdate) -> Product:
     _require_api_key()
     return admin.set_stock(product_id, body)
+
+
+@router.post(path("fulfil_order"), tags=["admin"], operation_id="fulfil_order", summary="Mark a paid order shipped")
+def fulfil_order(order_id: str, body: Fulfilment) -> Order:
+    _require_api_key()
+    return fulfilment.fulfil(order_id, body)
+
+
+_ADMIN_KEY_DOC = "repeating a request with the same key returns its result and refunds nothing twice"
+
+
+@router.post(path("refund_order"), tags=["admin"], operation_id="refund_order", summary="Refund a paid order")
+def refund_order(
+    order_id: str,
+    body: RefundRequest,
+    idempotency_key: Annotated[
+        str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=128, description=_ADMIN_KEY_DOC)
+    ],
+) -> Order:
+    _require_api_key()
+    return order_payments.refund(order_id, body.amount_cents, idempotency_key)
+
+
+@router.post(
+    path("admin_cancel_order"),
+    tags=["admin"],
+    operation_id="admin_cancel_order",
+    summary="Cancel an unfulfilled order (a paid one is refunded in full; stock is released)",
+)
+def admin_cancel_order(
+    order_id: str,
+    idempotency_key: Annotated[
+        str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=128, description=_ADMIN_KEY_DOC)
+    ],
+) -> Order:
+    _require_api_key()
+    return order_payments.admin_cancel(order_id, idempotency_key)

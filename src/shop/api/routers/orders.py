@@ -6,10 +6,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from shop.api.models import Order
+from shop.api.models import Order, ShippingRates
 from shop.api.routes import new_router, path
 from shop.declarations import ORDER_TOKEN_HEADER
-from shop.domain import orders
+from shop.domain import fulfilment, orders
 
 router = new_router()
 
@@ -22,3 +22,25 @@ def get_order(
     ] = None,
 ) -> Order:
     return orders.get_order(order_id, order_token)
+
+
+@router.post(
+    path("cancel_order"), tags=["orders"], operation_id="cancel_order", summary="Cancel an unpaid order (shopper)"
+)
+def cancel_order(
+    order_id: str,
+    order_token: Annotated[
+        str | None, Header(alias=ORDER_TOKEN_HEADER, max_length=256, description="token issued at checkout")
+    ] = None,
+) -> Order:
+    return fulfilment.cancel_by_shopper(order_id, order_token)
+
+
+@router.get(
+    path("list_shipping_rates"),
+    tags=["orders"],
+    operation_id="list_shipping_rates",
+    summary="Flat shipping rate per country zone (shown before payment)",
+)
+def list_shipping_rates() -> ShippingRates:
+    return fulfilment.shipping_rates()

@@ -1,0 +1,146 @@
+"""Scheduled jobs: the reservation-expiry function and the EventBridge Scheduler schedule that runs it.
+
+The function is the API's image (the same pushed digest) with its command set to
+``shop.jobs.expire.handler``: it cancels ``pending_payment`` orders older than the payment window
+and releases their stock, then cancels their PaymentIntents at Stripe. It has its own role: connect
+to the database, write its own log group, manage its VPC network interfaces, and read exactly the
+Stripe secret-key parameter (to cancel intents). The schedule's own role may invoke exactly this
+function. ``rate(5 minutes)`` (``EXPIRY_INTERVAL_SECONDS``) is 8,640 invocations a month, well inside
+EventBridge Scheduler's 14 million free invocations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.iam import policy_document, service_trust_policy
+from infra.lambda_helpers import (
+    DatabaseAccess,
+    FunctionNetwork,
+    SecureParameter,
+    database_environment,
+    database_statements,
+    function_log_group,
+    function_role,
+    network_interfaces_statement,
+    own_log_group_statement,
+    parameter_read_statements,
+)
+from infra.settings import Settings
+from shop.declarations import EXPIRY_INTERVAL_SECONDS, PAYMENT_WINDOW_SECONDS, Env
+
+COMMAND = "shop.jobs.expire.handler"
+MEMORY_MB = 512
+TIMEOUT_SECONDS = 120  # one batch loop over expired orders; the schedule runs again in 5 minutes
+
+
+@dataclass
+class JobsArgs:
+    settings: Settings
+    key_arn: pulumi.Input[str]
+    network: FunctionNetwork
+    database: DatabaseAccess
+    image_uri: pulumi.Input[str]
+    # The Stripe secret key (to cancel the expired orders' PaymentIntents).
+    parameters: dict[Env, SecureParameter]
+
+
+class Jobs(pulumi.ComponentResource):
+    """The expiry function, its role and log group, and its schedule."""
+
+    log_group: aws.cloudwatch.LogGroup
+    role: aws.iam.Role
+    function: aws.lambda_.Function
+    scheduler_role: aws.iam.Role
+    schedule: aws.scheduler.Schedule
+
+    def __init__(self, name: str, args: JobsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ecommerce:app:Jobs", name, None, opts)
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+        function_name = args.settings.name("expire")
+        policy = self._role_and_logs(function_name)
+        self._function(function_name, policy)
+        self._schedule()
+        self.register_outputs({"expiryFunctionName": self.function.name, "scheduleName": self.schedule.name})
+
+    def _role_and_logs(self, function_name: str) -> aws.iam.RolePolicy:
+        args = self._args
+        self.log_group = function_log_group(
+            "expire", function_name, args.settings.profile.log_retention_days, args.key_arn, self._child
+        )
+        self.role = function_role("expire", args.settings.name("expire-function"), self._child)
+        arns = [parameter.arn for parameter in args.parameters.values()]
+        return aws.iam.RolePolicy(
+            "expire",
+            role=self.role.id,
+            policy=policy_document(
+                *database_statements(args.database, args.key_arn, args.settings.region),
+                own_log_group_statement(self.log_group.arn),
+                network_interfaces_statement(),
+                *parameter_read_statements(arns, args.key_arn, args.settings.region),
+            ),
+            opts=self._child,
+        )
+
+    def _function(self, function_name: str, policy: aws.iam.RolePolicy) -> None:
+        args = self._args
+        variables: dict[str, pulumi.Input[str]] = {
+            Env.ENVIRONMENT: args.settings.environment,
+            **database_environment(args.database, reader=False),
+            Env.PAYMENT_WINDOW_SECONDS: str(PAYMENT_WINDOW_SECONDS),
+            Env.LOG_LEVEL: "INFO",
+            **{env: parameter.name for env, parameter in args.parameters.items()},
+        }
+        self.function = aws.lambda_.Function(
+            "expire",
+            name=function_name,
+            role=self.role.arn,
+            package_type="Image",
+            image_uri=args.image_uri,
+            image_config=aws.lambda_.FunctionImageConfigArgs(commands=[COMMAND]),
+            architectures=["arm64"],
+            memory_size=MEMORY_MB,
+            timeout=TIMEOUT_SECONDS,
+            vpc_config=args.network.vpc_config(),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy]),
+        )
+
+    def _schedule(self) -> None:
+        settings = self._args.settings
+        self.scheduler_role = aws.iam.Role(
+            "expire-schedule",
+            name=settings.name("expire-schedule"),
+            assume_role_policy=service_trust_policy("scheduler.amazonaws.com"),
+            opts=self._child,
+        )
+        invoke = aws.iam.RolePolicy(
+            "expire-schedule",
+            role=self.scheduler_role.id,
+            policy=policy_document(
+                {
+                    "Sid": "InvokeExpiry",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": self.function.arn,
+                }
+            ),
+            opts=self._child,
+        )
+        self.schedule = aws.scheduler.Schedule(
+            "expire",
+            name=settings.name("expire"),
+            schedule_expression=f"rate({EXPIRY_INTERVAL_SECONDS // 60} minutes)",
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.function.arn,
+                role_arn=self.scheduler_role.arn,
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(maximum_retry_attempts=0),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[invoke]),
+        )

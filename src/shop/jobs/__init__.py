@@ -1,0 +1,1 @@
+"""Scheduled jobs run with the API image and their own command (see ARCHITECTURE.md, "Order lifecycle")."""

@@ -1,0 +1,72 @@
+"""Bring orders up to date with Stripe after missed webhooks: ``python -m shop.payments.replay``.
+
+For every ``pending_payment`` order that has a PaymentIntent (oldest first, at most ``--limit``),
+the intent is read from Stripe; a succeeded or cancelled one is applied exactly as its webhook would
+be (``shop.domain.payments.apply_event``) under the event id ``replay:<intent id>:<status>``, so
+running it twice, or a webhook arriving afterwards, changes nothing more. Use it after an outage of
+the webhook endpoint (or locally after a crash: localstripe delivers each webhook once, without
+retries). Reading the intents rather than Stripe's event list works on localstripe too, which has no
+event list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from shop.payments.stripe_gateway import WebhookEvent
+
+_TYPES = {"succeeded": "payment_intent.succeeded", "canceled": "payment_intent.canceled"}
+
+
+def replay(limit: int = 1000) -> dict[str, str]:
+    """Order id → what was applied, for each pending order whose intent has settled at Stripe."""
+    from shop import payments
+    from shop.db.connection import Role, run
+    from shop.domain import payments as domain
+
+    rows = run(
+        Role.WRITER,
+        lambda conn: conn.execute(
+            "SELECT id::text AS id, payment_intent_id FROM orders WHERE status = 'pending_payment'"
+            " AND payment_intent_id IS NOT NULL ORDER BY created_at LIMIT %s",
+            (limit,),
+        ).fetchall(),
+    )
+    applied: dict[str, str] = {}
+    for row in rows:
+        intent = payments.retrieve_intent(row["payment_intent_id"])
+        event_type = _TYPES.get(intent.status)
+        if event_type is None:
+            continue
+        event = WebhookEvent(
+            id=f"replay:{intent.id}:{intent.status}",
+            type=event_type,
+            created=0,
+            livemode=False,
+            data_object={
+                "id": intent.id,
+                "object": "payment_intent",
+                "amount": intent.amount_cents,
+                "status": intent.status,
+                "metadata": {"order_id": row["id"]},
+            },
+        )
+        if domain.apply_event(event):
+            applied[row["id"]] = event_type
+    return applied
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shop.payments.replay", description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=1000, help="pending orders to check (oldest first)")
+    args = parser.parse_args(argv)
+    applied = replay(args.limit)
+    for order_id, event_type in applied.items():
+        print(f"{order_id}: {event_type}")
+    print(f"applied {len(applied)} settled payment(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
