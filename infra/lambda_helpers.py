@@ -7,7 +7,7 @@ Components (the API function, the migration function) import from here, never fr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,3 +186,43 @@ def parameter_read_statements(
             },
         },
     ]
+
+
+@dataclass(frozen=True)
+class CommandFunctionSpec:
+    """A VPC function that runs one command of the API image (migrations, jobs)."""
+
+    logical: str
+    function_name: pulumi.Input[str]
+    command: str
+    memory_mb: int
+    timeout_seconds: int
+
+
+def image_command_function(
+    spec: CommandFunctionSpec,
+    *,
+    role_arn: pulumi.Input[str],
+    image_uri: pulumi.Input[str],
+    network: FunctionNetwork,
+    log_group: aws.cloudwatch.LogGroup,
+    variables: Mapping[str, pulumi.Input[str]],
+    opts: pulumi.ResourceOptions,
+) -> aws.lambda_.Function:
+    """The API image on arm64 with ``spec.command`` as its entry point, in the VPC, JSON logs to
+    ``log_group``; ``opts`` carries the parent and what the function must wait for."""
+    return aws.lambda_.Function(
+        spec.logical,
+        name=spec.function_name,
+        role=role_arn,
+        package_type="Image",
+        image_uri=image_uri,
+        image_config=aws.lambda_.FunctionImageConfigArgs(commands=[spec.command]),
+        architectures=["arm64"],
+        memory_size=spec.memory_mb,
+        timeout=spec.timeout_seconds,
+        vpc_config=network.vpc_config(),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+        opts=opts,
+    )

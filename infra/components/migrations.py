@@ -27,12 +27,14 @@ import pulumi_aws as aws
 
 from infra.iam import policy_document
 from infra.lambda_helpers import (
+    CommandFunctionSpec,
     DatabaseAccess,
     FunctionNetwork,
     database_environment,
     database_statements,
     function_log_group,
     function_role,
+    image_command_function,
     network_interfaces_statement,
     own_log_group_statement,
 )
@@ -111,19 +113,13 @@ class Migrations(pulumi.ComponentResource):
             **database_environment(args.database, reader=False),
             Env.LOG_LEVEL: "INFO",
         }
-        self.function = aws.lambda_.Function(
-            "migrate",
-            name=function_name,
-            role=self.role.arn,
-            package_type="Image",
+        self.function = image_command_function(
+            CommandFunctionSpec("migrate", function_name, COMMAND, MEMORY_MB, TIMEOUT_SECONDS),
+            role_arn=self.role.arn,
             image_uri=args.image_uri,
-            image_config=aws.lambda_.FunctionImageConfigArgs(commands=[COMMAND]),
-            architectures=["arm64"],
-            memory_size=MEMORY_MB,
-            timeout=TIMEOUT_SECONDS,
-            vpc_config=args.network.vpc_config(),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
+            network=args.network,
+            log_group=self.log_group,
+            variables=variables,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, policy]),
         )
 
