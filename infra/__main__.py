@@ -20,6 +20,7 @@ from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.identity import Identity, IdentityArgs
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
@@ -81,6 +82,7 @@ cdn = Cdn(
         alb_dns_name=load_balancer.load_balancer.dns_name,
     ),
 )
+identity = Identity("identity", IdentityArgs(settings=settings))
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
 api_function = ApiFunction(
@@ -93,6 +95,7 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
+        extra_environment=identity.function_environment(),
     ),
 )
 migrations = Migrations(
@@ -115,6 +118,7 @@ api_gateway = ApiGateway(
         function_invoke_arn=api_function.function.invoke_arn,
         cors_origin=cors_origin,
         stage_depends_on=[api_gateway_account.account],
+        user_pool_arn=identity.user_pool.arn,
     ),
 )
 monitoring = Monitoring(
@@ -175,6 +179,9 @@ pulumi.export("dbProxyName", database.proxy.name)
 pulumi.export("apiLogGroupName", api_function.log_group.name)
 pulumi.export("apiAccessLogGroupName", api_gateway.access_log_group.name)
 pulumi.export("restApiId", api_gateway.rest_api.id)
+pulumi.export("userPoolId", identity.user_pool.id)
+pulumi.export("userPoolClientId", identity.client.id)
+pulumi.export("userPoolIssuer", identity.issuer)
 pulumi.export("alarmTopicArn", monitoring.topic.arn)
 pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -132,6 +132,8 @@ class ApiFunctionArgs:
     target_group_arn: pulumi.Input[str]
     # The origin browsers may call the API from (see infra.settings.cors_allow_origin).
     cors_origin: pulumi.Input[str]
+    # Further variables other components own (e.g. identity.py's user pool for the token verifier).
+    extra_environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -280,6 +282,7 @@ class ApiFunction(pulumi.ComponentResource):
         args, profile = self._args, self._args.settings.profile
         log_level = "DEBUG" if args.settings.environment == "dev" else "INFO"
         variables = function_environment(args.settings, args.database, args.tables, args.cors_origin, log_level)
+        variables.update(args.extra_environment)
         self.function = aws.lambda_.Function(
             "api",
             name=function_name,

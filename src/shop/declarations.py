@@ -131,6 +131,10 @@ class Env(StrEnum):
     LOG_LEVEL = "LOG_LEVEL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    # Customer accounts (Cognito user pool): the token verifier's pool, app client and issuer.
+    COGNITO_USER_POOL_ID = "COGNITO_USER_POOL_ID"
+    COGNITO_CLIENT_ID = "COGNITO_CLIENT_ID"
+    COGNITO_ISSUER = "COGNITO_ISSUER"
 
 
 AttributeType = Literal["S", "N", "B"]
@@ -206,7 +210,17 @@ IDEMPOTENCY_TABLE = TableSpec(
 TABLES: tuple[TableSpec, ...] = (SESSIONS_TABLE, CACHE_TABLE, IDEMPOTENCY_TABLE)
 
 
-Access = Literal["public", "api_key"]
+# public: anyone; api_key: partners and admin tools on API Gateway; customer: a signed-in
+# customer's Cognito ID token (API Gateway's Cognito authorizer, and the function's own verifier).
+Access = Literal["public", "api_key", "customer"]
+
+# Cognito groups with a meaning to the API: admin may do every admin operation, staff may fulfil
+# orders but not change the catalog or prices.
+ADMIN_GROUP = "admin"
+STAFF_GROUP = "staff"
+USER_GROUPS: tuple[str, ...] = (ADMIN_GROUP, STAFF_GROUP)
+# The header that carries the ID token ("Bearer <token>").
+AUTHORIZATION_HEADER = "Authorization"
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,8 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item"),
     Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest"),
     Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order"),
+    Route("GET", f"{API_PREFIX}/me", "get_me", access="customer"),
+    Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer"),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
