@@ -282,7 +282,7 @@ class ApiFunction(pulumi.ComponentResource):
         args, profile = self._args, self._args.settings.profile
         log_level = "DEBUG" if args.settings.environment == "dev" else "INFO"
         variables = function_environment(args.settings, args.database, args.tables, args.cors_origin, log_level)
-        variables.update(args.extra_environment)
+        variables.update({str(k): v for k, v in args.extra_environment.items()})
         self.function = aws.lambda_.Function(
             "api",
             name=function_name,

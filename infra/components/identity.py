@@ -27,16 +27,21 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.settings import Settings
-from shop.declarations import USER_GROUPS, Env
+from shop.declarations import (
+    ACCESS_TOKEN_MINUTES,
+    ID_TOKEN_MINUTES,
+    PASSWORD_MIN_LENGTH,
+    REFRESH_TOKEN_DAYS,
+    USER_GROUPS,
+    USER_POOL_AUTH_FLOWS,
+    Env,
+)
 
-PASSWORD_MINIMUM_LENGTH = 12
+# Shared with the local pool (shop.local.services): shop.declarations.
+PASSWORD_MINIMUM_LENGTH = PASSWORD_MIN_LENGTH
+AUTH_FLOWS = USER_POOL_AUTH_FLOWS
 TEMPORARY_PASSWORD_DAYS = 3
 USER_POOL_TIER = "LITE"
-# The storefront's client: what it may do and how long tokens live.
-AUTH_FLOWS = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
-ID_TOKEN_MINUTES = 60
-ACCESS_TOKEN_MINUTES = 60
-REFRESH_TOKEN_DAYS = 30
 TOKEN_VALIDITY = {
     "id_token": ID_TOKEN_MINUTES,
     "access_token": ACCESS_TOKEN_MINUTES,

@@ -221,6 +221,14 @@ STAFF_GROUP = "staff"
 USER_GROUPS: tuple[str, ...] = (ADMIN_GROUP, STAFF_GROUP)
 # The header that carries the ID token ("Bearer <token>").
 AUTHORIZATION_HEADER = "Authorization"
+# The user pool's rules, for the deployed pool (infra/components/identity.py) and the local one
+# (shop.local.services) alike: passwords of 12+ characters with all four classes; the storefront's
+# client signs in with USER_PASSWORD_AUTH and refreshes with REFRESH_TOKEN_AUTH (ARCHITECTURE.md).
+PASSWORD_MIN_LENGTH = 12
+USER_POOL_AUTH_FLOWS: tuple[str, ...] = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+ID_TOKEN_MINUTES = 60
+ACCESS_TOKEN_MINUTES = 60
+REFRESH_TOKEN_DAYS = 30
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
-from shop.api.routers import admin, cart, catalog, checkout, health, orders
+from shop.api.routers import admin, cart, catalog, checkout, health, me, orders
 from shop.config import settings
 from shop.declarations import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
-PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router)
+PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router, me.router)
 
 
 def _json(status: int, code: str, message: str, details: dict[str, Any] | list[Any] | None = None) -> Response[Any]:
@@ -134,12 +134,15 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "delete_cart_item": (404, 503),
     "checkout": (404, 409, 503),
     "get_order": (404, 503),
+    "get_me": (401, 503),
+    "list_my_orders": (401, 503),
     "create_product": (403, 409, 503),
     "update_product": (403, 404, 503),
     "set_stock": (403, 404, 503),
 }
 _ERROR_DESCRIPTIONS = {
     400: "Undecodable request body",
+    401: "Unauthorized: no valid sign-in token (missing, expired, invalid: one answer for all)",
     403: "Forbidden (admin without an API key)",
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, or conflict (existing sku)",
@@ -176,7 +179,13 @@ def openapi_document() -> dict[str, Any]:
         schemas.pop(name, None)
     error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     document.setdefault("components", {})["securitySchemes"] = {
-        "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+        "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
+        "cognitoIdToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "the Cognito ID token of the signed-in customer",
+        },
     }
     for operations in document["paths"].values():
         for operation in operations.values():
@@ -187,4 +196,6 @@ def openapi_document() -> dict[str, Any]:
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
             if operation.get("tags") == ["admin"]:
                 operation["security"] = [{"apiKey": []}]
+            elif operation.get("tags") == ["me"]:
+                operation["security"] = [{"cognitoIdToken": []}]
     return document

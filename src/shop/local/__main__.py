@@ -174,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
 
         _, pg_url = postgres_future.result()
         os.environ.update(services.app_environment(pg_url, endpoint, tables))
+        # Customer accounts: a user pool on our moto server (none on an endpoint given by the user).
+        users = None if args.dynamodb_endpoint else services.ensure_user_pool(endpoint, data_dir)
+        if users is not None:
+            os.environ.update(users.environment())
         config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
         # (building the resolvers) is paid before "ready" instead of by the first request.
@@ -206,6 +210,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  api         {base}/api/products   (health: {base}{HEALTH_PATH})", flush=True)
         print(f"  postgres    {pg_url}", flush=True)
         print(f"  dynamodb    {endpoint}", flush=True)
+        if users is not None:
+            admin = f"{users.admin_email} / {users.admin_password}"
+            print(f"  admin       {admin}  (Cognito user pool {users.user_pool_id})", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
         print("Ctrl-C to stop.\n", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
