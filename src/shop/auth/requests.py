@@ -46,7 +46,7 @@ def verifier() -> Verifier | None:
 
 
 def bearer_token(event: BaseProxyEvent) -> str | None:
-    raw = event.get_header_value(AUTHORIZATION_HEADER, case_sensitive=False)
+    raw = event.headers.get(AUTHORIZATION_HEADER)  # Powertools' headers are case-insensitive
     if not raw:
         return None
     scheme, _, rest = raw.strip().partition(" ")
