@@ -30,7 +30,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shop.auth import Identity
@@ -120,9 +120,9 @@ class KeySet:
             document = self._fetch(self.url)
             entries = document["keys"]
             keys = {
-                str(entry["kid"]): RSAKey.import_key(entry)
+                str(entry["kid"]): RSAKey.import_key(dict(entry))
                 for entry in entries
-                if isinstance(entry, Mapping)
+                if isinstance(entry, dict)
                 and entry.get("kty") == "RSA"
                 and entry.get("use", "sig") == "sig"
                 and entry.get("alg", ALGORITHM) == ALGORITHM

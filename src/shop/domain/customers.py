@@ -90,7 +90,7 @@ def list_orders(identity: Identity, limit: int, cursor: str | None) -> OrderPage
         after = _AFTER
 
     def work(conn: DictConnection) -> list[dict[str, Any]]:
-        return conn.execute(_ORDERS_SQL.format(after=after), params).fetchall()  # type: ignore[arg-type]
+        return conn.execute(_ORDERS_SQL.format(after=after), params).fetchall()
 
     rows = run(Role.WRITER, work)
     page = rows[:limit]
