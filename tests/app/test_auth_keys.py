@@ -161,3 +161,22 @@ def test_the_seeded_admin_password_is_generated_once_and_kept_private(dynamodb: 
     assert again == first  # same pool, client and password on the same server
     other = ensure_user_pool(dynamodb.endpoint_url, tmp_path / "elsewhere", suffix="creds")
     assert other.admin_password != first.admin_password
+
+
+def test_the_local_pool_is_set_up_like_the_deployed_one(dynamodb: DynamoHandle, tmp_path: Path) -> None:
+    from shop.declarations import USER_GROUPS, USER_POOL_AUTH_FLOWS
+    from shop.local.services import cognito_client
+
+    pool = ensure_user_pool(dynamodb.endpoint_url, tmp_path, suffix="shape")
+    client = cognito_client(dynamodb.endpoint_url)
+    described = client.describe_user_pool(UserPoolId=pool.user_pool_id)["UserPool"]
+    assert described["Name"] == "ecommerce-users-shape"
+    assert described["UsernameAttributes"] == ["email"]
+    app_client = client.describe_user_pool_client(UserPoolId=pool.user_pool_id, ClientId=pool.client_id)
+    assert "ClientSecret" not in app_client["UserPoolClient"]
+    assert set(app_client["UserPoolClient"]["ExplicitAuthFlows"]) == set(USER_POOL_AUTH_FLOWS)
+    groups = {g["GroupName"] for g in client.list_groups(UserPoolId=pool.user_pool_id)["Groups"]}
+    assert groups == set(USER_GROUPS)
+    admin_groups = client.admin_list_groups_for_user(UserPoolId=pool.user_pool_id, Username=pool.admin_email)
+    assert [g["GroupName"] for g in admin_groups["Groups"]] == ["admin"]
+    assert pool.environment()["COGNITO_ISSUER"].endswith(f"/{pool.user_pool_id}")

@@ -166,6 +166,12 @@ def run(args: argparse.Namespace) -> int:
             dynamo = services.start_dynamodb()
             stack.callback(dynamo.stop)
             endpoint = dynamo.endpoint_url
+        # Customer accounts: a user pool on our moto server (none on an endpoint given by the user),
+        # set up in the background like PostgreSQL.
+        users_future = None
+        if not args.dynamodb_endpoint:
+            users_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+            users_future = users_pool.submit(services.ensure_user_pool, endpoint, data_dir)
         tables = services.ensure_tables(endpoint)
         if not args.dynamodb_endpoint:
             dynamo_client = services.dynamodb_client(endpoint)
@@ -174,8 +180,7 @@ def run(args: argparse.Namespace) -> int:
 
         _, pg_url = postgres_future.result()
         os.environ.update(services.app_environment(pg_url, endpoint, tables))
-        # Customer accounts: a user pool on our moto server (none on an endpoint given by the user).
-        users = None if args.dynamodb_endpoint else services.ensure_user_pool(endpoint, data_dir)
+        users = None if users_future is None else users_future.result()
         if users is not None:
             os.environ.update(users.environment())
         config.reload()
