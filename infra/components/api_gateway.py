@@ -3,7 +3,7 @@
 - Resources and methods for exactly ``shop.declarations.ROUTES`` (Lambda proxy
   integration); ``access="api_key"`` routes require the partner API key;
   ``access="customer"`` routes go through a Cognito user-pool authorizer (the
-  ID token in ``Authorization``; the function verifies the token again, the
+  ID token in ``X-Id-Token``, shop.declarations.ID_TOKEN_HEADER; the function verifies the token again, the
   authorizer is an extra layer), and its 401 answers in the platform's error body.
 - Write endpoints get a request validator and a JSON-schema (draft-04) model,
   so a malformed body is answered 400 by API Gateway before the function runs.
@@ -36,7 +36,7 @@ import pulumi_aws as aws
 
 from infra.settings import Settings
 from shop import declarations
-from shop.declarations import AUTHORIZATION_HEADER, CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, Route, error_json
+from shop.declarations import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, ID_TOKEN_HEADER, Route, error_json
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DOCUMENT = ROOT / "src" / "shop" / "api" / "openapi.json"
@@ -269,7 +269,7 @@ class ApiGateway(pulumi.ComponentResource):
             rest_api=self.rest_api.id,
             type="COGNITO_USER_POOLS",
             provider_arns=[self._args.user_pool_arn],
-            identity_source=f"method.request.header.{AUTHORIZATION_HEADER}",
+            identity_source=f"method.request.header.{ID_TOKEN_HEADER}",
             opts=self._child,
         )
         unauthorized = aws.apigateway.Response(

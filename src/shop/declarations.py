@@ -31,6 +31,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 API_KEY_HEADER = "x-api-key"
 # The secret issued with an order at checkout; required to read the order back.
 ORDER_TOKEN_HEADER = "X-Order-Token"
+# The header that carries the signed-in customer's Cognito ID token (bare, or "Bearer <token>"),
+# on every entry point. Not Authorization: on dev and staging the edge function requires HTTP Basic
+# credentials there for the whole storefront and strips the header before the origin.
+ID_TOKEN_HEADER = "X-Id-Token"
 
 
 # Security headers every storefront response carries: CloudFront's response headers policy sets
@@ -94,6 +98,7 @@ CORS_ALLOW_HEADERS: tuple[str, ...] = (
     ORDER_TOKEN_HEADER,
     REQUEST_ID_HEADER,
     API_KEY_HEADER,
+    ID_TOKEN_HEADER,
 )
 CORS_EXPOSE_HEADERS: tuple[str, ...] = (REQUEST_ID_HEADER,)
 CORS_MAX_AGE_SECONDS = 600
@@ -219,8 +224,6 @@ Access = Literal["public", "api_key", "customer"]
 ADMIN_GROUP = "admin"
 STAFF_GROUP = "staff"
 USER_GROUPS: tuple[str, ...] = (ADMIN_GROUP, STAFF_GROUP)
-# The header that carries the ID token ("Bearer <token>").
-AUTHORIZATION_HEADER = "Authorization"
 # The user pool's rules, for the deployed pool (infra/components/identity.py) and the local one
 # (shop.local.services) alike: passwords of 12+ characters with all four classes; the storefront's
 # client signs in with USER_PASSWORD_AUTH and refreshes with REFRESH_TOKEN_AUTH (ARCHITECTURE.md).

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from shop.declarations import error_body
+from shop.declarations import ID_TOKEN_HEADER, error_body
 from shop.local.services import DynamoHandle, UserPoolHandle, cognito_client, ensure_user_pool
 from tests.app.conftest import Call
 
@@ -85,7 +85,7 @@ def b64(data: bytes) -> str:
 
 
 def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return {ID_TOKEN_HEADER: f"Bearer {token}"}
 
 
 # --------------------------------------------------------------------------- /api/me
@@ -105,7 +105,9 @@ def test_me_is_the_verified_identity(api: Call, accounts: UserPoolHandle) -> Non
 
 def test_the_bare_token_is_accepted_as_api_gateways_authorizer_reads_it(api: Call, accounts: UserPoolHandle) -> None:
     token = sign_up(accounts)
-    assert api("GET", "/api/me", headers={"Authorization": token}).status == 200
+    assert api("GET", "/api/me", headers={ID_TOKEN_HEADER: token}).status == 200
+    # A token in Authorization is not looked at (on dev/staging that header is the edge's Basic credential).
+    assert api("GET", "/api/me", headers={"Authorization": f"Bearer {token}"}).status == 401
 
 
 def test_the_seeded_admin_signs_in_with_the_printed_password(api: Call, accounts: UserPoolHandle) -> None:
@@ -120,7 +122,7 @@ def test_no_token_is_401_with_the_platform_error_body(api: Call, accounts: UserP
     reply = api("GET", path)
     assert reply.status == 401
     assert reply.body == UNAUTHORIZED
-    assert api("GET", path, headers={"Authorization": "Bearer "}).status == 401
+    assert api("GET", path, headers={ID_TOKEN_HEADER: "Bearer "}).status == 401
 
 
 # --------------------------------------------------------------------------- bad tokens

@@ -472,7 +472,7 @@ def test_the_account_setting_moved_without_replacement(program: Program) -> None
 def test_the_cognito_authorizer_guards_exactly_the_customer_routes(program: Program) -> None:
     authorizer = program.one("aws:apigateway/authorizer:Authorizer")
     assert authorizer.inputs["type"] == "COGNITO_USER_POOLS"
-    assert authorizer.inputs["identitySource"] == "method.request.header.Authorization"
+    assert authorizer.inputs["identitySource"] == f"method.request.header.{declarations.ID_TOKEN_HEADER}"
     pool = program.one("aws:cognito/userPool:UserPool")
     assert authorizer.inputs["providerArns"] == [pool.outputs["arn"]]
     assert authorizer.inputs["restApi"] == rest_api(program).id

@@ -1,7 +1,7 @@
 """The caller of the current request: its bearer token, the verified identity, group checks.
 
-The token is the ID token in ``Authorization`` (``Bearer <token>`` or the bare token, which is what
-API Gateway's Cognito authorizer reads). It is never logged: a rejection logs only its reason.
+The token is the ID token in ``shop.declarations.ID_TOKEN_HEADER`` (the bare token, which is what
+API Gateway's Cognito authorizer reads, or ``Bearer <token>``). It is never logged: a rejection logs only its reason.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from shop.api.errors import ForbiddenError, SignInUnavailableError, UnauthorizedError
 from shop.auth import Identity
-from shop.declarations import AUTHORIZATION_HEADER
+from shop.declarations import ID_TOKEN_HEADER
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
@@ -46,7 +46,7 @@ def verifier() -> Verifier | None:
 
 
 def bearer_token(event: BaseProxyEvent) -> str | None:
-    raw = event.headers.get(AUTHORIZATION_HEADER)  # Powertools' headers are case-insensitive
+    raw = event.headers.get(ID_TOKEN_HEADER)  # Powertools' headers are case-insensitive
     if not raw:
         return None
     scheme, _, rest = raw.strip().partition(" ")
