@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shop.auth.verifier import (
     MIN_REFRESH_SECONDS,
@@ -180,3 +182,44 @@ def test_the_local_pool_is_set_up_like_the_deployed_one(dynamodb: DynamoHandle, 
     admin_groups = client.admin_list_groups_for_user(UserPoolId=pool.user_pool_id, Username=pool.admin_email)
     assert [g["GroupName"] for g in admin_groups["Groups"]] == ["admin"]
     assert pool.environment()["COGNITO_ISSUER"].endswith(f"/{pool.user_pool_id}")
+
+
+_SEGMENT_TEXT = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=60)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+def _segment(value: Any) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    raw=st.one_of(
+        st.text(max_size=200),
+        st.builds(lambda a, b, c: f"{a}.{b}.{c}", _SEGMENT_TEXT, _SEGMENT_TEXT, _SEGMENT_TEXT),
+        st.builds(
+            lambda h, p, sig: f"{_segment(h)}.{_segment(p)}.{sig}",
+            st.one_of(
+                _JSON,
+                st.fixed_dictionaries(
+                    {"alg": st.sampled_from(["RS256", "none", "HS256"]), "kid": st.one_of(_JSON, st.just("dummy"))}
+                ),
+            ),
+            _JSON,
+            _SEGMENT_TEXT,
+        ),
+    )
+)
+def test_any_input_is_a_rejection_never_a_crash(raw: str) -> None:
+    from shop.auth.verifier import Verifier
+
+    keys = KeySet("https://issuer/.well-known/jwks.json", fetch=lambda url: _public_jwks_document(), clock=Clock())
+    verifier = Verifier("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x", "client", keys)
+    with pytest.raises(TokenRejectedError):
+        verifier.verify(raw)
