@@ -16,13 +16,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench cost clean deploy-venv smoke preflight
+.PHONY: help bootstrap system-deps dev test lint format typecheck pytest lock bench cost clean deploy-venv smoke preflight fuzz
 
 help:
 	@echo "make dev    - run the shop locally (ARGS='--port 8080 --reset' to pass options)"
 	@echo "make test   - lint, type-check and run every test"
 	@echo "make lock   - re-pin requirements/*.txt from pyproject.toml"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make fuzz   - the long schemathesis run against the local platform (>= 50,000 cases; FUZZ_EXAMPLES, FUZZ_MIN_CASES, FUZZ_SEED)"
 	@echo "make cost   - monthly cost of each stack at rest (STACKS='dev' to pick, ARGS='--free')"
 	@echo "make preflight STACK=dev - read-only checks that pulumi up will get through on this AWS account"
 
@@ -67,6 +68,16 @@ preflight: bootstrap
 
 bench: bootstrap
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The long version of tests/e2e/test_fuzz.py: every phase and check, FUZZ_EXAMPLES cases per
+# operation, and the run fails unless it generated FUZZ_MIN_CASES (50,000); FUZZ_SEED varies it.
+FUZZ_EXAMPLES ?= 4500
+FUZZ_MIN_CASES ?= 50000
+FUZZ_SEED ?= 17
+fuzz: bootstrap
+	SHOP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SHOP_FUZZ_MIN_CASES=$(FUZZ_MIN_CASES) SHOP_FUZZ_SEED=$(FUZZ_SEED) \
+		$(PY) -m pytest tests/e2e/test_fuzz.py -s -q \
+		-p no:cacheprovider --basetemp=$${TMPDIR:-/tmp}/pytest-fuzz-$$$$
 
 # What each stack costs at rest, from the program's resource graph under the infra tests' mocks.
 cost: bootstrap

@@ -1,12 +1,18 @@
 """Cold init of the API function versus a bare boto3 baseline, each in a fresh process.
 
 - baseline: ``import boto3`` and create a DynamoDB client (what any Python function pays);
-- handler: ``import shop.api.handler`` and build what the first request needs: both resolvers
-  (routers, pydantic models, validation), Logger/Metrics/Tracer, the DynamoDB client, psycopg.
+- handler: ``import shop.api.handler`` and build what the first request through API Gateway needs:
+  the REST resolver (routers, pydantic models, validation), Logger/Metrics, the Tracer when the
+  invocation is traced and sampled, the DynamoDB client;
+- the same plus the first database call's import (psycopg), paid by the first request that needs
+  PostgreSQL (a catalog cache miss, checkout, an order) instead of by every cold start.
 
-Prints the median of ``--runs`` fresh processes for each, the ratio, the handler module's own import
-cost (it imports only the standard library; the rest is deferred to the first call) and the
-biggest import-time contributors of the full initialisation (``python -X importtime``).
+With X-Ray tracing on (as the stacks run), the X-Ray SDK loads only for an invocation whose trace
+is sampled (``_X_AMZN_TRACE_ID`` with ``Sampled=1``); both cases are measured.
+
+Prints the median of ``--runs`` fresh processes for each, the ratios, the handler module's own
+import cost and the biggest import-time contributors of the initialisation (``python -X
+importtime``), untraced and traced-sampled.
 Usage: ``python bench/bench_cold_start.py [--runs 7]``.
 """
 
@@ -25,25 +31,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 BASELINE = """
 import time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import boto3
 boto3.client("dynamodb", region_name="us-east-1")
-print(time.perf_counter() - t0)
+print(time.perf_counter() - t0, 0, time.process_time() - c0)
 """
 
 HANDLER = """
 import time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import shop.api.handler as h
 t1 = time.perf_counter()
-h.resolvers()
+h.resolvers.for_source("rest")
 from shop.api import observability as obs
 from shop.aws import dynamodb
 obs.logger(); obs.metrics(); obs.tracer()
 dynamodb()
-import shop.db.connection, shop.domain.checkout
-print(time.perf_counter() - t0, t1 - t0)
+print(time.perf_counter() - t0, t1 - t0, time.process_time() - c0)
 """
+
+# The first request that reaches PostgreSQL also imports the driver.
+WITH_DATABASE = HANDLER.replace("dynamodb()\n", "dynamodb()\nimport psycopg, psycopg.rows\n")
 
 ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -61,7 +69,9 @@ TRACED = {
     "POWERTOOLS_TRACE_DISABLED": "false",
     "AWS_LAMBDA_FUNCTION_NAME": "ecommerce-api-bench",
     "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
 }
+SAMPLED = {**TRACED, "_X_AMZN_TRACE_ID": TRACED["_X_AMZN_TRACE_ID"].replace("Sampled=0", "Sampled=1")}
 
 
 def _run(
@@ -73,9 +83,9 @@ def _run(
     )
 
 
-def _importtime_top(limit: int = 8) -> list[tuple[str, float]]:
-    """Cumulative import time per top-level package for the handler's full initialisation."""
-    stderr = _run(HANDLER, ["-X", "importtime"]).stderr
+def _importtime_top(env: dict[str, str] | None = None, limit: int = 8) -> list[tuple[str, float]]:
+    """Import self time per top-level package for the handler's initialisation."""
+    stderr = _run(HANDLER, ["-X", "importtime"], env=env).stderr
     per_package: dict[str, float] = defaultdict(float)
     for line in stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -85,30 +95,53 @@ def _importtime_top(limit: int = 8) -> list[tuple[str, float]]:
     return sorted(per_package.items(), key=lambda kv: -kv[1])[:limit]
 
 
+def _ms(code: str, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """(wall, module import, CPU) milliseconds of one fresh process."""
+    total, module, cpu = (float(x) * 1000 for x in _run(code, env=env).stdout.split())
+    return total, module, cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     _run(HANDLER)  # warm the OS page cache and compile bytecode once
+    _run(HANDLER, env=SAMPLED)
     _run(BASELINE)
-    baseline, handler, traced, module_only = [], [], [], []
-    for _ in range(args.runs):
-        baseline.append(float(_run(BASELINE).stdout.split()[0]) * 1000)
-        total, module = (float(x) * 1000 for x in _run(HANDLER).stdout.split())
-        handler.append(total)
-        module_only.append(module)
-        traced.append(float(_run(HANDLER, env=TRACED).stdout.split()[0]) * 1000)
-    base_ms, handler_ms, traced_ms = (statistics.median(x) for x in (baseline, handler, traced))
+    runs: dict[str, list[float]] = defaultdict(list)
+    for _ in range(args.runs):  # interleaved, so that a busy moment hits every variant alike
+        for key, code, env in (
+            ("baseline", BASELINE, None),
+            ("handler", HANDLER, None),
+            ("traced", HANDLER, TRACED),
+            ("sampled", HANDLER, SAMPLED),
+            ("database", WITH_DATABASE, None),
+        ):
+            wall, module, cpu = _ms(code, env)
+            runs[key].append(wall)
+            runs[key + "_cpu"].append(cpu)
+            if key == "handler":
+                runs["module"].append(module)
+    med = {name: statistics.median(values) for name, values in runs.items()}
+    base, base_cpu = med["baseline"], med["baseline_cpu"]
     print(f"cold init, median of {args.runs} fresh processes (python {sys.version.split()[0]}):")
-    print(f"  baseline  import boto3 + DynamoDB client              {base_ms:8.1f} ms")
-    print(f"  handler   import + resolvers + clients (no X-Ray)      {handler_ms:8.1f} ms")
-    print(f"  ratio     handler / baseline                           {handler_ms / base_ms:8.2f} x")
-    print(f"  handler   with X-Ray tracing on (as in AWS)            {traced_ms:8.1f} ms")
-    print(f"  ratio     traced handler / baseline                    {traced_ms / base_ms:8.2f} x")
-    print(f"  import shop.api.handler alone                          {statistics.median(module_only):8.1f} ms")
-    print("largest import-time contributors of the handler's initialisation (self time, ms):")
-    for package, ms in _importtime_top():
-        print(f"  {package:<28} {ms:8.1f}")
+    print(f"  load average: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
+    print("  (wall ms, ratio to baseline; then CPU ms and ratio, which a busy shared machine distorts less)")
+    print(f"  baseline  import boto3 + DynamoDB client                 {base:8.1f} ms         {base_cpu:8.1f} ms")
+    rows = [
+        ("handler", "handler, no X-Ray (first REST request)"),
+        ("traced", "handler, X-Ray on, trace not sampled"),
+        ("sampled", "handler, X-Ray on, trace sampled (SDK loaded)"),
+        ("database", "handler + first database call (psycopg), no X-Ray"),
+    ]
+    for key, label in rows:
+        wall, cpu = med[key], med[key + "_cpu"]
+        print(f"  {label:<54} {wall:8.1f} ms {wall / base:5.2f} x {cpu:8.1f} ms {cpu / base_cpu:5.2f} x")
+    print(f"  import shop.api.handler alone                          {med['module']:8.1f} ms")
+    for label, env in (("no X-Ray", None), ("X-Ray, sampled", SAMPLED)):
+        print(f"largest import-time contributors, {label} (self time, ms):")
+        for package, ms in _importtime_top(env):
+            print(f"  {package:<28} {ms:8.1f}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ Starts the local services in a temporary directory, migrates and seeds, then cal
 ``--iterations`` times per route after a warm-up. For each route it prints the median and p99 handler
 time and, for one representative call, the database round trips (client messages that wait for the
 server: each Sync of the extended protocol and each simple Query, counted from libpq's protocol trace)
-and the DynamoDB requests (botocore ``before-send`` events). Checkout must be one transaction: its
-round trips are BEGIN, the locking SELECT, the single write statement and COMMIT.
+and the DynamoDB requests (botocore ``before-send`` events). Checkout is one statement that locks,
+checks and writes in its own transaction: the bench fails unless it takes at most
+``MAX_CHECKOUT_TRIPS`` round trips (1 when the order is placed; a replay adds the read of the order).
 
 moto runs in this process's threads, so DynamoDB calls cost CPU here that AWS would not; the numbers
 are an upper bound for the handler's own work. Usage: ``python bench/bench_warm.py [--iterations 200]
@@ -40,6 +41,7 @@ from tests.app.events import LambdaContext, alb_event, rest_event  # noqa: E402 
 
 Event = dict[str, Any]
 RECORD = ROOT / "bench" / "results" / "warm.json"
+MAX_CHECKOUT_TRIPS = 2
 
 
 class RoundTrips:
@@ -122,7 +124,13 @@ def main() -> None:
 
     from shop.db.migrate import migrate
     from shop.db.seed import seed
-    from shop.local.services import app_environment, ensure_tables, start_dynamodb, start_postgres
+    from shop.local.services import (
+        app_environment,
+        ensure_tables,
+        ensure_token_secret,
+        start_dynamodb,
+        start_postgres,
+    )
 
     work = Path(tempfile.mkdtemp(prefix="shop-bench-"))
     pg = start_postgres(work / "pg")
@@ -130,7 +138,14 @@ def main() -> None:
     try:
         migrate(pg.url)
         seed(pg.url)
-        os.environ.update(app_environment(pg.url, dynamo.endpoint_url, ensure_tables(dynamo.endpoint_url, "bench")))
+        os.environ.update(
+            app_environment(
+                pg.url,
+                dynamo.endpoint_url,
+                ensure_tables(dynamo.endpoint_url, "bench"),
+                token_secret_file=ensure_token_secret(work / "secret"),
+            )
+        )
         os.environ["LOG_LEVEL"] = "WARNING"
 
         from shop.api.handler import handler
@@ -255,6 +270,11 @@ def main() -> None:
         print(f"  {'route':<44} {'median ms':>9} {'p99 ms':>8} {'db trips':>8} {'dynamo':>6}")
         for name, median, p99, db, ddb in results:
             print(f"  {name:<44} {median:9.2f} {p99:8.2f} {db:8d} {ddb:6d}")
+        for name, _, _, db, _ in results:
+            if "checkout" in name:
+                assert 0 < db <= MAX_CHECKOUT_TRIPS, (
+                    f"{name}: {db} PostgreSQL round trips (at most {MAX_CHECKOUT_TRIPS})"
+                )
         heaviest = max(results, key=lambda r: r[1])
         print(f"heaviest route by median: {heaviest[0].strip()} {heaviest[1]:.2f} ms (budget 80 ms)")
         if args.record:

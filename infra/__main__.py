@@ -25,14 +25,19 @@ from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.order_token_secret import OrderTokenSecret, OrderTokenSecretArgs
+from infra.components.payments import Payments, PaymentsArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
+from infra.replacement import register_replacement_transform
 from infra.settings import load_settings
 from infra.tagging import register_default_tags
+from shop.declarations import Env
 
 settings = load_settings()
 register_default_tags(settings)
+register_replacement_transform()
 
 encryption = Encryption("encryption", EncryptionArgs(settings=settings))
 network = Network("network", NetworkArgs(settings=settings, key_arn=encryption.key.arn))
@@ -45,7 +50,7 @@ database = Database(
         database_subnet_ids=[s.id for s in network.database_subnets],
         database_security_group_id=network.database_security_group.id,
         proxy_subnet_ids=[s.id for s in network.private_subnets],
-        proxy_security_group_id=network.proxy_security_group.id,
+        proxy_security_group_id=network.proxy_security_group.id if network.proxy_security_group else None,
         availability_zones=network.availability_zones,
     ),
 )
@@ -63,8 +68,10 @@ load_balancer = LoadBalancer(
     "load-balancer",
     LoadBalancerArgs(
         settings=settings,
-        subnet_ids=[s.id for s in network.public_subnets],
+        subnet_ids=[s.id for s in network.private_subnets],
+        vpc_id=network.vpc.id,
         security_group_id=network.alb_security_group.id,
+        listener_port=network.alb_listener_port,
         logs_bucket=storage.logs_bucket.bucket,
         logs_ready=storage.logs_ready,
     ),
@@ -80,11 +87,16 @@ cdn = Cdn(
         logs_bucket_domain_name=storage.logs_bucket.bucket_domain_name,
         logs_ready=storage.logs_ready,
         alb_dns_name=load_balancer.load_balancer.dns_name,
+        vpc_origin_id=load_balancer.vpc_origin.id,
     ),
 )
 identity = Identity("identity", IdentityArgs(settings=settings))
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
+payments = Payments("payments", PaymentsArgs(settings=settings, key_arn=encryption.key.arn))
+order_token_secret = OrderTokenSecret(
+    "order-token-secret", OrderTokenSecretArgs(settings=settings, key_arn=encryption.key.arn)
+)
 api_function = ApiFunction(
     "api-function",
     ApiFunctionArgs(
@@ -95,7 +107,8 @@ api_function = ApiFunction(
         tables=tables.tables,
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
-        extra_environment=identity.function_environment(),
+        parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
+        environment=identity.function_environment(),
     ),
 )
 migrations = Migrations(
@@ -104,11 +117,16 @@ migrations = Migrations(
         settings=settings,
         key_arn=encryption.key.arn,
         network=network.function_network,
-        database=database.access,
+        database=database.migration_access,
         image_uri=api_function.image_uri,
     ),
 )
-api_gateway_account = ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
+# Off by default: the bootstrap program owns the region's setting (see api_gateway_account.py).
+api_gateway_account = (
+    ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
+    if settings.manage_api_gateway_account
+    else None
+)
 api_gateway = ApiGateway(
     "api-gateway",
     ApiGatewayArgs(
@@ -117,7 +135,7 @@ api_gateway = ApiGateway(
         function_name=api_function.function.name,
         function_invoke_arn=api_function.function.invoke_arn,
         cors_origin=cors_origin,
-        stage_depends_on=[api_gateway_account.account],
+        stage_depends_on=[api_gateway_account.account] if api_gateway_account else [],
         user_pool_arn=identity.user_pool.arn,
     ),
 )
@@ -132,7 +150,7 @@ monitoring = Monitoring(
         api_name=api_gateway.rest_api.name,
         stage_name=api_gateway.stage.stage_name,
         cluster_identifier=database.cluster.cluster_identifier,
-        proxy_name=database.proxy.name,
+        proxy_name=database.proxy.name if database.proxy else None,
         table_names={logical: table.name for logical, table in tables.tables.items()},
     ),
 )
@@ -145,19 +163,24 @@ pulumi.export("vpcId", network.vpc.id)
 pulumi.export("publicSubnetIds", [s.id for s in network.public_subnets])
 pulumi.export("privateSubnetIds", [s.id for s in network.private_subnets])
 pulumi.export("databaseSubnetIds", [s.id for s in network.database_subnets])
-pulumi.export("natGatewayPublicIps", [e.public_ip for e in network.nat_eips])
+pulumi.export("natGatewayPublicIps", network.egress_public_ips)
 pulumi.export("flowLogGroupName", network.flow_log_group.name)
 pulumi.export("albSecurityGroupId", network.alb_security_group.id)
 pulumi.export("functionSecurityGroupId", network.function_security_group.id)
-pulumi.export("proxySecurityGroupId", network.proxy_security_group.id)
+pulumi.export("proxySecurityGroupId", network.proxy_security_group.id if network.proxy_security_group else None)
 pulumi.export("databaseSecurityGroupId", network.database_security_group.id)
 pulumi.export("sessionsTableName", tables.tables["sessions"].name)
 pulumi.export("cacheTableName", tables.tables["cache"].name)
 pulumi.export("idempotencyTableName", tables.tables["idempotency"].name)
 pulumi.export("auroraClusterId", database.cluster.cluster_identifier)
 pulumi.export("auroraClusterArn", database.cluster.arn)
-pulumi.export("dbProxyEndpoint", database.writer_host)
-pulumi.export("dbProxyReadOnlyEndpoint", database.read_only_endpoint.endpoint)
+pulumi.export("dbWriterHost", database.writer_host)
+pulumi.export("dbReaderHost", database.reader_host)
+pulumi.export("dbUser", database.db_user)
+if database.proxy and database.read_only_endpoint:
+    pulumi.export("dbProxyName", database.proxy.name)
+    pulumi.export("dbProxyEndpoint", database.proxy.endpoint)
+    pulumi.export("dbProxyReadOnlyEndpoint", database.read_only_endpoint.endpoint)
 pulumi.export("dbSecretArn", database.secret_arn)
 pulumi.export("apiUrl", api_gateway.url)
 pulumi.export("apiStage", api_gateway.stage.stage_name)
@@ -175,7 +198,6 @@ pulumi.export("edgeFunctionVersionArn", cdn.edge_function.qualified_arn)
 pulumi.export("staticBucketName", storage.static_bucket.bucket)
 pulumi.export("logsBucketName", storage.logs_bucket.bucket)
 pulumi.export("artifactsBucketName", storage.artifacts_bucket.bucket)
-pulumi.export("dbProxyName", database.proxy.name)
 pulumi.export("apiLogGroupName", api_function.log_group.name)
 pulumi.export("apiAccessLogGroupName", api_gateway.access_log_group.name)
 pulumi.export("restApiId", api_gateway.rest_api.id)

@@ -1,5 +1,5 @@
 """What every Lambda function of the platform shares: its log group, a Lambda-trusted role, the
-policy statements a VPC function needs (own log group, ENIs, the database through RDS Proxy), its
+policy statements a VPC function needs (own log group, ENIs, the database through RDS Proxy or the cluster), its
 VPC attachment, and the environment through which it finds the database.
 
 Components (the API function, the migration function) import from here, never from each other.
@@ -46,17 +46,24 @@ class FunctionNetwork:
 
 @dataclass(frozen=True)
 class DatabaseAccess:
-    """How a VPC function reaches the database: RDS Proxy endpoints and an IAM token for ``user``.
+    """How a VPC function reaches the database: the hosts (RDS Proxy or cluster endpoints) and how it
+    signs in as ``user``: an IAM token (``connect_arn``, the ``rds-db:connect`` resource), or the
+    password in a Secrets Manager secret (``secret_arn``: the migration function without a proxy).
 
     ``ready`` lists what must exist before a function may connect (the database component)."""
 
     writer_host: pulumi.Input[str]
     reader_host: pulumi.Input[str]
     user: str
-    connect_arn: pulumi.Input[str]
+    connect_arn: pulumi.Input[str] | None
+    secret_arn: pulumi.Input[str] | None = None
     name: str = DB_NAME
     port: int = DB_PORT
     ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if (self.connect_arn is None) == (self.secret_arn is None):
+            raise ValueError("DatabaseAccess signs in one way: an IAM connect ARN or a secret, not both or neither")
 
 
 def database_environment(database: DatabaseAccess, *, reader: bool) -> dict[str, pulumi.Input[str]]:
@@ -70,9 +77,11 @@ def database_environment(database: DatabaseAccess, *, reader: bool) -> dict[str,
             Env.DB_PORT: str(database.port),
             Env.DB_NAME: database.name,
             Env.DB_USER: database.user,
-            Env.DB_IAM_AUTH: "true",
+            Env.DB_IAM_AUTH: "true" if database.connect_arn is not None else "false",
         }
     )
+    if database.secret_arn is not None:
+        variables[Env.DB_SECRET_ARN] = database.secret_arn
     return variables
 
 
@@ -94,8 +103,33 @@ def network_interfaces_statement() -> dict[str, Any]:
     }
 
 
-def database_connect_statement(connect_arn: pulumi.Input[str]) -> dict[str, Any]:
-    return {"Sid": "DatabaseViaProxy", "Effect": "Allow", "Action": "rds-db:connect", "Resource": connect_arn}
+def database_statements(database: DatabaseAccess, key_arn: pulumi.Input[str], region: str) -> list[dict[str, Any]]:
+    """Signing in to the database: ``rds-db:connect`` as the user, or reading its one secret (and
+    decrypting it only through Secrets Manager)."""
+    if database.connect_arn is not None:
+        return [
+            {
+                "Sid": "DatabaseIamSignIn",
+                "Effect": "Allow",
+                "Action": "rds-db:connect",
+                "Resource": database.connect_arn,
+            }
+        ]
+    return [
+        {
+            "Sid": "ReadTheDatabaseSecret",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": database.secret_arn,
+        },
+        {
+            "Sid": "DecryptItThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        },
+    ]
 
 
 def function_log_group(
@@ -119,3 +153,36 @@ def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) ->
         assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
         opts=opts,
     )
+
+
+@dataclass(frozen=True)
+class SecureParameter:
+    """An SSM SecureString parameter a function reads at call time: its name (for the environment)
+    and its ARN (for the role)."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+
+def parameter_read_statements(
+    parameter_arns: Sequence[pulumi.Input[str]], key_arn: pulumi.Input[str], region: str
+) -> list[dict[str, Any]]:
+    """Read (and decrypt, through SSM only) exactly these parameters; nothing when there are none."""
+    if not parameter_arns:
+        return []
+    return [
+        {"Sid": "ReadOwnParameters", "Effect": "Allow", "Action": "ssm:GetParameter", "Resource": list(parameter_arns)},
+        {
+            "Sid": "ParameterKeyThroughSsm",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            # SSM decrypts a SecureString with the encryption context PARAMETER_ARN = the parameter's ARN.
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"ssm.{region}.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": list(parameter_arns),
+                }
+            },
+        },
+    ]

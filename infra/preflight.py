@@ -64,6 +64,8 @@ DOCKER_TIMEOUT_SECONDS = 20
 SECRET_STAND_INS = {
     "storefrontCredential": "preflight:secret-not-decrypted",
     "originVerifySecret": "preflight-secret-not-decrypted-0000000000",
+    "stripeSecretKey": "sk_test_preflightsecretnotdecrypted",
+    "stripeWebhookSecret": "whsec_preflightsecretnotdecrypted",
 }
 _THROTTLED = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
 _EXPIRED = {
@@ -384,11 +386,9 @@ def _last_line(text: str | None) -> str:
 def stack_sets_api_gateway_account(settings: Settings) -> bool:
     """Whether this stack's program declares the region's ``aws.apigateway.Account``.
 
-    Today every stack does (infra/components/api_gateway.py). Issue 10 item 4 moves the setting to
-    one owner (a flag, or the bootstrap program in bootstrap/); a ``manage_api_gateway_account``
-    setting, when it exists, decides.
+    Only with ``manageApiGatewayAccount: true`` (off by default: the bootstrap program owns it).
     """
-    return bool(getattr(settings, "manage_api_gateway_account", True))
+    return settings.manage_api_gateway_account
 
 
 def _role_owner(ctx: Context, role_arn: str) -> tuple[str, bool]:
@@ -421,8 +421,8 @@ def check_api_gateway_account(ctx: Context) -> Result:
             return Result(
                 "api gateway logging role",
                 "OK",
-                f"not set in {s.region}; this stack sets it (role {stack_role}) and owns it: destroying the stack "
-                "resets it for every API in the region",
+                f"not set in {s.region}; this stack sets it (role {stack_role}) with manageApiGatewayAccount and "
+                "keeps it set when destroyed",
             )
         return Result(
             "api gateway logging role",

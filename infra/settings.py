@@ -19,9 +19,18 @@ Config keys (namespace ``ecommerce``):
   the edge function asks for before serving a non-prod storefront.
 - ``originVerifySecret`` (secret, optional): 32-128 letters, digits, ``-`` or ``_``;
   CloudFront sends it to the ALB in a header and the ALB forwards only requests
-  that carry it (the CloudFront prefix list admits every distribution, not only ours).
+  that carry it. The ALB is internal and reachable only through this stack's
+  CloudFront VPC origin; the secret is defence in depth against another
+  distribution in the same account reusing that VPC origin.
+- ``stripeSecretKey`` / ``stripeWebhookSecret`` (secrets, required): Stripe's secret key
+  (``sk_test_``/``sk_live_``/``rk_...``) and the webhook endpoint's signing secret (``whsec_...``);
+  stored in SSM Parameter Store by ``infra/components/payments.py``.
+- ``drRegion``: the second region AWS Backup copies recovery points to (required with ``drCopy``).
+- ``manageApiGatewayAccount`` (default false): this stack sets the region's API Gateway
+  CloudWatch role (``aws.apigateway.Account``). The bootstrap program owns it; turn this on
+  only in an account without the bootstrap program, in one stack per account and region.
 - any :class:`Profile` field in camelCase (``lambdaReservedConcurrency``,
-  ``dynamoBillingMode``, ``natGateways``, ...) overrides the profile value.
+  ``dynamoBillingMode``, ``natGateways``, ``egress``, ``waf``, ...) overrides the profile value.
   ``lambdaReservedConcurrency`` also takes ``none``: no reservation (the function
   draws on the region's unreserved pool).
 """
@@ -35,7 +44,7 @@ from typing import Any, Literal, get_args
 
 import pulumi
 
-from shop.declarations import PROJECT, physical_name
+from shop.declarations import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, PROJECT, physical_name
 
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -43,6 +52,11 @@ BillingMode = Literal["PROVISIONED", "PAY_PER_REQUEST"]
 BILLING_MODES: tuple[str, ...] = get_args(BillingMode)
 PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
 PRICE_CLASSES: tuple[str, ...] = get_args(PriceClass)
+# How the private subnets reach the internet (Stripe, and AWS APIs without a VPC endpoint):
+# NAT gateways (natGateways of them, one per AZ at 3) or one small NAT instance. There is no
+# "none": the API function reaches api.stripe.com in every profile (ARCHITECTURE.md, "Egress").
+Egress = Literal["nat_gateway", "nat_instance"]
+EGRESS_MODES: tuple[str, ...] = get_args(Egress)
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -70,8 +84,19 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-_SUFFIX = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# API Gateway (REST) waits at most 29 s for an integration unless a quota increase says otherwise
+# (API Gateway Developer Guide, "Amazon API Gateway quotas"). The API function's timeout stays
+# below it, so a slow request ends as the function's own error, not as a 504 while the function
+# goes on (and perhaps commits) behind the client's back.
+API_GATEWAY_INTEGRATION_TIMEOUT_MS = API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS * 1000
+# Longest environmentSuffix: every physical name is built to fit AWS's limits with it
+# (tests/infra/test_aws_limits.py runs every stack with a suffix this long).
+MAX_SUFFIX_LENGTH = 16
+
+# Lower-case (S3), starting with a letter, and no trailing or double hyphen (RDS identifiers).
+_SUFFIX = re.compile(rf"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){{0,{MAX_SUFFIX_LENGTH - 1}}}$")
 _ORIGIN_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # Domains reserved for documentation and testing (RFC 2606, RFC 6761): mail there reaches nobody.
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
@@ -94,6 +119,15 @@ class Profile:
 
     # Network
     nat_gateways: int
+    # NAT gateways (``nat_gateways`` of them) or one NAT instance (see Egress).
+    egress: Egress
+    # Interface endpoints for Secrets Manager and SSM in every private subnet (instead of
+    # reaching them through NAT).
+    secrets_endpoints: bool
+    # AWS WAF web ACL on the distribution, and its per-IP limit on checkout and sign-in
+    # (requests per 5 minutes).
+    waf: bool
+    waf_rate_limit: int
     # DynamoDB
     dynamo_billing_mode: BillingMode
     dynamo_read_capacity: int
@@ -115,10 +149,21 @@ class Profile:
     aurora_readers: int
     aurora_min_acu: float
     aurora_max_acu: float
+    # With aurora_min_acu = 0: idle seconds before Aurora pauses the instances (300 to 86400).
+    aurora_auto_pause_seconds: int
+    # RDS Proxy in front of the cluster. Off: functions connect to the cluster endpoint with
+    # IAM auth and TLS (a proxy's connections would keep a 0-ACU cluster from pausing).
+    rds_proxy: bool
     db_backup_retention_days: int
-    # Data protection: deletion protection, final snapshots, retained backups.
+    # The one protection decision: Pulumi protect + AWS deletion protection on every data
+    # store and on the ALB. A stack is retired by setting it to false (README, teardown).
     protect_data: bool
+    # On destroy, keep what restores the data: the cluster's final snapshot, the backup vaults
+    # with their recovery points, and the KMS keys that decrypt them.
+    keep_backups_on_destroy: bool
     aws_backup: bool
+    # AWS Backup copies every recovery point to a vault in config ecommerce:drRegion.
+    dr_copy: bool
     # Days AWS Backup keeps each daily recovery point (when aws_backup is on).
     backup_retention_days: int
     # Logs and delivery
@@ -155,23 +200,31 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "dev": Profile(
         nat_gateways=1,
-        dynamo_billing_mode="PROVISIONED",
+        egress="nat_instance",
+        secrets_endpoints=False,
+        waf=False,
+        waf_rate_limit=100,
+        dynamo_billing_mode="PAY_PER_REQUEST",
         dynamo_read_capacity=5,
         dynamo_write_capacity=5,
         dynamo_max_read_capacity=50,
         dynamo_max_write_capacity=50,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=10,
         api_rate_limit=100,
         api_burst_limit=50,
         handler_duration_budget_ms=80,
-        aurora_readers=1,
-        aurora_min_acu=0.5,
+        aurora_readers=0,
+        aurora_min_acu=0.0,
         aurora_max_acu=4,
+        aurora_auto_pause_seconds=300,
+        rds_proxy=False,
         db_backup_retention_days=1,
         protect_data=False,
+        keep_backups_on_destroy=False,
         aws_backup=False,
+        dr_copy=False,
         backup_retention_days=7,
         log_retention_days=7,
         cloudfront_price_class="PriceClass_100",
@@ -185,13 +238,17 @@ PROFILES: dict[str, Profile] = {
     ),
     "staging": Profile(
         nat_gateways=3,
+        egress="nat_gateway",
+        secrets_endpoints=False,
+        waf=True,
+        waf_rate_limit=100,
         dynamo_billing_mode="PROVISIONED",
         dynamo_read_capacity=10,
         dynamo_write_capacity=10,
         dynamo_max_read_capacity=100,
         dynamo_max_write_capacity=100,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=None,
         api_rate_limit=1_000,
         api_burst_limit=500,
@@ -199,9 +256,13 @@ PROFILES: dict[str, Profile] = {
         aurora_readers=2,
         aurora_min_acu=0.5,
         aurora_max_acu=16,
+        aurora_auto_pause_seconds=300,
+        rds_proxy=True,
         db_backup_retention_days=7,
         protect_data=False,
+        keep_backups_on_destroy=False,
         aws_backup=True,
+        dr_copy=False,
         backup_retention_days=14,
         log_retention_days=30,
         cloudfront_price_class="PriceClass_100",
@@ -215,23 +276,31 @@ PROFILES: dict[str, Profile] = {
     ),
     "prod": Profile(
         nat_gateways=3,
+        egress="nat_gateway",
+        secrets_endpoints=False,
+        waf=True,
+        waf_rate_limit=100,
         dynamo_billing_mode="PROVISIONED",
-        dynamo_read_capacity=50,
-        dynamo_write_capacity=50,
+        dynamo_read_capacity=10,
+        dynamo_write_capacity=10,
         dynamo_max_read_capacity=1_000,
         dynamo_max_write_capacity=1_000,
         lambda_memory_mb=3072,
-        lambda_timeout_seconds=30,
+        lambda_timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
         lambda_reserved_concurrency=800,
         api_rate_limit=10_000,
         api_burst_limit=5_000,
         handler_duration_budget_ms=80,
         aurora_readers=2,
-        aurora_min_acu=2,
+        aurora_min_acu=1.0,
         aurora_max_acu=64,
+        aurora_auto_pause_seconds=300,
+        rds_proxy=True,
         db_backup_retention_days=30,
         protect_data=True,
+        keep_backups_on_destroy=True,
         aws_backup=True,
+        dr_copy=True,
         backup_retention_days=35,
         log_retention_days=90,
         cloudfront_price_class="PriceClass_All",
@@ -266,6 +335,13 @@ class Settings:
     storefront_credential: pulumi.Output[str] | None = None
     # Shared secret CloudFront presents to the ALB (optional).
     origin_verify_secret: pulumi.Output[str] | None = None
+    # Stripe's secret API key and the webhook endpoint's signing secret (secrets, required).
+    stripe_secret_key: pulumi.Output[str] | None = None
+    stripe_webhook_secret: pulumi.Output[str] | None = None
+    # Second region AWS Backup copies recovery points to (profile.dr_copy).
+    dr_region: str | None = None
+    # Whether this stack owns the region's API Gateway CloudWatch role setting (bootstrap/ does).
+    manage_api_gateway_account: bool = False
 
     @property
     def is_prod(self) -> bool:
@@ -296,6 +372,15 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SettingsError(f"config ecommerce:{key} = {value!r} is not valid; allowed values: {', '.join(allowed)}")
     return value
+
+
+def _flag(config: pulumi.Config, key: str) -> bool:
+    raw = config.get(key)
+    if raw is None:
+        return False
+    if raw.lower() not in ("true", "false"):
+        raise SettingsError(f"config ecommerce:{key} = {raw!r} is not valid; allowed values: true, false")
+    return raw.lower() == "true"
 
 
 def _override(profile: Profile, config: pulumi.Config) -> Profile:
@@ -362,7 +447,22 @@ def validate_profile(profile: Profile) -> Profile:
             f"minimum of 1 (0 would throttle every request); for no reservation: "
             f"pulumi config set lambdaReservedConcurrency {NO_RESERVATION}"
         )
-    at_least("aurora_min_acu", 0.5)
+    if profile.aurora_min_acu != 0:
+        at_least("aurora_min_acu", 0.5)
+    if not 300 <= profile.aurora_auto_pause_seconds <= 86_400:
+        raise SettingsError(
+            f"config ecommerce:auroraAutoPauseSeconds = {profile.aurora_auto_pause_seconds}; "
+            "allowed range: 300 to 86400"
+        )
+    if profile.aurora_min_acu == 0 and profile.rds_proxy:
+        raise SettingsError(
+            "config ecommerce:auroraMinAcu = 0 needs ecommerce:rdsProxy = false: an attached RDS Proxy keeps "
+            "the instances from pausing (set auroraMinAcu to 0.5 or more, or rdsProxy to false)"
+        )
+    if profile.dr_copy and not profile.aws_backup:
+        raise SettingsError(
+            "config ecommerce:drCopy = true needs ecommerce:awsBackup = true (it copies its recovery points)"
+        )
     if not 1 <= profile.nat_gateways <= 3:
         raise SettingsError(f"config ecommerce:natGateways = {profile.nat_gateways}; allowed values: 1, 2, 3")
     if not 0 <= profile.aurora_readers <= 15:
@@ -376,11 +476,21 @@ def validate_profile(profile: Profile) -> Profile:
         raise SettingsError("config ecommerce:dynamoMaxReadCapacity must be at least dynamoReadCapacity")
     if profile.dynamo_max_write_capacity < profile.dynamo_write_capacity:
         raise SettingsError("config ecommerce:dynamoMaxWriteCapacity must be at least dynamoWriteCapacity")
-    if profile.lambda_timeout_seconds > 900:
-        raise SettingsError("config ecommerce:lambdaTimeoutSeconds: allowed range 1 to 900")
+    if profile.lambda_timeout_seconds * 1000 >= API_GATEWAY_INTEGRATION_TIMEOUT_MS:
+        raise SettingsError(
+            f"config ecommerce:lambdaTimeoutSeconds = {profile.lambda_timeout_seconds}; allowed range 1 to "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_MS // 1000 - 1} (below API Gateway's "
+            f"{API_GATEWAY_INTEGRATION_TIMEOUT_MS // 1000} s integration timeout)"
+        )
     if profile.db_backup_retention_days > 35:
         raise SettingsError("config ecommerce:dbBackupRetentionDays: allowed range 1 to 35")
     _choice("dynamoBillingMode", profile.dynamo_billing_mode, BILLING_MODES)
+    _choice("egress", profile.egress, EGRESS_MODES)
+    # AWS WAF's rate-based rules accept 10 to 2,000,000,000 requests per evaluation window.
+    if not 10 <= profile.waf_rate_limit <= 2_000_000_000:
+        raise SettingsError(
+            f"config ecommerce:wafRateLimit = {profile.waf_rate_limit}; allowed range: 10 to 2000000000"
+        )
     _choice("cloudfrontPriceClass", profile.cloudfront_price_class, PRICE_CLASSES)
     if profile.log_retention_days not in LOG_RETENTION_DAYS:
         raise SettingsError(
@@ -434,8 +544,9 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
     suffix = config.get("environmentSuffix") or stack
     if not _SUFFIX.match(suffix):
         raise SettingsError(
-            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-16 characters, "
-            "lower-case letters, digits and hyphens, starting with a letter"
+            f"config ecommerce:environmentSuffix = {suffix!r} is not valid; allowed: 1-{MAX_SUFFIX_LENGTH} "
+            "characters, lower-case letters, digits and single hyphens, starting with a letter and not "
+            "ending with a hyphen (for example pr-12345)"
         )
 
     region = pulumi.Config("aws").get("region")
@@ -479,6 +590,19 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
             "config ecommerce:originVerifySecret must be 32 to 128 letters, digits, '-' or '_' "
             "(for example: openssl rand -hex 32)"
         )
+    stripe_secret_key, stripe_webhook_secret = _stripe_secrets(config)
+    dr_region = config.get("drRegion")
+    if profile.dr_copy and not dr_region:
+        raise SettingsError(
+            "config ecommerce:drRegion is required when drCopy is on (a second region for the backup copies, "
+            "for example: pulumi config set drRegion us-east-1)"
+        )
+    if dr_region is not None and not _REGION.match(dr_region):
+        raise SettingsError(f"config ecommerce:drRegion = {dr_region!r} is not an AWS region name")
+    if dr_region == region:
+        raise SettingsError(
+            f"config ecommerce:drRegion must differ from aws:region ({region}): it is the second region"
+        )
     return Settings(
         project=PROJECT,
         stack=stack,
@@ -494,7 +618,36 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         cloudfront_certificate_arn=config.get("cloudfrontCertificateArn"),
         storefront_credential=storefront_credential,
         origin_verify_secret=origin_verify_secret,
+        stripe_secret_key=stripe_secret_key,
+        stripe_webhook_secret=stripe_webhook_secret,
+        dr_region=dr_region if profile.dr_copy else None,
+        manage_api_gateway_account=_flag(config, "manageApiGatewayAccount"),
     )
+
+
+# What a Stripe secret key and a webhook signing secret look like (secret, restricted; test or live).
+_STRIPE_KEY = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{8,}$")
+_STRIPE_WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9_]{8,}$")
+
+
+def _stripe_secrets(config: pulumi.Config) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """``stripeSecretKey`` and ``stripeWebhookSecret``: required, secret, checked for shape (never echoed)."""
+    found: list[pulumi.Output[str]] = []
+    for key, pattern, example in (
+        ("stripeSecretKey", _STRIPE_KEY, "sk_test_..."),
+        ("stripeWebhookSecret", _STRIPE_WEBHOOK_SECRET, "whsec_..."),
+    ):
+        value = config.get_secret(key)
+        if value is None:
+            raise SettingsError(
+                f"config ecommerce:{key} is required (payments through Stripe): "
+                f"pulumi config set --secret {key} '{example}'"
+            )
+        plain = config.get(key)
+        if plain is not None and not pattern.match(plain):
+            raise SettingsError(f"config ecommerce:{key} does not look like a Stripe {example} value")
+        found.append(value)
+    return found[0], found[1]
 
 
 def profile_table() -> list[dict[str, Any]]:

@@ -5,6 +5,8 @@
 - ``tables``: every table of ``shop.declarations.TABLES`` created on it (logical → physical name).
 - ``app_env``: the environment the API handler needs, applied to ``os.environ`` for the session (and
   restored afterwards); the dict itself is the fixture's value.
+- ``localstripe``: localstripe on a free port; ``stripe_env``: the Stripe secrets in moto's SSM and
+  the payments environment applied (``shop.payments`` works against localstripe).
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ import pytest
 from shop.local.services import (
     DynamoHandle,
     PostgresHandle,
+    StripeHandle,
     app_environment,
+    configure_stripe,
     ensure_tables,
+    ensure_token_secret,
     start_dynamodb,
+    start_localstripe,
     start_postgres,
 )
 
@@ -56,8 +62,16 @@ def tables(dynamodb: DynamoHandle) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def app_env(postgres: PostgresHandle, dynamodb: DynamoHandle, tables: dict[str, str]) -> Iterator[dict[str, str]]:
-    env = app_environment(postgres.url, dynamodb.endpoint_url, tables)
+def token_secret(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The order-token secret file of the test session (as the local platform keeps one)."""
+    return ensure_token_secret(tmp_path_factory.mktemp("secret"))
+
+
+@pytest.fixture(scope="session")
+def app_env(
+    postgres: PostgresHandle, dynamodb: DynamoHandle, tables: dict[str, str], token_secret: Path
+) -> Iterator[dict[str, str]]:
+    env = app_environment(postgres.url, dynamodb.endpoint_url, tables, token_secret_file=token_secret)
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     yield env
@@ -66,3 +80,41 @@ def app_env(postgres: PostgresHandle, dynamodb: DynamoHandle, tables: dict[str, 
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[StripeHandle]:
+    """localstripe on a free port for the session, state in memory only."""
+    handle = start_localstripe()
+    try:
+        handle.wait_ready()
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_env(dynamodb: DynamoHandle, localstripe: StripeHandle) -> Iterator[dict[str, str]]:
+    """The Stripe secrets in moto's SSM, and the payments environment applied to ``os.environ``.
+
+    The dict also carries ``webhook_secret`` (the endpoint secret tests sign events with) and
+    ``webhook_url`` (where localstripe delivers; nothing listens there unless a test registers its own).
+    """
+    from shop import payments
+
+    secret = "whsec_test_" + "0" * 24
+    webhook_url = "http://127.0.0.1:9/unused"
+    env = configure_stripe(dynamodb.endpoint_url, localstripe, webhook_url, webhook_secret=secret, suffix="test")
+    env.setdefault("AWS_ACCESS_KEY_ID", "local")
+    env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    payments.reset()
+    yield {**env, "webhook_secret": secret, "webhook_url": webhook_url}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    payments.reset()

@@ -1,9 +1,9 @@
 """API Gateway's CloudWatch role for this region (``aws.apigateway.Account``).
 
 The setting is one per account and region: whichever stack sets it last wins, and deleting the
-resource leaves the role ARN in place. The app's stacks therefore do not own it by default (their
-flag for it is off); this bootstrap program does, once per account and region, so that review
-stacks coming and going never touch it.
+resource resets the role ARN (pulumi-aws v7), stopping API Gateway logging in the region. The
+app's stacks therefore do not own it by default (their flag for it is off); this bootstrap
+program does, once per account and region, so that review stacks coming and going never touch it.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ storefront's origin can reach it as its CORS origin.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +39,14 @@ from infra.lambda_helpers import (
     LOG_ACTIONS,
     DatabaseAccess,
     FunctionNetwork,
-    database_connect_statement,
+    SecureParameter,
     database_environment,
+    database_statements,
     function_log_group,
     function_role,
     network_interfaces_statement,
     own_log_group_statement,
+    parameter_read_statements,
 )
 from infra.settings import Settings
 from shop.declarations import CACHE_TTL_SECONDS, CART_TTL_SECONDS, METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
@@ -75,15 +77,16 @@ def function_policy(
     *,
     table_arns: list[pulumi.Output[str]],
     index_arns: list[pulumi.Output[str]],
-    connect_arn: pulumi.Input[str],
+    database: DatabaseAccess,
     log_group_arn: pulumi.Input[str],
     key_arn: pulumi.Input[str],
     region: str,
+    parameter_arns: Sequence[pulumi.Input[str]] = (),
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
     return policy_document(
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": [*table_arns, *index_arns]},
-        database_connect_statement(connect_arn),
+        *database_statements(database, key_arn, region),
         own_log_group_statement(log_group_arn),
         {"Sid": "XRayNoResourceLevelPermissions", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
         network_interfaces_statement(),
@@ -94,6 +97,7 @@ def function_policy(
             "Resource": key_arn,
             "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
         },
+        *parameter_read_statements(parameter_arns, key_arn, region),
     )
 
 
@@ -103,6 +107,7 @@ def function_environment(
     tables: Mapping[str, aws.dynamodb.Table],
     cors_origin: pulumi.Input[str],
     log_level: str,
+    parameters: Mapping[Env, SecureParameter] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The API function's environment: names from ``Env``, defaults from ``shop.declarations``."""
     variables: dict[str, pulumi.Input[str]] = {
@@ -117,6 +122,8 @@ def function_environment(
     }
     for spec in TABLES:
         variables[spec.env] = tables[spec.logical].name
+    for env, parameter in (parameters or {}).items():
+        variables[env] = parameter.name
     return variables
 
 
@@ -132,8 +139,10 @@ class ApiFunctionArgs:
     target_group_arn: pulumi.Input[str]
     # The origin browsers may call the API from (see infra.settings.cors_allow_origin).
     cors_origin: pulumi.Input[str]
-    # Further variables other components own (e.g. identity.py's user pool for the token verifier).
-    extra_environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
+    # SSM SecureString parameters the code reads at call time, by the variable that names each.
+    parameters: Mapping[Env, SecureParameter] = field(default_factory=dict)
+    # Plain values other components own, by variable (e.g. identity.py's user pool for the token verifier).
+    environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -269,10 +278,11 @@ class ApiFunction(pulumi.ComponentResource):
             policy=function_policy(
                 table_arns=table_arns,
                 index_arns=index_arns,
-                connect_arn=args.database.connect_arn,
+                database=args.database,
                 log_group_arn=self.log_group.arn,
                 key_arn=args.key_arn,
                 region=args.settings.region,
+                parameter_arns=[parameter.arn for parameter in args.parameters.values()],
             ),
             opts=self._child,
         )
@@ -281,8 +291,10 @@ class ApiFunction(pulumi.ComponentResource):
     def _function(self, function_name: str, depends_on: list[pulumi.Resource]) -> None:
         args, profile = self._args, self._args.settings.profile
         log_level = "DEBUG" if args.settings.environment == "dev" else "INFO"
-        variables = function_environment(args.settings, args.database, args.tables, args.cors_origin, log_level)
-        variables.update({str(k): v for k, v in args.extra_environment.items()})
+        variables = function_environment(
+            args.settings, args.database, args.tables, args.cors_origin, log_level, args.parameters
+        )
+        variables.update({str(k): v for k, v in args.environment.items()})
         self.function = aws.lambda_.Function(
             "api",
             name=function_name,

@@ -13,8 +13,13 @@
   fingerprint of routes, methods, models, integrations and CORS, so any change
   to them creates a new deployment (see :func:`deployment_fingerprint`).
 - Stage: throttling from the profile, execution metrics, JSON access logs to a
-  log group kept as long as the profile keeps logs, X-Ray. The account-level
-  CloudWatch role it logs with is ``api_gateway_account.py``.
+  log group kept as long as the profile keeps logs, X-Ray. Execution logs go to the
+  group API Gateway names ``API-Gateway-Execution-Logs_<restApiId>/<stage>``: declared
+  here, so it has the profile's retention and key instead of never expiring. The region's
+  CloudWatch role API Gateway logs with is owned by bootstrap/ (``api_gateway_account.py``
+  only with ``manageApiGatewayAccount``); ``make preflight`` checks that it is set.
+- Integrations wait ``API_GATEWAY_INTEGRATION_TIMEOUT_MS`` (29 s, API Gateway's default
+  maximum); settings keep the function's timeout below it.
 - Usage plan (throttle + daily quota) and one API key for partner clients.
 - CORS: OPTIONS (mock integration) on every public resource; headers and max-age
   from ``shop.declarations``, the allowed origin from ``infra/cors.py``.
@@ -34,7 +39,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import Settings
+from infra.settings import API_GATEWAY_INTEGRATION_TIMEOUT_MS, Settings
 from shop import declarations
 from shop.declarations import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, ID_TOKEN_HEADER, Route, error_json
 
@@ -68,7 +73,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 # What API Gateway answers when a body fails its model: the platform's error shape.
-BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message")
+BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message", {"errors": []})
 
 # What API Gateway's Cognito authorizer answers for a missing or invalid token: the function's 401.
 UNAUTHORIZED_TEMPLATE = error_json("unauthorized", "sign-in required")
@@ -205,6 +210,7 @@ class ApiGateway(pulumi.ComponentResource):
     usage_plan: aws.apigateway.UsagePlan
     api_key: aws.apigateway.ApiKey
     access_log_group: aws.cloudwatch.LogGroup
+    execution_log_group: aws.cloudwatch.LogGroup
     url: pulumi.Output[str]
     fingerprint: pulumi.Output[str]
     domain_name: aws.apigateway.DomainName | None
@@ -353,6 +359,7 @@ class ApiGateway(pulumi.ComponentResource):
                 type="AWS_PROXY",
                 integration_http_method="POST",
                 uri=self._args.function_invoke_arn,
+                timeout_milliseconds=API_GATEWAY_INTEGRATION_TIMEOUT_MS,
                 opts=self._child,
             )
             created += [method, integration]
@@ -451,6 +458,15 @@ class ApiGateway(pulumi.ComponentResource):
             kms_key_id=self._args.key_arn,
             opts=self._child,
         )
+        # API Gateway would create this group itself on the first execution log, never expiring.
+        self.execution_log_group = aws.cloudwatch.LogGroup(
+            "api-execution",
+            name=pulumi.Output.format("API-Gateway-Execution-Logs_{0}/{1}", self.rest_api.id, STAGE_NAME),
+            retention_in_days=settings.profile.log_retention_days,
+            kms_key_id=self._args.key_arn,
+            tags={"Name": settings.name("api-execution")},  # the AWS-given name has no readable part
+            opts=self._child,
+        )
         self.stage = aws.apigateway.Stage(
             "api",
             rest_api=self.rest_api.id,
@@ -474,7 +490,7 @@ class ApiGateway(pulumi.ComponentResource):
                 throttling_rate_limit=settings.profile.api_rate_limit,
                 throttling_burst_limit=settings.profile.api_burst_limit,
             ),
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.execution_log_group]),
         )
 
     # -------------------------------------------------------- invoke permission

@@ -1,8 +1,15 @@
 """API Gateway's account settings for this region: the CloudWatch role every REST API logs with.
 
-``aws.apigateway.Account`` is a per-account, per-region setting, not part of any one API: this
-stack sets it for its region, and the last stack to set it wins. Any role with the same
-permissions works, so stacks sharing an account and region do not fight over its meaning.
+``aws.apigateway.Account`` is a per-account, per-region setting, not part of any one API, and in
+pulumi-aws v7 deleting the resource resets the role to none, which switches off logging for every
+stage in the region (their next update fails). So exactly one program per account and region owns
+it: the bootstrap program in bootstrap/. An app stack declares this component only with
+``manageApiGatewayAccount: true`` (for an account without the bootstrap program).
+
+Everything here is ``retain_on_delete``: destroying the owning stack, or turning the flag off,
+forgets the role and the setting instead of resetting the region. (Stacks deployed before the
+flag existed hold these resources without that option: see README, "Upgrading a stack deployed
+before manageApiGatewayAccount".)
 
 The role and the setting used to be children of the ApiGateway component; aliases keep their
 existing URNs, so moving them here replaces nothing in a deployed stack.
@@ -51,7 +58,10 @@ class ApiGatewayAccount(pulumi.ComponentResource):
         settings = args.settings
         identity = aws.get_caller_identity_output()
         partition = aws.get_partition_output()
-        moved = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=previous_parent_urn())])
+        # Kept on delete: the region's other stages log through this role until someone else sets one.
+        moved = pulumi.ResourceOptions(
+            parent=self, aliases=[pulumi.Alias(parent=previous_parent_urn())], retain_on_delete=True
+        )
         self.role = aws.iam.Role(
             "apigateway-logs",
             name=settings.name("apigateway-logs"),

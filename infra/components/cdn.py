@@ -2,9 +2,11 @@
 
 - Default behaviour: the static bucket through Origin Access Control (SigV4,
   always signed); the bucket's policy admits this one distribution only.
-- ``/api/*``: the ALB (HTTP to the ALB's DNS name, or HTTPS to
-  ``alb.<domainName>`` when a regional certificate is configured), caching
-  disabled, every viewer header except Host forwarded.
+- ``/api/*``: the internal ALB through its CloudFront VPC origin (HTTP, or
+  HTTPS to ``alb.<domainName>`` when a regional certificate is configured),
+  caching disabled, every viewer header except Host forwarded.
+- With ``waf`` in the profile: an AWS WAF web ACL (infra/components/waf.py)
+  on the distribution, created in us-east-1 through the same explicit provider.
 - Viewers: HTTPS only (redirect on the static behaviour, refuse plain HTTP on
   the API), TLSv1.2_2021 with a custom certificate (CloudFront's default
   certificate has a fixed policy), security headers on every response,
@@ -19,8 +21,11 @@
   static bucket.
 
 Destroying a stack: CloudFront keeps replicas of an edge function for a while
-after the distribution is gone, so deleting the function can fail until AWS
-has removed them (usually within hours); run ``pulumi destroy`` again then.
+after the distribution is gone (usually a few hours), and Lambda refuses to
+delete a function with replicas. The edge function is therefore retained on
+delete: ``pulumi destroy`` finishes in one run and leaves the function (no
+cost at rest) in us-east-1; delete it once its replicas are gone (README,
+"Tear down"). Re-creating a stack with the same suffix needs that done first.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import pulumi_aws as aws
 
 from infra.components.load_balancer import ORIGIN_VERIFY_HEADER
 from infra.components.storage import CLOUDFRONT_LOG_PREFIX
+from infra.components.waf import Waf, WafArgs
 from infra.iam import deny_insecure_transport, policy_document, service_trust_policy
 from infra.settings import Settings
 from shop.declarations import (
@@ -101,8 +107,10 @@ class CdnArgs:
     # The logs bucket and what standard logging needs first (its ACL settings).
     logs_bucket_domain_name: pulumi.Input[str]
     logs_ready: Sequence[pulumi.Resource]
-    # The ALB's DNS name (the API origin when no regional certificate is configured).
+    # The ALB's DNS name (the API origin when no regional certificate is configured) and
+    # CloudFront's VPC origin for it.
     alb_dns_name: pulumi.Input[str]
+    vpc_origin_id: pulumi.Input[str]
 
 
 class Cdn(pulumi.ComponentResource):
@@ -110,6 +118,8 @@ class Cdn(pulumi.ComponentResource):
     edge_function: aws.lambda_.Function
     edge_provider: aws.Provider
     edge_role: aws.iam.Role
+    # The web ACL on the distribution (profile field waf).
+    waf: Waf | None
     origin_access_control: aws.cloudfront.OriginAccessControl
     response_headers_policy: aws.cloudfront.ResponseHeadersPolicy
     static_bucket_policy: aws.s3.BucketPolicy
@@ -125,6 +135,7 @@ class Cdn(pulumi.ComponentResource):
         self._edge_function()
         edge = self.edge_function.qualified_arn
         self._policies()
+        self._firewall()
         aliases = self._distribution(edge)
         self._static_bucket_policy()
         self._storefront()
@@ -206,7 +217,11 @@ class Cdn(pulumi.ComponentResource):
             memory_size=EDGE_MEMORY_MB,
             timeout=EDGE_TIMEOUT_SECONDS,
             publish=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.edge_provider, depends_on=[edge_logs]),
+            # Lambda cannot delete a function CloudFront still has replicas of (hours after the
+            # distribution is gone): leave it behind on destroy rather than fail the run.
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.edge_provider, depends_on=[edge_logs], retain_on_delete=True
+            ),
         )
 
     # -------------------------------------------------------- policies
@@ -246,6 +261,15 @@ class Cdn(pulumi.ComponentResource):
             opts=child,
         )
 
+    # -------------------------------------------------------- firewall
+    def _firewall(self) -> None:
+        settings = self._args.settings
+        self.waf = (
+            Waf("waf", WafArgs(settings=settings, provider=self.edge_provider), opts=self._child)
+            if settings.profile.waf
+            else None
+        )
+
     # -------------------------------------------------------- distribution
     def _viewer_certificate(self) -> tuple[aws.cloudfront.DistributionViewerCertificateArgs, list[str] | None]:
         settings = self._args.settings
@@ -278,11 +302,9 @@ class Cdn(pulumi.ComponentResource):
                 origin_id=API_ORIGIN,
                 domain_name=alb_domain,
                 custom_headers=verify,
-                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                    http_port=80,
-                    https_port=443,
-                    origin_protocol_policy="https-only" if https_to_alb else "http-only",
-                    origin_ssl_protocols=["TLSv1.2"],
+                # The protocol and ports are the VPC origin's (infra/components/load_balancer.py).
+                vpc_origin_config=aws.cloudfront.DistributionOriginVpcOriginConfigArgs(
+                    vpc_origin_id=self._args.vpc_origin_id,
                     origin_read_timeout=settings.profile.lambda_timeout_seconds,
                 ),
             ),
@@ -348,6 +370,7 @@ class Cdn(pulumi.ComponentResource):
             default_root_object="index.html",
             aliases=aliases,
             origins=origins,
+            web_acl_id=self.waf.web_acl.arn if self.waf is not None else None,
             default_cache_behavior=static,
             ordered_cache_behaviors=[api],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(

@@ -1,16 +1,26 @@
-"""Aurora PostgreSQL Serverless v2 behind RDS Proxy.
+"""Aurora PostgreSQL Serverless v2, behind RDS Proxy where the profile has one.
 
-The cluster lives in the isolated database subnets and accepts connections from
-the proxy's security group only. The proxy lives in the private subnets, next
-to the API function: clients must use TLS and an IAM authentication token; the
-proxy itself signs in to the cluster with the master credentials that RDS keeps
-in Secrets Manager (``manage_master_user_password``), which its role can read
-and nothing else. The function therefore connects as the master user name, with
-an IAM token for ``rds-db:connect`` on the proxy (``connect_arn``): no password
-ever appears in config, code or environment variables.
+The cluster lives in the isolated database subnets. Two database users:
 
-Two proxy endpoints: the proxy's own (read/write, to the writer) and a
-``READ_ONLY`` endpoint that spreads connections over the readers.
+- the application role ``shop_app`` (``shop.declarations.DB_APP_USER``, created by migration 0003:
+  DML only), which the API function signs in as with an IAM token;
+- the master user, which only the migration function signs in as.
+
+With ``profile.rds_proxy`` (staging, prod) the proxy lives in the private subnets next to the
+functions, requires TLS and IAM tokens from clients, and signs in to the cluster two ways: as
+``shop_app`` with end-to-end IAM authentication (``default_auth_scheme = IAM_AUTH``: its role may
+``rds-db:connect`` as that user on the cluster, no secret), and as the master user with the
+password RDS keeps in Secrets Manager (``manage_master_user_password``). Two proxy endpoints: the
+proxy's own (read/write) and a ``READ_ONLY`` one over the readers.
+
+Without a proxy (dev: 0 ACU with auto-pause, which a proxy's connections would prevent) the API
+connects to the cluster endpoint with an IAM token and TLS, and the migration function with the
+master secret. Either way no password appears in config, code or environment variables.
+
+The engine is created at ``ENGINE_VERSION`` and then left to AWS's automatic minor upgrades:
+``engineVersion`` is ignored after creation, so a refresh after a patch never plans a downgrade
+(the provider writes the actual version back into state when the configured one is not a prefix
+of it). A major upgrade is a deliberate change of ``ENGINE_MAJOR`` with its own runbook.
 """
 
 from __future__ import annotations
@@ -20,15 +30,19 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from infra.iam import policy_document, service_trust_policy
 from infra.lambda_helpers import DatabaseAccess
 from infra.settings import Settings
-from shop.declarations import DB_NAME, DB_PORT
+from shop.declarations import DB_APP_USER, DB_NAME, DB_PORT
 
 ENGINE = aws.rds.EngineType.AURORA_POSTGRESQL
-# A current Aurora PostgreSQL 16 minor version that supports Serverless v2.
+ENGINE_MAJOR = "16"
+# The version a new cluster starts at; AWS upgrades minor versions from there. Scale to zero
+# (0 ACU) needs Aurora PostgreSQL 16.3 or later.
 ENGINE_VERSION = "16.8"
+SCALE_TO_ZERO_MINIMUM_VERSION = (16, 3)
 MASTER_USERNAME = "shop_admin"
 BACKUP_WINDOW = "03:00-04:00"
 MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
@@ -45,6 +59,10 @@ def _proxy_resource_id(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 @dataclass
 class DatabaseArgs:
     settings: Settings
@@ -52,45 +70,54 @@ class DatabaseArgs:
     # Where the cluster lives (the isolated database subnets) and its security group.
     database_subnet_ids: Sequence[pulumi.Input[str]]
     database_security_group_id: pulumi.Input[str]
-    # Where the proxy lives (the private subnets, next to the functions) and its security group.
+    # Where the proxy lives (the private subnets, next to the functions) and its security group
+    # (unused when the profile has no proxy).
     proxy_subnet_ids: Sequence[pulumi.Input[str]]
-    proxy_security_group_id: pulumi.Input[str]
+    proxy_security_group_id: pulumi.Input[str] | None
     # The AZ names instances are spread over (round robin).
     availability_zones: Sequence[pulumi.Input[str]]
 
 
 class Database(pulumi.ComponentResource):
-    """The Aurora cluster, its Serverless v2 instances, and the RDS Proxy in front of it."""
+    """The Aurora cluster, its Serverless v2 instances, and the RDS Proxy in front of it (if any)."""
 
     subnet_group: aws.rds.SubnetGroup
     log_group: aws.cloudwatch.LogGroup
+    final_snapshot_suffix: random.RandomId | None
     cluster: aws.rds.Cluster
     writer: aws.rds.ClusterInstance
     readers: list[aws.rds.ClusterInstance]
-    proxy_role: aws.iam.Role
-    proxy: aws.rds.Proxy
-    proxy_target: aws.rds.ProxyTarget
-    read_only_endpoint: aws.rds.ProxyEndpoint
+    proxy_role: aws.iam.Role | None
+    proxy: aws.rds.Proxy | None
+    proxy_target: aws.rds.ProxyTarget | None
+    read_only_endpoint: aws.rds.ProxyEndpoint | None
     writer_host: pulumi.Output[str]
     reader_host: pulumi.Output[str]
     database_name: str
     db_user: str
+    migration_user: str
     secret_arn: pulumi.Output[str]
     connect_arn: pulumi.Output[str]
+    migration_connect_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:data:Database", name, None, opts)
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
         self.database_name = DB_NAME
-        self.db_user = MASTER_USERNAME
+        self.db_user = DB_APP_USER
+        self.migration_user = MASTER_USERNAME
+        self.proxy_role = self.proxy = self.proxy_target = self.read_only_endpoint = None
 
         self._cluster()
         self._instances()
         self.secret_arn = self.cluster.master_user_secrets.apply(_first_secret_arn)
-        secret_access = self._proxy_role()
-        self._proxy(secret_access)
-        self._endpoints()
+        if args.settings.profile.rds_proxy:
+            proxy_access = self._proxy_role()
+            self._proxy(proxy_access)
+            self._proxy_endpoints()
+        else:
+            self._cluster_endpoints()
 
         self.register_outputs(
             {
@@ -100,6 +127,19 @@ class Database(pulumi.ComponentResource):
                 "secretArn": self.secret_arn,
                 "connectArn": self.connect_arn,
             }
+        )
+
+    def _dbuser_arn(self, resource_id: pulumi.Input[str], user: str) -> pulumi.Output[str]:
+        """The ``rds-db:connect`` resource for ``user`` at a proxy (``prx-...``) or cluster (``cluster-...``)."""
+        identity = aws.get_caller_identity_output()
+        partition = aws.get_partition_output()
+        return pulumi.Output.format(
+            "arn:{0}:rds-db:{1}:{2}:dbuser:{3}/{4}",
+            partition.partition,
+            self._args.settings.region,
+            identity.account_id,
+            resource_id,
+            user,
         )
 
     # ------------------------------------------------------------ cluster
@@ -140,6 +180,8 @@ class Database(pulumi.ComponentResource):
             serverlessv2_scaling_configuration=aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
                 min_capacity=profile.aurora_min_acu,
                 max_capacity=profile.aurora_max_acu,
+                # Only meaningful (and only accepted) at 0 ACU: pause after this long without connections.
+                seconds_until_auto_pause=profile.aurora_auto_pause_seconds if profile.aurora_min_acu == 0 else None,
             ),
             database_name=DB_NAME,
             master_username=MASTER_USERNAME,
@@ -157,17 +199,35 @@ class Database(pulumi.ComponentResource):
             preferred_maintenance_window=MAINTENANCE_WINDOW,
             copy_tags_to_snapshot=True,
             deletion_protection=profile.protect_data,
-            skip_final_snapshot=not profile.protect_data,
-            final_snapshot_identifier=settings.name("aurora-final") if profile.protect_data else None,
+            skip_final_snapshot=not profile.keep_backups_on_destroy,
+            final_snapshot_identifier=self._final_snapshot_identifier(),
             apply_immediately=not profile.protect_data,
-            opts=pulumi.ResourceOptions(parent=self, protect=profile.protect_data, depends_on=[self.log_group]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=profile.protect_data,
+                depends_on=[self.log_group],
+                # AWS applies minor upgrades (auto_minor_version_upgrade): never plan them back.
+                ignore_changes=["engineVersion"],
+            ),
         )
+
+    def _final_snapshot_identifier(self) -> pulumi.Output[str] | None:
+        """``ecommerce-aurora-final-<suffix>-<8 hex>``: random per cluster, so retiring a second stack
+        of the same name (or the same stack twice) never collides with the first one's snapshot,
+        which outlives its stack. The suffix is created once and kept in state."""
+        self.final_snapshot_suffix = None
+        if not self._args.settings.profile.keep_backups_on_destroy:
+            return None
+        self.final_snapshot_suffix = random.RandomId("aurora-final-snapshot", byte_length=4, opts=self._child)
+        return pulumi.Output.format("{0}-{1}", self._args.settings.name("aurora-final"), self.final_snapshot_suffix.hex)
 
     # ------------------------------------------------------------ instances
     def _instances(self) -> None:
         """One writer and profile.aurora_readers readers, each pinned to a
         different AZ (round robin) so a zone outage leaves a promotable reader.
-        Readers in promotion tier 1 scale with the writer (tiers 0-1 do)."""
+        The first reader sits in promotion tier 1: it scales with the writer (tiers 0-1 do) and is
+        the failover target, ready at the writer's size. Further readers sit in tier 2: they scale
+        with their own read load and idle at the minimum (failover to them comes second)."""
         settings, profile = self._args.settings, self._args.settings.profile
         zones = list(self._args.availability_zones)
 
@@ -179,7 +239,7 @@ class Database(pulumi.ComponentResource):
                 cluster_identifier=self.cluster.id,
                 instance_class="db.serverless",
                 engine=ENGINE,
-                engine_version=self.cluster.engine_version,
+                # No engine_version: instances run the cluster's, minor upgrades included.
                 db_subnet_group_name=self.subnet_group.name,
                 availability_zone=zones[index % len(zones)],
                 promotion_tier=tier,
@@ -194,17 +254,20 @@ class Database(pulumi.ComponentResource):
             )
 
         self.writer = instance("aurora-writer", 0, 0)
-        self.readers = [instance(f"aurora-reader-{i}", i, 1) for i in range(1, profile.aurora_readers + 1)]
+        self.readers = [
+            instance(f"aurora-reader-{i}", i, 1 if i == 1 else 2) for i in range(1, profile.aurora_readers + 1)
+        ]
 
     # ------------------------------------------------------------ proxy
     def _proxy_role(self) -> aws.iam.RolePolicy:
-        """The proxy's role: read that one secret, decrypt it only through Secrets Manager."""
+        """The proxy's role: sign in to the cluster as the application role with IAM (end-to-end IAM
+        authentication), read the master secret, decrypt it only through Secrets Manager."""
         settings = self._args.settings
         identity = aws.get_caller_identity_output()
         self.proxy_role = aws.iam.Role(
             "db-proxy",
             name=settings.name("db-proxy"),
-            description="RDS Proxy: read the Aurora master secret",
+            description="RDS Proxy: IAM sign-in as the application role, the Aurora master secret",
             assume_role_policy=service_trust_policy(
                 "rds.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
             ),
@@ -214,6 +277,12 @@ class Database(pulumi.ComponentResource):
             "db-proxy-secret",
             role=self.proxy_role.id,
             policy=policy_document(
+                {
+                    "Sid": "SignInAsTheApplicationRole",
+                    "Effect": "Allow",
+                    "Action": "rds-db:connect",
+                    "Resource": self._dbuser_arn(self.cluster.cluster_resource_id, self.db_user),
+                },
                 {
                     "Sid": "ReadTheMasterSecret",
                     "Effect": "Allow",
@@ -234,6 +303,7 @@ class Database(pulumi.ComponentResource):
         )
 
     def _proxy(self, secret_access: aws.iam.RolePolicy) -> None:
+        assert self.proxy_role is not None and self._args.proxy_security_group_id is not None
         self.proxy = aws.rds.Proxy(
             "db-proxy",
             name=self._args.settings.name("db-proxy"),
@@ -244,13 +314,15 @@ class Database(pulumi.ComponentResource):
             require_tls=True,
             idle_client_timeout=1800,
             debug_logging=False,
+            # The application role: IAM from the client to the proxy and from the proxy to the cluster.
+            default_auth_scheme="IAM_AUTH",
             auths=[
                 aws.rds.ProxyAuthArgs(
                     auth_scheme="SECRETS",
                     iam_auth="REQUIRED",
                     secret_arn=self.secret_arn,
                     client_password_auth_type="POSTGRES_SCRAM_SHA_256",
-                    description="IAM-authenticated clients; the proxy signs in with the master secret",
+                    description="Migrations: IAM-authenticated clients; the proxy signs in with the master secret",
                 )
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret_access]),
@@ -274,10 +346,10 @@ class Database(pulumi.ComponentResource):
         )
 
     # ------------------------------------------------------------ endpoints
-    def _endpoints(self) -> None:
-        """The read-only proxy endpoint, the hosts functions connect to, the rds-db:connect ARN."""
-        identity = aws.get_caller_identity_output()
-        partition = aws.get_partition_output()
+    def _proxy_endpoints(self) -> None:
+        """The read-only proxy endpoint, the hosts functions connect to, the rds-db:connect ARNs."""
+        assert self.proxy is not None and self.proxy_target is not None
+        assert self._args.proxy_security_group_id is not None
         self.read_only_endpoint = aws.rds.ProxyEndpoint(
             "db-proxy-read-only",
             db_proxy_endpoint_name=self._args.settings.name("db-proxy-read-only"),
@@ -291,23 +363,40 @@ class Database(pulumi.ComponentResource):
         self.writer_host = self.proxy.endpoint
         # Without readers the read-only endpoint has nothing to route to.
         self.reader_host = self.read_only_endpoint.endpoint if self.readers else self.proxy.endpoint
-        self.connect_arn = pulumi.Output.format(
-            "arn:{0}:rds-db:{1}:{2}:dbuser:{3}/{4}",
-            partition.partition,
-            self._args.settings.region,
-            identity.account_id,
-            self.proxy.arn.apply(_proxy_resource_id),
-            self.db_user,
-        )
+        proxy_id = self.proxy.arn.apply(_proxy_resource_id)
+        self.connect_arn = self._dbuser_arn(proxy_id, self.db_user)
+        self.migration_connect_arn = self._dbuser_arn(proxy_id, self.migration_user)
+
+    def _cluster_endpoints(self) -> None:
+        """No proxy: the cluster's own endpoints, IAM sign-in as the application role on the cluster;
+        the migration function signs in with the master secret (no IAM mapping for the master)."""
+        self.writer_host = self.cluster.endpoint
+        self.reader_host = self.cluster.reader_endpoint if self.readers else self.cluster.endpoint
+        self.connect_arn = self._dbuser_arn(self.cluster.cluster_resource_id, self.db_user)
+        self.migration_connect_arn = None
 
     @property
     def access(self) -> DatabaseAccess:
-        """What a VPC function needs to connect (through the proxy, with an IAM token)."""
+        """What the API function needs to connect: the application role, with an IAM token."""
         return DatabaseAccess(
             writer_host=self.writer_host,
             reader_host=self.reader_host,
             user=self.db_user,
             connect_arn=self.connect_arn,
+            name=self.database_name,
+            ready=(self,),
+        )
+
+    @property
+    def migration_access(self) -> DatabaseAccess:
+        """What the migration function needs: the master user, through the proxy with an IAM token,
+        or (no proxy) straight to the cluster with the managed master secret."""
+        return DatabaseAccess(
+            writer_host=self.writer_host,
+            reader_host=self.writer_host,
+            user=self.migration_user,
+            connect_arn=self.migration_connect_arn,
+            secret_arn=None if self.migration_connect_arn is not None else self.secret_arn,
             name=self.database_name,
             ready=(self,),
         )

@@ -34,9 +34,14 @@ class Encryption(pulumi.ComponentResource):
             "data",
             description=f"ecommerce data at rest ({settings.suffix})",
             enable_key_rotation=True,
-            deletion_window_in_days=30 if settings.is_prod else 7,
+            deletion_window_in_days=30 if settings.profile.protect_data else 7,
             policy=key_policy(settings.region),
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.profile.protect_data),
+            # The final snapshot and the recovery points kept on destroy need this key to restore.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=settings.profile.protect_data,
+                retain_on_delete=settings.profile.keep_backups_on_destroy,
+            ),
         )
         self.alias = aws.kms.Alias(
             "data",

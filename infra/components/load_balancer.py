@@ -1,8 +1,11 @@
-"""The application load balancer CloudFront forwards ``/api/*`` to.
+"""The application load balancer CloudFront forwards ``/api/*`` to, and CloudFront's VPC origin for it.
 
-Public subnets, but reachable from CloudFront only: its security group (owned
-by the network component) admits 80/443 from CloudFront's origin-facing
-managed prefix list and nothing else. The API function is its only target
+Internal, in the private subnets: no public address, no route from the internet.
+CloudFront reaches it through a CloudFront VPC origin (declared here): CloudFront
+places its own ENIs in the ALB's subnets, in a security group it creates and
+names ``CloudFront-VPCOrigins-Service-SG``; the ALB's security group (owned by
+the network component) admits the listener port from that group and nothing
+else. Only distributions of this account can use a VPC origin at all. The API function is its only target
 (a Lambda target group: the ALB invokes the function, no connection into the
 VPC is involved). The function registers itself in the target group (see
 :class:`infra.components.api_function.ApiFunction`): the ALB exists before the
@@ -32,8 +35,16 @@ from infra.components.storage import ALB_LOG_PREFIX
 from infra.settings import Settings
 from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH, error_json
 
-HEALTH_CHECK_INTERVAL_SECONDS = 5
-HEALTH_CHECK_TIMEOUT_SECONDS = 2
+# One check a minute per ALB node (3 nodes: ~131,000 invocations a month instead of
+# ~1.58 M at 5 s); an unhealthy function shows after two failed checks, about 2 minutes.
+HEALTH_CHECK_INTERVAL_SECONDS = 60
+HEALTH_CHECK_TIMEOUT_SECONDS = 5
+# The security group CloudFront creates in the VPC for its VPC-origin ENIs.
+VPC_ORIGIN_SERVICE_SECURITY_GROUP = "CloudFront-VPCOrigins-Service-SG"
+# CloudFront deletes its ENIs and security group before the VPC origin's deletion completes.
+VPC_ORIGIN_DELETE_TIMEOUT = "30m"
+# X-Ray sampling rule priority for the health checks (lower wins; the default rule is 10000).
+HEALTH_SAMPLING_PRIORITY = 1
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # CloudFront adds this header (with ``originVerifySecret``) to every request it sends the ALB.
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
@@ -44,9 +55,12 @@ API_RULE_PRIORITY = 20
 @dataclass
 class LoadBalancerArgs:
     settings: Settings
-    # The public subnets and the ALB's security group (CloudFront's origin-facing addresses only).
+    # The private subnets, the VPC and the ALB's security group (CloudFront's VPC origin only).
     subnet_ids: Sequence[pulumi.Input[str]]
+    vpc_id: pulumi.Input[str]
     security_group_id: pulumi.Input[str]
+    # The one port CloudFront may reach the listener on (443 with a certificate, 80 otherwise).
+    listener_port: int
     # The logs bucket's name, and what must exist before the ALB may log there (its bucket policy).
     logs_bucket: pulumi.Input[str]
     logs_ready: Sequence[pulumi.Resource]
@@ -57,6 +71,10 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group: aws.lb.TargetGroup
     # The listener the rules are on (HTTPS when a certificate is configured).
     listener: aws.lb.Listener
+    # CloudFront's way into the VPC, and the rule that lets its ENIs reach the listener.
+    vpc_origin: aws.cloudfront.VpcOrigin
+    vpc_origin_ingress: aws.vpc.SecurityGroupIngressRule
+    health_sampling_rule: aws.xray.SamplingRule
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:LoadBalancer", name, None, opts)
@@ -67,8 +85,16 @@ class LoadBalancer(pulumi.ComponentResource):
         self._target_group()
         self._listeners()
         self._rules()
+        self._vpc_origin(args)
+        self._health_sampling()
 
-        self.register_outputs({"dnsName": self.load_balancer.dns_name, "targetGroupArn": self.target_group.arn})
+        self.register_outputs(
+            {
+                "dnsName": self.load_balancer.dns_name,
+                "targetGroupArn": self.target_group.arn,
+                "vpcOriginId": self.vpc_origin.id,
+            }
+        )
 
     # ------------------------------------------------------------ load balancer
     def _load_balancer(self, args: LoadBalancerArgs) -> None:
@@ -77,12 +103,12 @@ class LoadBalancer(pulumi.ComponentResource):
             "alb",
             name=settings.name("alb"),
             load_balancer_type="application",
-            internal=False,
+            internal=True,
             subnets=list(args.subnet_ids),
             security_groups=[args.security_group_id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
-            enable_deletion_protection=settings.is_prod,
+            enable_deletion_protection=settings.profile.protect_data,
             idle_timeout=60,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=args.logs_bucket, prefix=ALB_LOG_PREFIX, enabled=True),
             # ALB checks that it may write to the bucket when logging is enabled.
@@ -158,6 +184,64 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
 
+    # ------------------------------------------------------------ VPC origin
+    def _vpc_origin(self, args: LoadBalancerArgs) -> None:
+        """CloudFront's VPC origin for the ALB, and the ALB's one inbound rule: from CloudFront's
+        service-managed security group (it exists once the VPC origin does), listener port only."""
+        settings = self._settings
+        https = args.listener_port == 443
+        self.vpc_origin = aws.cloudfront.VpcOrigin(
+            "alb",
+            vpc_origin_endpoint_config=aws.cloudfront.VpcOriginVpcOriginEndpointConfigArgs(
+                name=settings.name("alb"),
+                arn=self.load_balancer.arn,
+                http_port=80,
+                https_port=443,
+                origin_protocol_policy="https-only" if https else "http-only",
+                origin_ssl_protocols=aws.cloudfront.VpcOriginVpcOriginEndpointConfigOriginSslProtocolsArgs(
+                    items=["TLSv1.2"], quantity=1
+                ),
+            ),
+            timeouts=aws.cloudfront.VpcOriginTimeoutsArgs(delete=VPC_ORIGIN_DELETE_TIMEOUT),
+            # The listener must exist before CloudFront checks the origin.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.listener]),
+        )
+        service_group = aws.ec2.get_security_group_output(
+            vpc_id=args.vpc_id,
+            name=VPC_ORIGIN_SERVICE_SECURITY_GROUP,
+            opts=pulumi.InvokeOutputOptions(depends_on=[self.vpc_origin]),
+        )
+        self.vpc_origin_ingress = aws.vpc.SecurityGroupIngressRule(
+            "alb-from-vpc-origin",
+            security_group_id=args.security_group_id,
+            ip_protocol="tcp",
+            from_port=args.listener_port,
+            to_port=args.listener_port,
+            referenced_security_group_id=service_group.id,
+            description="CloudFront VPC-origin ENIs to the listener",
+            opts=self._child,
+        )
+
+    # ------------------------------------------------------------ tracing
+    def _health_sampling(self) -> None:
+        """Record no X-Ray trace for the health path: the checks would otherwise fill the
+        default rule's reservoir (one a second) around the clock."""
+        self.health_sampling_rule = aws.xray.SamplingRule(
+            "health-checks",
+            rule_name=self._settings.name("hc"),  # at most 32 characters
+            priority=HEALTH_SAMPLING_PRIORITY,
+            version=1,
+            reservoir_size=0,
+            fixed_rate=0.0,
+            url_path=HEALTH_PATH,
+            host="*",
+            http_method="GET",
+            service_name="*",
+            service_type="*",
+            resource_arn="*",
+            opts=self._child,
+        )
+
     # ------------------------------------------------------------ rules
     def _rules(self) -> None:
         """Admin paths are refused here; /api/* goes to the function (with the origin secret, if set)."""
@@ -189,8 +273,8 @@ class LoadBalancer(pulumi.ComponentResource):
             )
         ]
         if settings.origin_verify_secret is not None:
-            # Only our distribution knows the secret: other CloudFront distributions
-            # (which the prefix list also admits) get the default 404.
+            # Defence in depth: only our distribution knows the secret; another distribution
+            # of this account pointed at the VPC origin gets the default 404.
             api_conditions.append(
                 aws.lb.ListenerRuleConditionArgs(
                     http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(

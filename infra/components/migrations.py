@@ -2,8 +2,11 @@
 
 A second function runs the API's image (the same pushed digest) with its
 command set to ``shop.db.migrate.handler``: the same private subnets, security
-group, proxy endpoint and database user as the API function, with an IAM token
-per connection. An ``aws.lambda_.Invocation`` calls it during ``pulumi up``
+group and database host as the API function, but signed in as the cluster's
+master user (the API's role may not change the schema): through the proxy with
+an IAM token, or without a proxy (dev) with the managed master secret. It waits
+for a database that is not accepting connections yet (``shop.db.wakeup``). An
+``aws.lambda_.Invocation`` calls it during ``pulumi up``
 whenever the migration files or the image change, so a failed migration fails
 the update. The runner is idempotent and serialised by an advisory lock, so an
 invocation with nothing pending changes nothing.
@@ -26,8 +29,8 @@ from infra.iam import policy_document
 from infra.lambda_helpers import (
     DatabaseAccess,
     FunctionNetwork,
-    database_connect_statement,
     database_environment,
+    database_statements,
     function_log_group,
     function_role,
     network_interfaces_statement,
@@ -89,12 +92,12 @@ class Migrations(pulumi.ComponentResource):
             "migrate", function_name, settings.profile.log_retention_days, self._args.key_arn, self._child
         )
         self.role = function_role("migrate", settings.name("migrate-function"), self._child)
-        # The database, its log group and its network interfaces: no tables, no X-Ray.
+        # The database (as the master user), its log group and its network interfaces: no tables, no X-Ray.
         return aws.iam.RolePolicy(
             "migrate",
             role=self.role.id,
             policy=policy_document(
-                database_connect_statement(self._args.database.connect_arn),
+                *database_statements(self._args.database, self._args.key_arn, settings.region),
                 own_log_group_statement(self.log_group.arn),
                 network_interfaces_statement(),
             ),

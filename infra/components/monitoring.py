@@ -106,7 +106,8 @@ class MonitoringArgs:
     api_name: pulumi.Input[str]
     stage_name: pulumi.Input[str]
     cluster_identifier: pulumi.Input[str]
-    proxy_name: pulumi.Input[str]
+    # None when the profile has no RDS Proxy (its dashboard widget is left out).
+    proxy_name: pulumi.Input[str] | None
     # Logical table name → physical table name.
     table_names: Mapping[str, pulumi.Input[str]]
 
@@ -394,8 +395,9 @@ class Monitoring(pulumi.ComponentResource):
             "target_group": [("TargetGroup", tg), ("LoadBalancer", lb)],
             "api": [("ApiName", args.api_name), ("Stage", args.stage_name)],
             "cluster": [("DBClusterIdentifier", args.cluster_identifier)],
-            "proxy": [("ProxyName", args.proxy_name)],
         }
+        if args.proxy_name is not None:
+            pairs["proxy"] = [("ProxyName", args.proxy_name)]
         widgets = dashboard_widgets(region, profile, pairs, sorted(args.table_names.items()))
         widgets.append(
             {
@@ -500,7 +502,7 @@ def _function_and_alb_widgets(region: str, profile: Profile, p: Pairs) -> list[d
 
 def _api_and_database_widgets(region: str, profile: Profile, p: Pairs) -> list[dict[str, Any]]:
     api_ns, rds_ns = "AWS/ApiGateway", "AWS/RDS"
-    api, cluster, proxy = p["api"], p["cluster"], p["proxy"]
+    api, cluster, proxy = p["api"], p["cluster"], p.get("proxy")
     rate = {"expression": "IF(requests > 0, 100 * errors / requests, 0)", "label": "5xx rate (%)", "id": "rate"}
     return [
         _graph(
@@ -534,15 +536,20 @@ def _api_and_database_widgets(region: str, profile: Profile, p: Pairs) -> list[d
             annotations=_max_line("alarm", profile.alarm_db_connections),
         ),
         _graph(region, "Aurora: CPU (%)", [_metric(rds_ns, "CPUUtilization", cluster, stat="Maximum")]),
-        _graph(
-            region,
-            "RDS Proxy: connections",
-            [
-                _metric(rds_ns, "ClientConnections", proxy, stat="Maximum", label="client"),
-                _metric(rds_ns, "DatabaseConnections", proxy, stat="Maximum", label="database"),
-            ],
-        ),
-    ]
+    ] + (
+        [
+            _graph(
+                region,
+                "RDS Proxy: connections",
+                [
+                    _metric(rds_ns, "ClientConnections", proxy, stat="Maximum", label="client"),
+                    _metric(rds_ns, "DatabaseConnections", proxy, stat="Maximum", label="database"),
+                ],
+            )
+        ]
+        if proxy is not None
+        else []
+    )
 
 
 def _table_and_business_widgets(region: str, tables: Sequence[tuple[str, pulumi.Input[str]]]) -> list[dict[str, Any]]:

@@ -27,9 +27,10 @@ from infra.settings import Settings
 ALB_LOG_PREFIX = "alb"
 CLOUDFRONT_LOG_PREFIX = "cloudfront/"
 
-# Lifecycle of the logs bucket (days).
+# Lifecycle of the logs bucket (days). No GLACIER step (the seed had one at 60): Glacier bills
+# at least 90 days per object, so a log moved there at 60 and expired at 90 costs more than
+# staying in STANDARD_IA, plus a transition request per (small) object.
 LOGS_TO_STANDARD_IA = 30
-LOGS_TO_GLACIER = 60
 LOGS_EXPIRE = 90
 LOGS_NONCURRENT_EXPIRE = 30
 
@@ -141,9 +142,6 @@ class Storage(pulumi.ComponentResource):
                     transitions=[
                         aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
                             days=LOGS_TO_STANDARD_IA, storage_class="STANDARD_IA"
-                        ),
-                        aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                            days=LOGS_TO_GLACIER, storage_class="GLACIER"
                         ),
                     ],
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=LOGS_EXPIRE),

@@ -73,6 +73,7 @@ FREE_AT_REST: dict[str, str] = {
     "pulumi:providers:aws": "a Pulumi provider, not an AWS resource",
     "docker-build:index:Image": "an image build at deploy time; its storage is priced on the ECR repository",
     "aws:apigateway/account:Account": "account-level setting (the CloudWatch role)",
+    "aws:ssm/parameter:Parameter": "standard-tier parameters cost nothing; reads are API calls (usage)",
     "aws:apigateway/apiKey:ApiKey": "no charge for keys",
     "aws:apigateway/deployment:Deployment": "configuration; requests are priced on the REST API",
     "aws:apigateway/integration:Integration": "configuration of the REST API",
@@ -91,6 +92,7 @@ FREE_AT_REST: dict[str, str] = {
     "aws:appautoscaling/target:Target": "no charge; its minimum is what the table is priced at",
     "aws:backup/selection:Selection": "configuration of the backup plan",
     "aws:backup/vault:Vault": "a vault has no charge; recovery points are priced on the plan",
+    "random:index/randomId:RandomId": "a value in the state (the final snapshot name suffix)",
     "aws:cloudfront/originAccessControl:OriginAccessControl": "configuration of the distribution",
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": "configuration of the distribution",
     "aws:cloudfront/cachePolicy:CachePolicy": "configuration of the distribution",
@@ -303,6 +305,33 @@ def price_eip(ctx: Context, r: GraphResource) -> list[Line]:
     ]
     note = "public IPv4 address of a NAT gateway" if nat else "public IPv4 address"
     return [ctx.hourly(f"Elastic IP {r.name}", r, "public_ipv4_hour", note=note, group="nat" if nat else "public ipv4")]
+
+
+def price_instance(ctx: Context, r: GraphResource) -> list[Line]:
+    """An EC2 instance (the NAT instance): its hours, its root volume, its public IPv4 address."""
+    kind = str(r.inputs.get("instanceType"))
+    key = f"ec2_{kind.replace('.', '_')}_hour"
+    if key not in ctx.prices.prices:
+        raise CostModelError(f"{r.name}: instance type {kind!r} has no price in the model")
+    root = r.inputs.get("rootBlockDevice") or {}
+    if str(root.get("volumeType") or "gp3") != "gp3":
+        raise CostModelError(f"{r.name}: root volume type {root.get('volumeType')!r} is not priced")
+    size = float(root.get("volumeSize") or 8)
+    lines = [
+        ctx.hourly(f"EC2 {kind} {r.name}", r, key, note="on-demand, per hour", group="nat"),
+        ctx.line(f"EBS gp3 root volume of {r.name}", r, size, "GB-months", "ebs_gp3_gb_month", f"{size:g} GB", "nat"),
+    ]
+    if r.inputs.get("associatePublicIpAddress"):
+        lines.append(
+            ctx.hourly(
+                f"public IPv4 of {r.name}",
+                r,
+                "public_ipv4_hour",
+                note="the instance's public IPv4 address",
+                group="nat",
+            )
+        )
+    return lines
 
 
 def price_vpc_endpoint(ctx: Context, r: GraphResource) -> list[Line]:
@@ -747,6 +776,7 @@ PRICED: dict[str, Pricer] = {
     "aws:rds/proxy:Proxy": price_proxy,
     "aws:ec2/natGateway:NatGateway": price_nat,
     "aws:ec2/eip:Eip": price_eip,
+    "aws:ec2/instance:Instance": price_instance,
     "aws:ec2/vpcEndpoint:VpcEndpoint": price_vpc_endpoint,
     "aws:lb/loadBalancer:LoadBalancer": price_load_balancer,
     "aws:lb/targetGroup:TargetGroup": price_target_group,

@@ -5,27 +5,46 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shop.declarations import DYNAMODB_BUDGET, HEALTH_PROBE_BUDGET, ClientBudget
 from shop.lazy import Lazy
 
 
+def client_config(budget: ClientBudget = DYNAMODB_BUDGET) -> Any:
+    """botocore settings that keep one call inside ``budget`` (shop.declarations), retries included.
+
+    An outage or a hung endpoint becomes a quick 503, not a Lambda (or API Gateway) timeout.
+    """
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=budget.connect_seconds,
+        read_timeout=budget.read_seconds,
+        retries={"total_max_attempts": budget.attempts, "mode": "standard"},
+        tcp_keepalive=True,
+    )
+
+
 def _dynamodb() -> Any:
-    """A DynamoDB client with short timeouts (an outage should become a quick 503, not a Lambda timeout).
+    """The DynamoDB client (cart, cache, idempotency), within :data:`DYNAMODB_BUDGET` per call.
 
     ``AWS_ENDPOINT_URL_DYNAMODB`` (set locally) points it at the moto server; boto3 reads it.
     """
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"max_attempts": 3, "mode": "standard"},
-        tcp_keepalive=True,
-    )
-    return boto3.client("dynamodb", config=config)
+    return boto3.client("dynamodb", config=client_config())
 
 
 dynamodb: Lazy[Any] = Lazy(_dynamodb)
+
+
+def _dynamodb_probe() -> Any:
+    """A DynamoDB client for the deep health check: one attempt within HEALTH_PROBE_BUDGET."""
+    import boto3
+
+    return boto3.client("dynamodb", config=client_config(HEALTH_PROBE_BUDGET))
+
+
+dynamodb_probe: Lazy[Any] = Lazy(_dynamodb_probe)
 
 
 def now() -> int:

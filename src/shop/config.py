@@ -76,6 +76,8 @@ class Settings:
     metrics_namespace: str
     tracing: bool
     auth: AuthSettings
+    order_token_secret_parameter: str | None = None
+    order_token_secret_file: str | None = None
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -157,6 +159,8 @@ def parse(env: Mapping[str, str]) -> Settings:
         # X-Ray only inside Lambda, and unless POWERTOOLS_TRACE_DISABLED says otherwise.
         tracing=not _bool(env, "POWERTOOLS_TRACE_DISABLED") and bool(_text(env, "AWS_LAMBDA_FUNCTION_NAME")),
         auth=_auth(env),
+        order_token_secret_parameter=_text(env, Env.ORDER_TOKEN_SECRET_PARAMETER),
+        order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
     )
 
 

@@ -10,6 +10,7 @@ the Lambda handler costs nothing at cold start and never pulls in Pulumi.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -35,26 +36,80 @@ ORDER_TOKEN_HEADER = "X-Order-Token"
 # on every entry point. Not Authorization: on dev and staging the edge function requires HTTP Basic
 # credentials there for the whole storefront and strips the header before the origin.
 ID_TOKEN_HEADER = "X-Id-Token"
+PERSONAL_CACHE_CONTROL = "no-store"
+
+
+# Payments (shop.payments): the webhook endpoint Stripe posts events to (the route is declared with
+# the others when it exists), the SSM parameters holding the Stripe secrets (logical names, made
+# physical with ``physical_name``), and how long the function keeps a parameter it has read.
+STRIPE_WEBHOOK_PATH = f"{API_PREFIX}/webhooks/stripe"
+STRIPE_SIGNATURE_HEADER = "Stripe-Signature"
+STRIPE_SECRET_KEY_PARAMETER = "stripe-secret-key"
+STRIPE_WEBHOOK_SECRET_PARAMETER = "stripe-webhook-secret"
+STRIPE_PARAMETER_CACHE_SECONDS = 300
+# A webhook whose signed timestamp is older (or newer) than this is refused (Stripe's default too).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class StripeOrigins:
+    """The origins the storefront's Stripe.js needs, as CSP source lists.
+
+    ``script``: where Stripe.js is loaded from; ``connect``: the API it calls from the browser;
+    ``frame``: the iframes it opens (card fields, 3-D Secure).
+    """
+
+    script: tuple[str, ...]
+    connect: tuple[str, ...]
+    frame: tuple[str, ...]
+
+
+# In AWS: Stripe's own origins (Stripe.js docs, "Content Security Policy").
+STRIPE_ORIGINS = StripeOrigins(
+    script=("https://js.stripe.com",),
+    connect=("https://api.stripe.com",),
+    frame=("https://js.stripe.com", "https://hooks.stripe.com"),
+)
+# The path localstripe serves its Stripe.js stand-in at (the storefront loads <origin><path>).
+LOCALSTRIPE_JS_PATH = "/js.stripe.com/v3/"
+
+
+def local_stripe_origins(origin: str) -> StripeOrigins:
+    """Locally: localstripe at ``origin`` (``http://127.0.0.1:<port>``) serves Stripe.js and the API."""
+    return StripeOrigins(script=(origin,), connect=(origin,), frame=(origin,))
+
+
+def storefront_content_security_policy(stripe: StripeOrigins) -> str:
+    """The storefront's Content-Security-Policy, admitting exactly ``stripe``'s origins.
+
+    The storefront is one page with its own script and stylesheet calling /api on the same origin;
+    product images may come from any HTTPS host; Stripe.js comes from ``stripe``.
+    """
+
+    def sources(*extra: str) -> str:
+        return " ".join(("'self'", *extra))
+
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {sources(*stripe.script)}",
+            "style-src 'self'",
+            "img-src 'self' https: data:",
+            f"connect-src {sources(*stripe.connect)}",
+            f"frame-src {' '.join(stripe.frame)}",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 # Security headers every storefront response carries: CloudFront's response headers policy sets
-# them in AWS (infra/components/cdn.py), the local gateway sets them on one machine. The storefront
-# is one page with its own script and stylesheet calling /api on the same origin; product images
-# may come from any HTTPS host.
-STOREFRONT_CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' https: data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+# them in AWS (infra/components/cdn.py, with Stripe's origins), the local gateway sets them on one
+# machine (with localstripe's, see ``GatewayConfig.content_security_policy``).
+STOREFRONT_CONTENT_SECURITY_POLICY = storefront_content_security_policy(STRIPE_ORIGINS)
 FRAME_OPTIONS = "DENY"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
@@ -67,16 +122,15 @@ def physical_name(logical: str, suffix: str) -> str:
 
 # The platform's error body, on every entry point (API function, ALB fixed responses, API Gateway
 # gateway responses, the edge function, the local gateway): {"error": {code, message, details}}.
-# ``details`` is a JSON object ({} when there is nothing to add); the one exception is the API
-# function's request-validation ``validation_error``, whose details are the list of problems
-# (location, type, message of each).
-def error_body(code: str, message: str, details: dict[str, object] | list[object] | None = None) -> dict[str, object]:
-    if isinstance(details, list):
-        return {"error": {"code": code, "message": message, "details": list(details)}}
+# ``details`` is always a JSON object ({} when there is nothing to add); a ``validation_error``
+# lists its problems under ``details.errors`` (location, type and message of each).
+def error_body(code: str, message: str, details: Mapping[str, object] | None = None) -> dict[str, object]:
+    if details is not None and not isinstance(details, Mapping):
+        raise TypeError(f"error details must be a mapping, not {type(details).__name__}")
     return {"error": {"code": code, "message": message, "details": dict(details) if details else {}}}
 
 
-def error_json(code: str, message: str, details: dict[str, object] | None = None) -> str:
+def error_json(code: str, message: str, details: Mapping[str, object] | None = None) -> str:
     """``error_body`` serialised compactly (fixed responses, templates)."""
     import json
 
@@ -111,6 +165,45 @@ CACHE_TTL_SECONDS = 60  # catalog read-through cache entries
 # embedded PostgreSQL alike.
 DB_NAME = "shop"
 DB_PORT = 5432
+# The role the API signs in as: DML on the shop's tables, no DDL (migration 0003 creates it).
+# Migrations sign in as the cluster's master user (infra/components/database.py), locally the
+# embedded server's superuser.
+DB_APP_USER = "shop_app"
+
+
+# Timeouts nest, from the inside out (ARCHITECTURE.md "Timeouts and retry budgets"): every client
+# call gives up within its budget, a request whose dependency hangs answers 503 well inside the
+# function's timeout, and the function's timeout is below API Gateway's 29 s integration limit (and
+# the ALB's 60 s idle timeout), so the caller always gets the platform's JSON error, never a gateway's.
+API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29  # REST API integration timeout (default and maximum)
+ALB_IDLE_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ClientBudget:
+    """How long one call to a dependency may take before it fails, retries included."""
+
+    connect_seconds: float
+    read_seconds: float  # per attempt: socket read (DynamoDB) or statement_timeout (PostgreSQL)
+    attempts: int  # total attempts, the first one included
+    backoff_seconds: float = 0.0  # the most all retries' back-off sleeps add up to
+
+    @property
+    def worst_case_seconds(self) -> float:
+        return self.attempts * (self.connect_seconds + self.read_seconds) + self.backoff_seconds
+
+
+# boto3 (botocore standard retry mode: one retry, its jittered back-off at most 1 s).
+DYNAMODB_BUDGET = ClientBudget(connect_seconds=1, read_seconds=2, attempts=2, backoff_seconds=1)
+# psycopg: connect_timeout and statement_timeout; a broken reused connection is retried once
+# (shop.db.connection.run).
+DATABASE_BUDGET = ClientBudget(connect_seconds=3, read_seconds=5, attempts=2)
+# The API function's timeout: above one failing DynamoDB call plus one failing database call in the
+# same request, below API Gateway's limit.
+FUNCTION_TIMEOUT_SECONDS = 28
+# The deep health check probes each store once, within this budget.
+HEALTH_PROBE_BUDGET = ClientBudget(connect_seconds=2, read_seconds=2, attempts=1)
+HEALTH_DEEP_PARAM = "deep"
 
 
 class Env(StrEnum):
@@ -127,6 +220,8 @@ class Env(StrEnum):
     DB_NAME = "DB_NAME"
     DB_USER = "DB_USER"
     DB_IAM_AUTH = "DB_IAM_AUTH"
+    # The migration function without a proxy (dev): the cluster's managed master secret.
+    DB_SECRET_ARN = "DB_SECRET_ARN"
     # Locally: plain libpq connection strings instead of host/IAM settings.
     DATABASE_URL = "DATABASE_URL"
     DATABASE_READER_URL = "DATABASE_READER_URL"
@@ -140,6 +235,15 @@ class Env(StrEnum):
     COGNITO_USER_POOL_ID = "COGNITO_USER_POOL_ID"
     COGNITO_CLIENT_ID = "COGNITO_CLIENT_ID"
     COGNITO_ISSUER = "COGNITO_ISSUER"
+    # The order-token secret (HMAC key): in AWS the name of an SSM SecureString parameter, locally a
+    # file in the data directory (mode 0600). Exactly one of the two is set.
+    ORDER_TOKEN_SECRET_PARAMETER = "ORDER_TOKEN_SECRET_PARAMETER"
+    ORDER_TOKEN_SECRET_FILE = "ORDER_TOKEN_SECRET_FILE"
+    # Payments: the names of the SSM parameters holding the Stripe secret key and webhook secret
+    # (read at call time, cached STRIPE_PARAMETER_CACHE_SECONDS), and, locally, localstripe's URL.
+    STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
+    STRIPE_WEBHOOK_SECRET_PARAMETER = "STRIPE_WEBHOOK_SECRET_PARAMETER"
+    STRIPE_API_BASE = "STRIPE_API_BASE"
 
 
 AttributeType = Literal["S", "N", "B"]
@@ -243,21 +347,41 @@ class Route:
     operation: str
     access: Access = "public"
     body: str | None = None
+    # Carries personal data (a cart, an order, an e-mail address): answered with
+    # ``Cache-Control: PERSONAL_CACHE_CONTROL``, errors included, so no browser or proxy keeps a copy.
+    personal: bool = False
+    query: tuple[str, ...] = ()  # query parameters the operation reads (all optional)
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", f"{API_PREFIX}/health", "health"),
+    Route("GET", f"{API_PREFIX}/health", "health", query=(HEALTH_DEEP_PARAM,)),
     Route("GET", f"{API_PREFIX}/products", "list_products"),
     Route("GET", f"{API_PREFIX}/products/{{product_id}}", "get_product"),
-    Route("POST", f"{API_PREFIX}/carts", "create_cart"),
-    Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart"),
-    Route("PUT", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "put_cart_item", body="CartItemUpdate"),
-    Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item"),
-    Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest"),
-    Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order"),
-    Route("GET", f"{API_PREFIX}/me", "get_me", access="customer"),
-    Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer"),
+    Route("POST", f"{API_PREFIX}/carts", "create_cart", personal=True),
+    Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart", personal=True),
+    Route(
+        "PUT",
+        f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}",
+        "put_cart_item",
+        body="CartItemUpdate",
+        personal=True,
+    ),
+    Route("DELETE", f"{API_PREFIX}/carts/{{cart_id}}/items/{{product_id}}", "delete_cart_item", personal=True),
+    Route("POST", f"{API_PREFIX}/checkout", "checkout", body="CheckoutRequest", personal=True),
+    Route("GET", f"{API_PREFIX}/orders/{{order_id}}", "get_order", personal=True),
+    Route("GET", f"{API_PREFIX}/me", "get_me", access="customer", personal=True),
+    Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
 )
+
+
+# Paths the edge firewall (AWS WAF on CloudFront, infra/components/waf.py) treats specially.
+# Stripe posts payment events here; the firewall never rate-limits or blocks it (the endpoint
+# verifies Stripe's signature instead).
+STRIPE_WEBHOOK_PATH = f"{API_PREFIX}/webhooks/stripe"
+CHECKOUT_PATH = f"{API_PREFIX}/checkout"
+SIGN_IN_PATH = f"{API_PREFIX}/account/sign-in"
+# Per-IP rate limits apply to requests whose path starts with one of these.
+RATE_LIMITED_PATH_PREFIXES: tuple[str, ...] = (CHECKOUT_PATH, SIGN_IN_PATH)

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from shop.db.seed import seed
+from shop.local.services import PostgresHandle
 from tests.app.events import LambdaContext, alb_event, rest_event
 
 ADMIN_KEY = "test-admin-key"
@@ -106,21 +107,22 @@ def admin(shop: dict[str, dict[str, Any]]) -> Call:
 
 
 @pytest.fixture
-def db(app_env: dict[str, str]) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    """A direct connection for assertions on what the API wrote."""
-    with psycopg.connect(app_env["DATABASE_URL"], autocommit=True) as conn:
+def db(app_env: dict[str, str], postgres: PostgresHandle) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """A direct, privileged connection for assertions on what the API wrote (the API itself signs
+    in as the application role)."""
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
         yield conn
 
 
 @pytest.fixture
-def shop(app_env: dict[str, str]) -> Iterator[dict[str, dict[str, Any]]]:
+def shop(app_env: dict[str, str], postgres: PostgresHandle) -> Iterator[dict[str, dict[str, Any]]]:
     """A fresh sample catalog and no orders; returns products by SKU. Cache entries are invalidated."""
     from shop.db.connection import close_all
     from shop.domain import cache
 
-    with psycopg.connect(app_env["DATABASE_URL"], autocommit=True) as conn:
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute("TRUNCATE order_lines, orders, products")
-        seed(app_env["DATABASE_URL"])
+        seed(postgres.url)
         cols = ("id", "sku", "name", "category", "price_cents", "stock")
         rows = conn.execute("SELECT id::text, sku, name, category, price_cents, stock FROM products").fetchall()
     cache.invalidate()

@@ -76,8 +76,8 @@ def test_openapi_check_fails_on_a_stale_file(tmp_path: Any) -> None:
     assert openapi.main(["--check", "--output", str(stale)]) == 0
 
 
-def test_unknown_routes_and_methods_are_404_in_our_shape(api: Call) -> None:
-    for method, path in (("GET", "/api/nothing"), ("POST", "/api/products"), ("GET", "/")):
+def test_unknown_routes_are_404_in_our_shape(api: Call) -> None:
+    for method, path in (("GET", "/api/nothing"), ("POST", "/api/nothing/else"), ("GET", "/")):
         reply = api(method, path)
         assert reply.status == 404
         assert set(reply.body) == {"error"}

@@ -245,7 +245,7 @@ def _insert_order(db: psycopg.Connection[Any], sub: str | None, created_at: date
     db.execute(
         "INSERT INTO orders (id, token_hash, email, cart_id, total_cents, created_at, customer_sub)"
         " VALUES (%s, %s, %s, %s, 1000, %s, %s)",
-        (order_id, hashlib.sha256(secrets.token_bytes(8)).hexdigest(), "x@shop.test", "cart", created_at, sub),
+        (order_id, hashlib.sha256(secrets.token_bytes(8)).hexdigest(), "x@shop.test", str(uuid.uuid4()), created_at, sub),
     )
     db.execute(
         "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)"

@@ -315,6 +315,12 @@ def test_health_check_is_exempt_from_the_credential() -> None:
     assert_rejected(edge.process(cf_request(declarations.HEALTH_PATH + "x"), LOCKED), 401, "unauthorized")
 
 
+def test_the_stripe_webhook_is_exempt_from_the_credential_but_only_that_path() -> None:
+    assert_forwarded(edge.process(cf_request(declarations.STRIPE_WEBHOOK_PATH, method="POST"), LOCKED))
+    for path in (declarations.STRIPE_WEBHOOK_PATH + "x", "/api/webhooks", "/api/webhooks/other"):
+        assert_rejected(edge.process(cf_request(path, method="POST"), LOCKED), 401, "unauthorized")
+
+
 def test_open_storefront_needs_no_credential() -> None:
     assert_forwarded(edge.process(cf_request("/"), OPEN))
 
@@ -355,6 +361,7 @@ def test_load_refuses_malformed_config(text: str) -> None:
 
 def test_constants_mirror_the_shared_declarations() -> None:
     assert edge_config.HEALTH_PATH == declarations.HEALTH_PATH
+    assert edge_config.STRIPE_WEBHOOK_PATH == declarations.STRIPE_WEBHOOK_PATH
     assert edge_config.ADMIN_PREFIX == declarations.ADMIN_PREFIX
     assert edge_config.REQUEST_ID_HEADER == declarations.REQUEST_ID_HEADER
 

@@ -46,7 +46,8 @@ def test_app_environment_names_every_table_and_the_database(postgres: PostgresHa
     env = app_environment(postgres.url, "http://127.0.0.1:9", tables)
     for spec in TABLES:
         assert env[spec.env] == f"t-{spec.logical}"
-    assert env[Env.DATABASE_URL] == postgres.url == env[Env.DATABASE_READER_URL]
+    # The API signs in as the application role, on the same server and database.
+    assert env[Env.DATABASE_URL] == postgres.url.replace("postgres@", "shop_app@") == env[Env.DATABASE_READER_URL]
     assert env[Env.DB_IAM_AUTH] == "false"
     assert env["AWS_ENDPOINT_URL_DYNAMODB"] == "http://127.0.0.1:9"
     assert set(env) >= {str(name) for name in (Env.CACHE_TTL_SECONDS, Env.CART_TTL_SECONDS, Env.ENVIRONMENT)}

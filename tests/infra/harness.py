@@ -52,6 +52,11 @@ TEST_STOREFRONT_CREDENTIAL = "tester:correct-horse-battery-staple"
 ALARM_EMAIL_KEY = f"{PROJECT}:alarmEmail"
 # Not a reserved example domain (prod refuses those); tests never send mail.
 TEST_ALARM_EMAIL = "oncall@alerts.shop-operations.net"
+# Every stack needs the two Stripe secrets (`pulumi config set --secret ...`); tests use dummies.
+TEST_STRIPE_SECRETS = {
+    f"{PROJECT}:stripeSecretKey": "sk_test_harnessdummykey0000",
+    f"{PROJECT}:stripeWebhookSecret": "whsec_harnessdummysecret0000",
+}
 
 _lock = threading.Lock()
 
@@ -254,6 +259,17 @@ class PlatformMocks(Mocks):
             # The regional Elastic Load Balancing account that writes access logs (pre-August-2022 regions).
             elb_account = {"us-east-1": "127311923021", "us-west-2": "797873946194"}.get(region, "000000000000")
             return {"arn": f"arn:aws:iam::{elb_account}:root", "id": elb_account, "region": region}
+        if token == "aws:ssm/getParameter:getParameter":
+            # AWS's public parameters, e.g. the latest Amazon Linux 2023 AMI.
+            pname = a.get("name", "")
+            value = "ami-0a1b2c3d4e5f60718" if "/ami-" in pname else "value"
+            return {"name": pname, "value": value, "insecureValue": value, "type": "String", "id": pname}
+        if token == "aws:ec2/getSecurityGroup:getSecurityGroup":
+            # A group AWS creates for the stack (CloudFront's VPC-origin group), found by name.
+            filters = {f["name"]: f["values"] for f in a.get("filters") or []}
+            gname = a.get("name") or (filters.get("group-name") or ["group"])[0]
+            vpc_id = a.get("vpcId") or (filters.get("vpc-id") or [""])[0]
+            return {"id": "sg-0cf0v0c0r1g1n5000", "name": gname, "vpcId": vpc_id, "arn": "", "description": ""}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "authorizationToken": "QVdTOnRva2Vu",
@@ -289,6 +305,20 @@ class PlatformMocks(Mocks):
             resource_id = f"rtb-{n:08x}"
         elif t == "aws:ec2/natGateway:NatGateway":
             resource_id = f"nat-{n:08x}"
+        elif t == "aws:ec2/instance:Instance":
+            resource_id = f"i-{n:017x}"
+            state.update(
+                primaryNetworkInterfaceId=f"eni-{n:017x}",
+                publicIp=f"198.51.100.{n % 250}" if inputs.get("associatePublicIpAddress") else "",
+                privateIp=f"10.0.48.{n % 250}",
+                arn=f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{resource_id}",
+            )
+        elif t == "aws:cloudfront/vpcOrigin:VpcOrigin":
+            resource_id = f"vo_{n:022x}"
+            state.update(arn=f"arn:aws:cloudfront::{ACCOUNT}:vpcorigin/{resource_id}")
+        elif t == "aws:wafv2/webAcl:WebAcl":
+            resource_id = f"{n:08x}-0000-4000-8000-000000000000"
+            state.update(arn=f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{physical}/{resource_id}")
         elif t == "aws:ec2/internetGateway:InternetGateway":
             resource_id = f"igw-{n:08x}"
         elif t == "aws:ec2/eip:Eip":
@@ -431,6 +461,8 @@ class PlatformMocks(Mocks):
             state.update(arn=f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{physical}-AbCdEf")
         elif t == "aws:backup/vault:Vault":
             state.update(arn=f"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:{physical}")
+        elif t == "random:index/randomId:RandomId":
+            state.update(hex=f"{n:08x}"[-2 * int(inputs.get("byteLength", 4)) :], b64Url=f"r{n:07x}")
         elif t == "aws:index/provider:Provider" or t.startswith("pulumi:providers:"):
             resource_id = f"provider-{n}"
             if inputs.get("region"):
@@ -455,6 +487,10 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         if request.type != "pulumi:pulumi:Stack" and self.platform_mocks.transforms:
             inputs = deserialize(request.object)
+            # The options a transform sees and may change (the engine applies what it returns).
+            opts = pulumi.ResourceOptions(
+                delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None
+            )
             for transform in self.platform_mocks.transforms:
                 result = transform(
                     pulumi.ResourceTransformArgs(
@@ -462,13 +498,17 @@ class RecordingMonitor(MockMonitor):
                         type_=request.type,
                         name=request.name,
                         props=inputs,
-                        opts=pulumi.ResourceOptions(),
+                        opts=opts,
                     )
                 )
                 if asyncio.iscoroutine(result):
                     result = sync_await(result)
                 if result is not None:
                     inputs = dict(result.props)
+                    opts = result.opts or opts
+            if opts.delete_before_replace is not None:
+                request.deleteBeforeReplace = bool(opts.delete_before_replace)
+                request.deleteBeforeReplaceDefined = True
             serialized = serialize(inputs)
             request.object.Clear()
             request.object.MergeFrom(serialized)
@@ -493,6 +533,12 @@ class RecordingMonitor(MockMonitor):
                         "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                         "ignoreChanges": list(request.ignoreChanges),
                         "replaceOnChanges": list(request.replaceOnChanges),
+                        # Engine-side timeouts ("45m"), only the ones set.
+                        "customTimeouts": {
+                            k: v
+                            for k in ("create", "update", "delete")
+                            if (v := getattr(request.customTimeouts, k, ""))
+                        },
                         # The old parent URNs a resource answers to (Alias(parent=...)).
                         "aliasParents": [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn],
                     },
@@ -535,6 +581,10 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     # Prod requires a real alarm address, which the operator sets (README: Operations); tests use one.
     if values.get(f"{PROJECT}:environment") == "prod" and ALARM_EMAIL_KEY not in values:
         values[ALARM_EMAIL_KEY] = TEST_ALARM_EMAIL
+    for key, value in TEST_STRIPE_SECRETS.items():
+        if key not in values:
+            values[key] = value
+            secrets.add(key)
     return values, secrets
 
 

@@ -14,7 +14,13 @@ import pytest
 
 from infra.components.api_function import DYNAMODB_ACTIONS, ENI_ACTIONS, HANDLER, XRAY_ACTIONS
 from infra.settings import PROFILES
-from shop.declarations import TABLES, Env
+from shop.declarations import (
+    API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+    DATABASE_BUDGET,
+    DYNAMODB_BUDGET,
+    TABLES,
+    Env,
+)
 from tests.infra.harness import ACCOUNT, ROOT, Program, Resource
 
 DIGEST_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[a-z0-9-]+@sha256:[0-9a-f]{64}$")
@@ -127,6 +133,19 @@ def test_function_shape_comes_from_the_profile(program: Program) -> None:
     assert "handler" not in fn and "runtime" not in fn  # the image's CMD decides
 
 
+def test_function_timeout_nests_the_client_budgets_inside_api_gateways_limit(program: Program) -> None:
+    """A hung dependency must give a 503 from the function, not a 504 from API Gateway.
+
+    One request can wait out one failing DynamoDB call and one failing database call; the function's
+    timeout must cover both and stay below API Gateway's 29 s integration timeout (a hard limit of
+    the REST API), or the caller sees API Gateway's timeout instead of the platform's error.
+    """
+    timeout = function(program).inputs["timeout"]
+    clients = DYNAMODB_BUDGET.worst_case_seconds + DATABASE_BUDGET.worst_case_seconds
+    assert DYNAMODB_BUDGET.worst_case_seconds < timeout and DATABASE_BUDGET.worst_case_seconds < timeout
+    assert clients < timeout < API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS
+
+
 def test_function_runs_in_the_private_subnets_with_its_security_group(program: Program) -> None:
     vpc = function(program).inputs["vpcConfig"]
     assert vpc["subnetIds"] == program.outputs["privateSubnetIds"]
@@ -151,9 +170,10 @@ def test_environment_names_are_the_shared_declarations_and_values_come_from_the_
     for spec in TABLES:
         table = program.one("aws:dynamodb/table:Table", spec.logical)
         assert env[spec.env] == table.inputs["name"]
-    assert env[Env.DB_WRITER_HOST] == program.outputs["dbProxyEndpoint"]
-    assert env[Env.DB_READER_HOST] == program.outputs["dbProxyReadOnlyEndpoint"]
-    assert env[Env.DB_WRITER_HOST] != env[Env.DB_READER_HOST]
+    assert env[Env.DB_WRITER_HOST] == program.outputs["dbWriterHost"]
+    assert env[Env.DB_READER_HOST] == program.outputs["dbReaderHost"]
+    # A separate read-only endpoint where there are readers behind a proxy; dev has neither.
+    assert (env[Env.DB_WRITER_HOST] != env[Env.DB_READER_HOST]) == PROFILES[program.stack].rds_proxy
     assert env[Env.DB_PORT] == "5432"
     assert env[Env.DB_NAME] == "shop"
     assert env[Env.DB_IAM_AUTH] == "true"
@@ -195,7 +215,7 @@ def test_log_group_exists_before_the_function_with_profile_retention(program: Pr
     group = program.one("aws:cloudwatch/logGroup:LogGroup", "api")
     assert group.inputs["name"] == f"/aws/lambda/{fn.inputs['name']}"
     assert group.inputs["retentionInDays"] == PROFILES[program.stack].log_retention_days
-    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
     assert group.urn in fn.dependencies
     logging = fn.inputs["loggingConfig"]
     assert logging["logGroup"] == group.inputs["name"]
@@ -240,12 +260,35 @@ def test_role_has_one_inline_policy_and_no_managed_policies(program: Program) ->
 def test_policy_has_exactly_these_statements(program: Program) -> None:
     assert set(role_policy(program)) == {
         "Tables",
-        "DatabaseViaProxy",
+        "DatabaseIamSignIn",
         "OwnLogGroup",
         "XRayNoResourceLevelPermissions",
         "VpcNetworkInterfacesNoResourceLevelPermissions",
         "TableEncryptionKeyThroughDynamoDB",
+        "ReadOwnParameters",
+        "ParameterKeyThroughSsm",
     }
+
+
+def test_the_order_token_secret_is_a_securestring_only_this_function_reads(program: Program) -> None:
+    """The HMAC key of order tokens: encrypted with the stack key, generated once (never rotated by an
+    update, which would void every issued token), readable by the function and decryptable via SSM only."""
+    parameter = program.one("aws:ssm/parameter:Parameter", "order-token-secret")
+    key = program.one("aws:kms/key:Key", "data")
+    assert parameter.inputs["type"] == "SecureString" and parameter.inputs["tier"] == "Standard"
+    assert parameter.inputs["keyId"] == key.outputs["arn"]
+    assert len(parameter.inputs["value"]) >= 48
+    assert "value" in parameter.options["ignoreChanges"]
+    env = function(program).inputs["environment"]["variables"]
+    assert env[Env.ORDER_TOKEN_SECRET_PARAMETER] == parameter.inputs["name"]
+    statements = role_policy(program)
+    assert statements["ReadOwnParameters"]["Action"] == "ssm:GetParameter"
+    assert parameter.outputs["arn"] in statements["ReadOwnParameters"]["Resource"]
+    decrypt = statements["ParameterKeyThroughSsm"]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == key.outputs["arn"]
+    condition = decrypt["Condition"]["StringEquals"]
+    assert re.fullmatch(r"ssm\.[a-z]{2}-[a-z]+-\d\.amazonaws\.com", condition["kms:ViaService"])
+    assert parameter.outputs["arn"] in condition["kms:EncryptionContext:PARAMETER_ARN"]
 
 
 def test_no_statement_uses_a_wildcard_action_or_denies(program: Program) -> None:
@@ -299,13 +342,17 @@ def test_table_actions_are_exactly_what_the_shop_and_powertools_call() -> None:
 
 
 def test_database_statement_is_rds_db_connect_for_the_functions_user_on_the_proxy(program: Program) -> None:
-    statement = role_policy(program)["DatabaseViaProxy"]
+    """rds-db:connect as the application role: on the proxy (prx-...), or on the cluster (dev, no proxy)."""
+    statement = role_policy(program)["DatabaseIamSignIn"]
     env = function(program).inputs["environment"]["variables"]
     region = program.config["aws:region"]
     assert statement["Action"] == "rds-db:connect"
     resource = statement["Resource"]
+    assert env[Env.DB_USER] == "shop_app"
+    assert resource.split(":dbuser:")[1].startswith("prx-" if PROFILES[program.stack].rds_proxy else "cluster-")
     assert re.fullmatch(
-        rf"arn:aws:rds-db:{region}:{ACCOUNT}:dbuser:prx-[0-9a-z]+/{re.escape(env[Env.DB_USER])}", resource
+        rf"arn:aws:rds-db:{region}:{ACCOUNT}:dbuser:(prx-[0-9a-z]+|cluster-[0-9A-Z]+)/{re.escape(env[Env.DB_USER])}",
+        resource,
     )
 
 
@@ -331,7 +378,7 @@ def test_kms_statement_is_the_table_key_through_dynamodb_only(program: Program) 
     statement = role_policy(program)["TableEncryptionKeyThroughDynamoDB"]
     region = program.config["aws:region"]
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert statement["Resource"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert statement["Resource"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
     assert statement["Condition"] == {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from pathlib import Path
@@ -15,7 +16,7 @@ from infra.components.api_gateway import body_schema, deployment_fingerprint, to
 from infra.settings import PROFILES
 from shop import declarations
 from shop.declarations import ROUTES, Route
-from tests.infra.harness import ACCOUNT, Program, Resource, run_program
+from tests.infra.harness import ACCOUNT, ROOT, Program, Resource, run_program
 
 CERT = f"arn:aws:acm:us-west-2:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
 
@@ -304,10 +305,34 @@ def test_stage_traces_and_writes_json_access_logs_kept_as_the_profile_says(progr
     assert fields["requestId"] == "$context.requestId"
     assert {"status", "ip", "httpMethod", "resourcePath", "responseLatency"} <= set(fields)
     assert group.inputs["retentionInDays"] == PROFILES[program.stack].log_retention_days
-    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert group.inputs["kmsKeyId"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
 
 
-def test_account_logging_role_is_set_before_the_stage_logs(program: Program) -> None:
+@functools.cache
+def owning(stack: str) -> Program:
+    """The stack with ``manageApiGatewayAccount: true`` (an account without the bootstrap program)."""
+    return run_program(stack, {"manageApiGatewayAccount": "true"})
+
+
+ACCOUNT_RESOURCES = (
+    ("aws:apigateway/account:Account", "account"),
+    ("aws:iam/role:Role", "apigateway-logs"),
+    ("aws:iam/rolePolicy:RolePolicy", "apigateway-logs"),
+)
+
+
+def test_app_stacks_leave_the_regions_account_setting_to_the_bootstrap_program(program: Program) -> None:
+    """Off by default: no stack declares the setting, so destroying one never resets the region's role."""
+    assert not program.of_type("aws:apigateway/account:Account")
+    assert not [r for r in program.of_type("aws:iam/role:Role") if r.name == "apigateway-logs"]
+    stage = program.one("aws:apigateway/stage:Stage")
+    # The stage logs through whatever role the region has (the preflight checks that one is set).
+    assert stage.inputs["accessLogSettings"]["destinationArn"]
+    assert not [d for d in stage.dependencies if "ApiGatewayAccount" in d]
+
+
+def test_an_owning_stack_sets_the_role_before_the_stage_logs_and_keeps_it_on_delete() -> None:
+    program = owning("dev")
     account = program.one("aws:apigateway/account:Account")
     role = program.one("aws:iam/role:Role", "apigateway-logs")
     assert account.inputs["cloudwatchRoleArn"] == role.outputs["arn"]
@@ -319,6 +344,20 @@ def test_account_logging_role_is_set_before_the_stage_logs(program: Program) -> 
     assert all(a.startswith("logs:") and "*" not in a for a in statement["Action"])
     assert statement["Resource"] == f"arn:aws:logs:{program.config['aws:region']}:{ACCOUNT}:*"
     assert account.urn in program.one("aws:apigateway/stage:Stage").dependencies
+    # Deleting aws.apigateway.Account resets the region's role (pulumi-aws v7): destroying this
+    # stack or turning the flag off must forget the setting, the role and its policy instead.
+    for type_token, name in ACCOUNT_RESOURCES:
+        assert program.one(type_token, name).options["retainOnDelete"], name
+
+
+def test_the_readme_upgrade_steps_name_the_account_resources_urns() -> None:
+    """Stacks deployed before the flag hold these without retainOnDelete: README says how to keep them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("Upgrading a stack deployed before manageApiGatewayAccount") :][:3000]
+    program = owning("dev")
+    for type_token, name in ACCOUNT_RESOURCES:
+        urn = program.one(type_token, name).urn.replace("urn:pulumi:dev::", "urn:pulumi:<stack>::")
+        assert urn in section, urn
 
 
 # --------------------------------------------------------------------------- partners
@@ -449,18 +488,16 @@ def test_preflight_answers_with_the_declared_cors_headers_and_max_age(program: P
 def test_the_bad_body_template_is_the_declared_error_envelope(program: Program) -> None:
     (response,) = bad_body_responses(program)
     body = json.loads(response.inputs["responseTemplates"]["application/json"])
-    assert body == declarations.error_body("validation_error", "$context.error.message")
-    assert body["error"]["details"] == {}
+    # A validation error lists its problems under details.errors (API Gateway gives only a message).
+    assert body == declarations.error_body("validation_error", "$context.error.message", {"errors": []})
+    assert body["error"]["details"] == {"errors": []}
 
 
-def test_the_account_setting_moved_without_replacement(program: Program) -> None:
+def test_the_account_setting_moved_without_replacement() -> None:
     """The CloudWatch role and account setting left the ApiGateway component; aliases keep their URNs."""
+    program = owning("dev")
     gateway = program.one("ecommerce:delivery:ApiGateway")
-    for type_token, name in (
-        ("aws:apigateway/account:Account", "account"),
-        ("aws:iam/role:Role", "apigateway-logs"),
-        ("aws:iam/rolePolicy:RolePolicy", "apigateway-logs"),
-    ):
+    for type_token, name in ACCOUNT_RESOURCES:
         resource = program.one(type_token, name)
         assert program.by_urn(resource.parent or "").type == "ecommerce:delivery:ApiGatewayAccount"
         assert resource.options["aliasParents"] == [gateway.urn], name

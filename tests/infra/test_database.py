@@ -6,11 +6,13 @@ the read-only endpoint, and the exports."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from infra.settings import PROFILES
+from tests.infra.conftest import program_for
 from tests.infra.harness import ACCOUNT, Program, Resource, run_program
 
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -25,11 +27,13 @@ def cluster(program: Program) -> Resource:
 
 
 def proxy(program: Program) -> Resource:
+    if not PROFILES[program.stack].rds_proxy:
+        pytest.skip(f"{program.stack} has no RDS Proxy (see test_dev_connects_straight_to_the_cluster)")
     return program.one(PROXY)
 
 
 def key_arn(program: Program) -> str:
-    return str(program.one("aws:kms/key:Key").outputs["arn"])
+    return str(program.one("aws:kms/key:Key", "data").outputs["arn"])
 
 
 def secret_arn(program: Program) -> str:
@@ -57,17 +61,17 @@ def test_cluster_is_aurora_postgresql_16_serverless_v2_sized_by_the_profile(prog
     assert c["engine"] == "aurora-postgresql"
     assert c["engineVersion"].split(".")[0] == "16"
     assert c["engineMode"] == "provisioned"
-    assert c["serverlessv2ScalingConfiguration"] == {
-        "minCapacity": profile.aurora_min_acu,
-        "maxCapacity": profile.aurora_max_acu,
-    }
+    expected = {"minCapacity": profile.aurora_min_acu, "maxCapacity": profile.aurora_max_acu}
+    if profile.aurora_min_acu == 0:
+        expected["secondsUntilAutoPause"] = profile.aurora_auto_pause_seconds
+    assert c["serverlessv2ScalingConfiguration"] == expected
     assert c["databaseName"] == "shop"
     assert c["port"] == 5432
 
 
 def test_cluster_is_encrypted_with_the_cmk_and_uses_iam_auth_and_a_managed_secret(program: Program) -> None:
     c = cluster(program)
-    key = program.one("aws:kms/key:Key")
+    key = program.one("aws:kms/key:Key", "data")
     assert key["enableKeyRotation"] is True
     assert c["storageEncrypted"] is True
     assert c["kmsKeyId"] == key_arn(program)
@@ -93,7 +97,7 @@ def test_backups_and_protection_follow_the_environment(program: Program) -> None
     if program.stack == "prod":
         assert c["deletionProtection"] is True
         assert c["skipFinalSnapshot"] is False
-        assert c["finalSnapshotIdentifier"] == "ecommerce-aurora-final-prod"
+        assert re.fullmatch(r"ecommerce-aurora-final-prod-[0-9a-f]{8}", c["finalSnapshotIdentifier"])
         assert c.options["protect"] is True
     else:
         # Clean teardown outside prod.
@@ -117,7 +121,7 @@ def test_postgresql_logs_land_in_an_encrypted_group_with_retention(program: Prog
 
 def test_one_writer_and_the_profiles_readers_spread_across_azs(program: Program) -> None:
     profile = PROFILES[program.stack]
-    expected_readers = {"dev": 1, "staging": 2, "prod": 2}[program.stack]
+    expected_readers = {"dev": 0, "staging": 2, "prod": 2}[program.stack]
     assert profile.aurora_readers == expected_readers
     c = cluster(program)
     instances = program.of_type(INSTANCE)
@@ -125,7 +129,9 @@ def test_one_writer_and_the_profiles_readers_spread_across_azs(program: Program)
     for i in instances:
         assert i["clusterIdentifier"] == c.id
         assert i["instanceClass"] == "db.serverless"
-        assert (i["engine"], i["engineVersion"]) == (c["engine"], c["engineVersion"])
+        assert i["engine"] == c["engine"]
+        assert not i.get("engineVersion"), "instances run the cluster's version (minor upgrades included)"
+        assert i["autoMinorVersionUpgrade"] is True
         assert i["publiclyAccessible"] is False
         assert i["dbSubnetGroupName"] == c["dbSubnetGroupName"]
     zones = [i["availabilityZone"] for i in instances]
@@ -136,12 +142,14 @@ def test_one_writer_and_the_profiles_readers_spread_across_azs(program: Program)
     assert set(zones) <= database_zones
     writers = [i for i in instances if i["promotionTier"] == 0]
     assert len(writers) == 1
-    # Readers sit in tiers 0-1 so they scale with the writer and are promoted first.
-    assert all(i["promotionTier"] <= 1 for i in instances)
+    # The first reader sits in tier 1: it scales with the writer and is promoted first. Further
+    # readers sit in tier 2: they idle at the minimum instead of following the writer's size.
+    readers = sorted((i for i in instances if i["promotionTier"] > 0), key=lambda i: i.name)
+    assert [r["promotionTier"] for r in readers] == [1, 2][: len(readers)]
 
 
 def test_no_readers_means_the_reader_host_is_the_writer() -> None:
-    program = run_program("dev", {"auroraReaders": "0"})
+    program = run_program("staging", {"auroraReaders": "0"})
     assert len(program.of_type(INSTANCE)) == 1
     functions = program.of_type("aws:lambda/function:Function")
     api = [f for f in functions if "DB_READER_HOST" in ((f.get("environment") or {}).get("variables") or {})]
@@ -159,6 +167,8 @@ def test_proxy_requires_tls_and_iam_and_signs_in_with_the_cluster_secret(program
     assert p["engineFamily"] == "POSTGRESQL"
     assert p["requireTls"] is True
     assert p.get("debugLogging") is not True, "debug logging writes SQL text to the logs"
+    # The application role: end-to-end IAM (no secret); the master user (migrations): the secret.
+    assert p["defaultAuthScheme"] == "IAM_AUTH"
     [auth] = p["auths"]
     assert auth["authScheme"] == "SECRETS"
     assert auth["iamAuth"] == "REQUIRED"
@@ -189,8 +199,11 @@ def test_proxy_role_reads_only_the_cluster_secret(program: Program) -> None:
         assert s["Effect"] == "Allow"
         for action in as_list(s["Action"]):
             granted[action] = (as_list(s["Resource"]), s.get("Condition"))
-    assert set(granted) == {"secretsmanager:GetSecretValue", "kms:Decrypt"}
+    assert set(granted) == {"secretsmanager:GetSecretValue", "kms:Decrypt", "rds-db:connect"}
     assert granted["secretsmanager:GetSecretValue"] == ([secret_arn(program)], None)
+    # End-to-end IAM: the proxy signs in to the cluster as the application role, and only as it.
+    resource_id = cluster(program).outputs["clusterResourceId"]
+    assert granted["rds-db:connect"] == ([f"arn:aws:rds-db:us-west-2:{ACCOUNT}:dbuser:{resource_id}/shop_app"], None)
     kms_resources, kms_condition = granted["kms:Decrypt"]
     assert kms_resources == [key_arn(program)]
     assert kms_condition == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
@@ -239,7 +252,9 @@ def test_the_functions_connect_through_the_proxy_with_an_iam_token(program: Prog
         variables = fn["environment"]["variables"]
         assert variables["DB_WRITER_HOST"] == p.outputs["endpoint"]
         assert variables["DB_NAME"] == cluster(program)["databaseName"]
-        assert variables["DB_USER"] == cluster(program)["masterUsername"]
+        # The API signs in as the DML-only application role; migrations as the master user.
+        expected_user = "shop_app" if fn.name == "api" else cluster(program)["masterUsername"]
+        assert variables["DB_USER"] == expected_user, fn.name
         assert variables["DB_IAM_AUTH"] == "true"
 
         connect_arn = f"arn:aws:rds-db:us-west-2:{ACCOUNT}:dbuser:{proxy_id}/{variables['DB_USER']}"
@@ -263,7 +278,102 @@ def test_database_exports_resolve_to_the_resources(program: Program) -> None:
     c = cluster(program)
     assert out["auroraClusterId"] == c["clusterIdentifier"] == f"ecommerce-aurora-{program.stack}"
     assert out["auroraClusterArn"] == c.outputs["arn"]
-    assert out["dbProxyEndpoint"] == proxy(program).outputs["endpoint"]
-    assert out["dbProxyReadOnlyEndpoint"] == program.one("aws:rds/proxyEndpoint:ProxyEndpoint").outputs["endpoint"]
     assert out["dbSecretArn"] == secret_arn(program)
+    assert out["dbUser"] == "shop_app"
+    if not PROFILES[program.stack].rds_proxy:
+        assert out["dbWriterHost"] == out["dbReaderHost"] == c.outputs["endpoint"]
+        return
+    assert out["dbProxyEndpoint"] == out["dbWriterHost"] == proxy(program).outputs["endpoint"]
+    assert out["dbProxyReadOnlyEndpoint"] == program.one("aws:rds/proxyEndpoint:ProxyEndpoint").outputs["endpoint"]
     assert out["dbProxyEndpoint"] != out["dbProxyReadOnlyEndpoint"]
+
+
+# --------------------------------------------------------------------------- no proxy (dev: scale to zero)
+
+
+def _role_statements(program: Program, fn: Resource) -> list[dict[str, Any]]:
+    role = next(r for r in program.of_type(ROLE) if r.outputs["arn"] == fn["role"])
+    return [
+        s for rp in program.of_type(ROLE_POLICY) if rp["role"] == role.id for s in json.loads(rp["policy"])["Statement"]
+    ]
+
+
+def test_dev_scales_to_zero_with_no_proxy_and_no_reader(dev: Program) -> None:
+    profile = PROFILES["dev"]
+    assert (profile.rds_proxy, profile.aurora_readers, profile.aurora_min_acu) == (False, 0, 0)
+    assert dev.of_type(PROXY) == [] and dev.of_type("aws:rds/proxyTarget:ProxyTarget") == []
+    scaling = cluster(dev)["serverlessv2ScalingConfiguration"]
+    assert scaling["minCapacity"] == 0 and 300 <= scaling["secondsUntilAutoPause"] <= 86_400
+    assert len(dev.of_type(INSTANCE)) == 1
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_keep_the_proxy_and_two_readers_above_zero(stack: str) -> None:
+    program = program_for(stack)
+    assert len(program.of_type(PROXY)) == 1
+    assert len([i for i in program.of_type(INSTANCE) if i["promotionTier"] > 0]) == 2
+    assert cluster(program)["serverlessv2ScalingConfiguration"]["minCapacity"] >= 0.5
+    assert "secondsUntilAutoPause" not in cluster(program)["serverlessv2ScalingConfiguration"]
+
+
+def test_dev_connects_straight_to_the_cluster(dev: Program) -> None:
+    """No proxy: the API signs in to the cluster endpoint as the application role with an IAM token for
+    the cluster's resource id; the migration function with the managed master secret; the database
+    security group admits the function group."""
+    c = cluster(dev)
+    functions = {f.name: f for f in dev.of_type("aws:lambda/function:Function") if f.name in ("api", "migrate")}
+    api, migrate = functions["api"]["environment"]["variables"], functions["migrate"]["environment"]["variables"]
+    assert api["DB_WRITER_HOST"] == api["DB_READER_HOST"] == c.outputs["endpoint"]
+    assert (api["DB_USER"], api["DB_IAM_AUTH"]) == ("shop_app", "true")
+    resource_id = c.outputs["clusterResourceId"]
+    [connect] = [s for s in _role_statements(dev, functions["api"]) if s["Action"] == "rds-db:connect"]
+    assert connect["Resource"] == f"arn:aws:rds-db:us-west-2:{ACCOUNT}:dbuser:{resource_id}/shop_app"
+
+    assert migrate["DB_WRITER_HOST"] == c.outputs["endpoint"]
+    assert (migrate["DB_USER"], migrate["DB_IAM_AUTH"]) == (c["masterUsername"], "false")
+    assert migrate["DB_SECRET_ARN"] == secret_arn(dev)
+    granted = {s["Action"]: s for s in _role_statements(dev, functions["migrate"]) if isinstance(s["Action"], str)}
+    assert granted["secretsmanager:GetSecretValue"]["Resource"] == secret_arn(dev)
+    assert "rds-db:connect" not in granted
+    assert granted["kms:Decrypt"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}
+    }
+
+    ingress = [
+        r
+        for r in dev.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if sg_name(dev, r["securityGroupId"]) == "database-sg"
+    ]
+    peers = {sg_name(dev, r["referencedSecurityGroupId"]) for r in ingress}
+    assert "function-sg" in peers and all(r["fromPort"] == r["toPort"] == 5432 for r in ingress)
+
+
+# --------------------------------------------------------------------------- engine version
+
+
+def test_aws_minor_upgrades_never_become_a_planned_downgrade(program: Program) -> None:
+    """Auto minor upgrades are on; the cluster ignores engineVersion after creation, and the instances
+    set none, so a refresh after AWS patches 16.8 to 16.9 plans no change (the provider writes the
+    actual version into state when the configured one is not a prefix of it)."""
+    from infra.components.database import ENGINE_MAJOR, ENGINE_VERSION, SCALE_TO_ZERO_MINIMUM_VERSION, version_tuple
+
+    c = cluster(program)
+    assert "engineVersion" in c.options["ignoreChanges"]
+    assert c["engineVersion"] == ENGINE_VERSION and ENGINE_VERSION.split(".")[0] == ENGINE_MAJOR
+    assert not c.get("allowMajorVersionUpgrade"), "a major upgrade is a deliberate change"
+    for instance in program.of_type(INSTANCE):
+        assert instance["autoMinorVersionUpgrade"] is True
+        assert not instance.get("engineVersion")
+    # Scale to zero needs 16.3 or later.
+    assert version_tuple(ENGINE_VERSION) >= SCALE_TO_ZERO_MINIMUM_VERSION
+
+
+def test_scale_to_zero_needs_no_proxy_and_a_sane_pause() -> None:
+    from infra.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="rdsProxy = false"):
+        run_program("staging", {"auroraMinAcu": "0"})
+    with pytest.raises(SettingsError, match="auroraAutoPauseSeconds"):
+        run_program("dev", {"auroraAutoPauseSeconds": "60"})
+    with pytest.raises(SettingsError, match="auroraMinAcu"):
+        run_program("dev", {"auroraMinAcu": "0.25"})

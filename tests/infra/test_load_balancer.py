@@ -1,4 +1,5 @@
-"""The ALB: reachable from CloudFront only, Lambda target with health checks, API paths only."""
+"""The ALB: internal, reachable only through CloudFront's VPC origin, Lambda target with health
+checks kept out of the traces, API paths only."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from shop.declarations import HEALTH_PATH, ROUTES
 from tests.infra.harness import ACCOUNT, Program, Resource, run_program
 
 CERT = f"arn:aws:acm:us-west-2:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
-CLOUDFRONT_PREFIX_LIST = "pl-82a045eb"  # the harness's answer for com.amazonaws.global.cloudfront.origin-facing
+VPC_ORIGIN_SERVICE_GROUP = "sg-0cf0v0c0r1g1n5000"  # the harness's answer for CloudFront-VPCOrigins-Service-SG
 
 
 def alb(program: Program) -> Resource:
@@ -68,32 +69,55 @@ def route(program: Program, listener: Resource, path: str, headers: dict[str, st
 # --------------------------------------------------------------------------- load balancer
 
 
-def test_alb_is_in_the_public_subnets_with_the_cloudfront_only_security_group(program: Program) -> None:
+def test_alb_is_internal_in_the_private_subnets_with_no_public_address(program: Program) -> None:
     lb = alb(program).inputs
     assert lb["loadBalancerType"] == "application"
-    assert lb["internal"] is False
-    assert lb["subnets"] == program.outputs["publicSubnetIds"]
+    assert lb["internal"] is True
+    assert lb["subnets"] == program.outputs["privateSubnetIds"]
     assert lb["securityGroups"] == [program.outputs["albSecurityGroupId"]]
 
 
-def test_only_cloudfront_can_reach_the_listener(program: Program) -> None:
+def test_cloudfront_reaches_the_alb_through_a_vpc_origin_of_this_alb(program: Program) -> None:
+    origin = program.one("aws:cloudfront/vpcOrigin:VpcOrigin")
+    config = origin.inputs["vpcOriginEndpointConfig"]
+    assert config["arn"] == alb(program).outputs["arn"]
+    assert config["originProtocolPolicy"] == "http-only"  # no certificate in the committed stacks
+    assert config["originSslProtocols"] == {"items": ["TLSv1.2"], "quantity": 1}
+    distribution = program.one("aws:cloudfront/distribution:Distribution")
+    (api,) = [o for o in distribution.inputs["origins"] if o["originId"] == "alb"]
+    assert api["vpcOriginConfig"]["vpcOriginId"] == origin.id
+    assert not api.get("customOriginConfig"), "the API origin must not also be reachable as a public custom origin"
+    # CloudFront's delete waits for its ENIs and group to go (they hold the private subnets).
+    assert origin.inputs["timeouts"]["delete"]
+
+
+def test_only_cloudfronts_vpc_origin_service_can_reach_the_listener(program: Program) -> None:
     sg = program.outputs["albSecurityGroupId"]
     ingress = [
         r
         for r in program.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
         if r.inputs["securityGroupId"] == sg
     ]
-    assert ingress, "the ALB admits something"
-    for rule in ingress:
-        assert rule.inputs.get("prefixListId") == CLOUDFRONT_PREFIX_LIST, rule.inputs
-        assert not rule.inputs.get("cidrIpv4") and not rule.inputs.get("cidrIpv6")
-        assert {rule.inputs["fromPort"], rule.inputs["toPort"]} <= {80, 443}
-    # ... and the ports it admits include the listener CloudFront talks to.
+    assert len(ingress) == 1, "the ALB admits exactly one peer"
+    (rule,) = ingress
+    assert rule.inputs["referencedSecurityGroupId"] == VPC_ORIGIN_SERVICE_GROUP
+    assert not rule.inputs.get("cidrIpv4") and not rule.inputs.get("cidrIpv6") and not rule.inputs.get("prefixListId")
+    # ... and the port it admits is the listener CloudFront talks to.
     (listener,) = [x for x in program.of_type("aws:lb/listener:Listener") if x.inputs.get("protocol") == "HTTP"]
-    assert any(r.inputs["fromPort"] <= listener.inputs["port"] <= r.inputs["toPort"] for r in ingress)
-    # No legacy inline ingress on the group either.
-    group = program.by_id(sg)
-    assert not group.inputs.get("ingress")
+    assert rule.inputs["fromPort"] == rule.inputs["toPort"] == listener.inputs["port"]
+    # The lookup of CloudFront's group waits for the VPC origin that creates it.
+    origin = program.one("aws:cloudfront/vpcOrigin:VpcOrigin")
+    assert origin.urn in rule.dependencies
+    assert not program.by_id(sg).inputs.get("ingress")
+
+
+def test_no_load_balancer_or_instance_besides_nat_holds_a_public_ipv4(program: Program) -> None:
+    assert all(lb.inputs["internal"] for lb in program.of_type("aws:lb/loadBalancer:LoadBalancer"))
+    public = [i for i in program.of_type("aws:ec2/instance:Instance") if i.inputs.get("associatePublicIpAddress")]
+    assert [i.name for i in public] == (["nat"] if program.stack == "dev" else [])
+    eips = program.of_type("aws:ec2/eip:Eip")
+    nat_allocations = {n.inputs["allocationId"] for n in program.of_type("aws:ec2/natGateway:NatGateway")}
+    assert {e.outputs["allocationId"] for e in eips} == nat_allocations
 
 
 def test_invalid_headers_dropped_and_desync_mitigated(program: Program) -> None:
@@ -124,11 +148,22 @@ def test_target_group_is_the_api_function_with_explicit_health_checks(program: P
     health = tg["healthCheck"]
     assert health["enabled"] is True  # Lambda targets are not health-checked by default
     assert health["path"] == HEALTH_PATH == "/api/health"
-    assert health["interval"] == HEALTH_CHECK_INTERVAL_SECONDS == 5
-    assert health["timeout"] == HEALTH_CHECK_TIMEOUT_SECONDS == 2
+    assert health["interval"] == HEALTH_CHECK_INTERVAL_SECONDS == 60
+    assert health["timeout"] == HEALTH_CHECK_TIMEOUT_SECONDS == 5
     assert health["timeout"] < health["interval"]
     assert health["matcher"] == "200"
     assert ("GET", HEALTH_PATH) in {(r.method, r.path) for r in ROUTES}
+
+
+def test_health_checks_are_never_traced(program: Program) -> None:
+    """A sampling rule ahead of the default one records nothing for GET on the health path."""
+    (rule,) = program.of_type("aws:xray/samplingRule:SamplingRule")
+    r = rule.inputs
+    assert r["urlPath"] == HEALTH_PATH and r["httpMethod"] == "GET"
+    assert r["reservoirSize"] == 0 and r["fixedRate"] == 0
+    assert r["priority"] < 10000  # the default rule's priority
+    assert len(r["ruleName"]) <= 32  # X-Ray's limit
+    assert r["serviceName"] == r["serviceType"] == r["resourceArn"] == r["host"] == "*"
 
 
 def test_elb_may_invoke_the_function_for_this_target_group_only(program: Program) -> None:
@@ -250,7 +285,7 @@ def test_with_an_origin_secret_only_requests_carrying_it_reach_the_function() ->
     (header,) = origin_headers(program)
     assert header == {"name": "X-Origin-Verify", "value": SECRET}
     assert route(program, listener, "/api/products", {header["name"]: header["value"]}) == forward
-    # ... and what anyone else's distribution (also inside the prefix list) can send.
+    # ... and what another distribution of the account, pointed at the VPC origin, can send.
     assert route(program, listener, "/api/products") == ("fixed", 404)
     assert route(program, listener, "/api/products", {"X-Origin-Verify": "guess"}) == ("fixed", 404)
     assert route(program, listener, "/api/admin/products", {header["name"]: header["value"]}) == ("fixed", 403)

@@ -35,11 +35,21 @@ def test_it_reaches_the_database_exactly_as_the_api_does(program: Program) -> No
     api, migrate = functions(program)
     assert migrate["vpcConfig"] == api["vpcConfig"]
     api_env, env = api["environment"]["variables"], migrate["environment"]["variables"]
-    for name in (Env.DB_WRITER_HOST, Env.DB_PORT, Env.DB_NAME, Env.DB_USER, Env.DB_IAM_AUTH):
+    for name in (Env.DB_WRITER_HOST, Env.DB_PORT, Env.DB_NAME):
         assert env[name] == api_env[name], name
-    assert env[Env.DB_IAM_AUTH] == "true"
+    # As the privileged master user, not the API's DML-only role: with an IAM token through the
+    # proxy, or with the managed master secret straight to the cluster (no proxy).
+    assert env[Env.DB_USER] == "shop_admin" != api_env[Env.DB_USER]
+    proxied = PROFILES[program.stack].rds_proxy
+    assert env[Env.DB_IAM_AUTH] == ("true" if proxied else "false")
+    assert (Env.DB_SECRET_ARN in env) is not proxied
     # No table names: it has no business with DynamoDB.
     assert not {Env.SESSIONS_TABLE, Env.CACHE_TABLE, Env.IDEMPOTENCY_TABLE} & env.keys()
+
+
+def env_secret(program: Program) -> str:
+    _, migrate = functions(program)
+    return str(migrate["environment"]["variables"][Env.DB_SECRET_ARN])
 
 
 def test_its_role_may_connect_log_and_attach_to_the_vpc_only(program: Program) -> None:
@@ -49,16 +59,17 @@ def test_its_role_may_connect_log_and_attach_to_the_vpc_only(program: Program) -
     assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
     [policy] = [p for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p["role"] == role.id]
     statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
-    assert set(statements) == {"DatabaseViaProxy", "OwnLogGroup", "VpcNetworkInterfacesNoResourceLevelPermissions"}
-    api, _ = functions(program)
-    [api_policy] = [
-        p for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p.get("role") == api["role"].rsplit("/", 1)[-1]
-    ]
-    api_connect = next(
-        s["Resource"] for s in json.loads(api_policy["policy"])["Statement"] if s["Sid"] == "DatabaseViaProxy"
-    )
-    assert statements["DatabaseViaProxy"]["Action"] == "rds-db:connect"
-    assert statements["DatabaseViaProxy"]["Resource"] == api_connect
+    base = {"OwnLogGroup", "VpcNetworkInterfacesNoResourceLevelPermissions"}
+    if not PROFILES[program.stack].rds_proxy:
+        assert set(statements) == base | {"ReadTheDatabaseSecret", "DecryptItThroughSecretsManager"}
+        assert statements["ReadTheDatabaseSecret"]["Action"] == "secretsmanager:GetSecretValue"
+        assert statements["ReadTheDatabaseSecret"]["Resource"] == env_secret(program)
+    else:
+        assert set(statements) == base | {"DatabaseIamSignIn"}
+        assert statements["DatabaseIamSignIn"]["Action"] == "rds-db:connect"
+        # The master user on the same proxy as the API's application role.
+        proxy_id = program.one("aws:rds/proxy:Proxy").outputs["arn"].rsplit(":", 1)[-1]
+        assert statements["DatabaseIamSignIn"]["Resource"].endswith(f":dbuser:{proxy_id}/shop_admin")
     log_group = program.one("aws:cloudwatch/logGroup:LogGroup", "migrate")
     assert log_group["name"] == f"/aws/lambda/{migrate['name']}"
     assert statements["OwnLogGroup"]["Resource"] == f"{log_group.outputs['arn']}:*"
@@ -67,7 +78,7 @@ def test_its_role_may_connect_log_and_attach_to_the_vpc_only(program: Program) -
         assert all("*" not in action for action in actions), statement
     assert statements["VpcNetworkInterfacesNoResourceLevelPermissions"]["Resource"] == "*"
     assert log_group["retentionInDays"] == PROFILES[program.stack].log_retention_days
-    assert log_group["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert log_group["kmsKeyId"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
 
 
 def test_deploy_invokes_it_when_migrations_or_the_image_change(program: Program) -> None:
@@ -80,9 +91,9 @@ def test_deploy_invokes_it_when_migrations_or_the_image_change(program: Program)
 
 def test_the_invocation_waits_for_the_database(program: Program) -> None:
     invocation = program.one(INVOCATION)
-    proxy_target = program.one("aws:rds/proxyTarget:ProxyTarget")
     instances = program.of_type("aws:rds/clusterInstance:ClusterInstance")
-    assert proxy_target.urn in invocation.dependencies
+    if PROFILES[program.stack].rds_proxy:
+        assert program.one("aws:rds/proxyTarget:ProxyTarget").urn in invocation.dependencies
     assert all(instance.urn in invocation.dependencies for instance in instances)
 
 

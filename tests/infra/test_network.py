@@ -23,6 +23,7 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 CLOUDFRONT_PREFIX_LIST = "pl-82a045eb"  # what the mocks answer for the origin-facing list
+VPC_ORIGIN_SERVICE_GROUP = "sg-0cf0v0c0r1g1n5000"  # what the mocks answer for CloudFront's VPC-origin group
 # AWS counts a rule naming a prefix list as the list's max entries; CloudFront's
 # origin-facing list has 55, and a security group holds 60 inbound rules.
 CLOUDFRONT_PREFIX_LIST_WEIGHT = 55
@@ -45,6 +46,8 @@ def group(program: Program, logical: str) -> Resource:
 def peer(program: Program, rule: Resource) -> str:
     """A rule's peer as a readable token: a group's logical name, a prefix list, or a CIDR."""
     if rule.get("referencedSecurityGroupId"):
+        if rule["referencedSecurityGroupId"] == VPC_ORIGIN_SERVICE_GROUP:
+            return "sg:CloudFront-VPCOrigins-Service-SG"
         return "sg:" + program.by_id(rule["referencedSecurityGroupId"]).name
     if rule.get("prefixListId"):
         pl = rule["prefixListId"]
@@ -140,9 +143,9 @@ def routes_of(program: Program, table: Resource) -> list[Resource]:
     return [r for r in program.of_type(ROUTE) if r["routeTableId"] == table.id]
 
 
-def test_nat_gateway_count_follows_the_profile(program: Program) -> None:
-    expected = {"dev": 1, "staging": 3, "prod": 3}[program.stack]
-    assert PROFILES[program.stack].nat_gateways == expected
+def test_egress_follows_the_profile_nat_gateway_per_az_in_staging_and_prod(program: Program) -> None:
+    expected = {"dev": 0, "staging": 3, "prod": 3}[program.stack]
+    assert PROFILES[program.stack].egress == ("nat_instance" if program.stack == "dev" else "nat_gateway")
     nats = program.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == expected
     public_ids = {s.id for s in subnets(program, "public")}
@@ -153,9 +156,38 @@ def test_nat_gateway_count_follows_the_profile(program: Program) -> None:
         eip = program.by_id(nat["allocationId"])
         assert eip.type == "aws:ec2/eip:Eip" and eip["domain"] == "vpc"
     assert len(nat_zones) == expected, "NAT gateways share an AZ"
-    assert sorted(program.outputs["natGatewayPublicIps"]) == sorted(
-        program.by_id(n["allocationId"]).outputs["publicIp"] for n in nats
-    )
+    instances = program.of_type("aws:ec2/instance:Instance")
+    assert len(instances) == (1 if program.stack == "dev" else 0)
+    addresses = [program.by_id(n["allocationId"]).outputs["publicIp"] for n in nats] + [
+        i.outputs["publicIp"] for i in instances
+    ]
+    assert sorted(program.outputs["natGatewayPublicIps"]) == sorted(addresses)
+
+
+def test_dev_nat_instance_is_a_small_arm64_masquerading_router_in_a_public_subnet(dev: Program) -> None:
+    nat = dev.one("aws:ec2/instance:Instance")
+    assert nat["instanceType"] == "t4g.nano"
+    # The AMI comes from AWS's public parameter for Amazon Linux 2023 on arm64 (not hard-coded).
+    assert nat["ami"] == "ami-0a1b2c3d4e5f60718"
+    assert "ami" in dev.one("aws:ec2/instance:Instance").options["ignoreChanges"]
+    assert nat["sourceDestCheck"] is False, "a NAT instance must forward traffic that is not its own"
+    assert nat["associatePublicIpAddress"] is True
+    assert nat["subnetId"] in {s.id for s in subnets(dev, "public")}
+    assert nat["metadataOptions"]["httpTokens"] == "required"
+    assert nat["rootBlockDevice"]["encrypted"] is True
+    script = nat["userData"]
+    assert "net.ipv4.ip_forward = 1" in script
+    assert "MASQUERADE" in script and f"-s {vpc(dev)['cidrBlock']}" in script
+    groups = [dev.by_id(g).name for g in nat["vpcSecurityGroupIds"]]
+    assert groups == ["nat-sg"]
+
+
+def test_staging_and_prod_cannot_lose_nat_per_az_by_accident(program: Program) -> None:
+    """The profile itself keeps one NAT gateway per AZ outside dev."""
+    if program.stack == "dev":
+        pytest.skip("dev uses a NAT instance")
+    profile = PROFILES[program.stack]
+    assert (profile.egress, profile.nat_gateways) == ("nat_gateway", 3)
 
 
 def test_public_subnets_route_to_the_internet_gateway(program: Program) -> None:
@@ -176,6 +208,11 @@ def test_private_subnets_route_to_a_nat_gateway_in_their_own_az_when_there_is_on
         default = [r for r in routes_of(program, table) if r["destinationCidrBlock"] == "0.0.0.0/0"]
         assert len(default) == 1, subnet.name
         assert not default[0].get("gatewayId"), f"{subnet.name} routes straight to the internet gateway"
+        if not nats:
+            # The NAT instance's primary interface.
+            nat_instance = program.one("aws:ec2/instance:Instance")
+            assert default[0]["networkInterfaceId"] == nat_instance.outputs["primaryNetworkInterfaceId"]
+            continue
         nat = program.by_id(default[0]["natGatewayId"])
         if len(nats) == 3:
             assert program.by_id(nat["subnetId"])["availabilityZone"] == subnet["availabilityZone"]
@@ -202,23 +239,86 @@ def test_gateway_endpoints_for_dynamodb_and_s3_are_on_every_private_route_table(
 # --------------------------------------------------------------------------- security groups
 
 
+PROXY_AND_DATABASE_RULES = {
+    ("function-sg", "out", "tcp", 5432, 5432, "sg:proxy-sg"),
+    ("proxy-sg", "in", "tcp", 5432, 5432, "sg:function-sg"),
+    ("proxy-sg", "out", "tcp", 5432, 5432, "sg:database-sg"),
+    # The proxy fetches the database secret from Secrets Manager (through NAT here).
+    ("proxy-sg", "out", "tcp", 443, 443, "cidr:0.0.0.0/0"),
+    ("database-sg", "in", "tcp", 5432, 5432, "sg:proxy-sg"),
+}
+
+
+DIRECT_DATABASE_RULES = {
+    ("function-sg", "out", "tcp", 5432, 5432, "sg:database-sg"),
+    ("database-sg", "in", "tcp", 5432, 5432, "sg:function-sg"),
+}
+
+
+def has_proxy(stack: str) -> bool:
+    """Whether the profile puts an RDS Proxy in front of Aurora (the database work's field; on by default)."""
+    return bool(getattr(PROFILES[stack], "rds_proxy", True))
+
+
 def test_every_security_group_rule_is_exactly_the_designed_matrix(program: Program) -> None:
     alb_port = 80  # no certificateArn in the committed stacks: the ALB listens on HTTP
-    assert rules(program) == {
-        ("alb-sg", "in", "tcp", alb_port, alb_port, "pl:cloudfront-origin-facing"),
-        ("function-sg", "out", "tcp", 5432, 5432, "sg:proxy-sg"),
+    proxy = has_proxy(program.stack)
+    expected = {
+        # The internal ALB: only from CloudFront's VPC-origin ENIs, the listener port only.
+        ("alb-sg", "in", "tcp", alb_port, alb_port, "sg:CloudFront-VPCOrigins-Service-SG"),
         ("function-sg", "out", "tcp", 443, 443, "pl:dynamodb"),
         ("function-sg", "out", "tcp", 443, 443, "pl:s3"),
         ("function-sg", "out", "tcp", 443, 443, "cidr:0.0.0.0/0"),
-        ("proxy-sg", "in", "tcp", 5432, 5432, "sg:function-sg"),
-        ("proxy-sg", "out", "tcp", 5432, 5432, "sg:database-sg"),
-        ("database-sg", "in", "tcp", 5432, 5432, "sg:proxy-sg"),
+        *(PROXY_AND_DATABASE_RULES if proxy else DIRECT_DATABASE_RULES),
     }
+    if program.stack == "dev":
+        expected |= {
+            ("nat-sg", "in", "tcp", 443, 443, "sg:function-sg"),
+            ("nat-sg", "out", "tcp", 443, 443, "cidr:0.0.0.0/0"),
+        }
+        if proxy:
+            expected.add(("nat-sg", "in", "tcp", 443, 443, "sg:proxy-sg"))
+    assert rules(program) == expected
+    assert (program.of_type(SG) and any(g.name == "proxy-sg" for g in program.of_type(SG))) is proxy
+
+
+def test_the_proxy_reaches_secrets_manager_through_the_interface_endpoint_when_the_profile_has_one() -> None:
+    program = run_program("staging", {"secretsEndpoints": "true"})
+    endpoints = {
+        e["serviceName"].rsplit(".", 1)[-1]: e
+        for e in program.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e["vpcEndpointType"] == "Interface"
+    }
+    assert set(endpoints) == {"secretsmanager", "ssm"}
+    private = {s.id for s in subnets(program, "private")}
+    for endpoint in endpoints.values():
+        assert endpoint["privateDnsEnabled"] is True
+        assert set(endpoint["subnetIds"]) == private
+        assert [program.by_id(g).name for g in endpoint["securityGroupIds"]] == ["endpoints-sg"]
+    found = rules(program)
+    assert ("proxy-sg", "out", "tcp", 443, 443, "sg:endpoints-sg") in found
+    assert ("proxy-sg", "out", "tcp", 443, 443, "cidr:0.0.0.0/0") not in found
+    assert {
+        ("endpoints-sg", "in", "tcp", 443, 443, "sg:function-sg"),
+        ("endpoints-sg", "in", "tcp", 443, 443, "sg:proxy-sg"),
+    } <= found
+
+
+def test_private_subnets_and_security_groups_wait_for_lambda_to_release_its_enis_on_delete(program: Program) -> None:
+    """Lambda keeps a VPC function's ENIs up to ~35 min after deletion; a shorter delete timeout fails destroy."""
+    from infra.components.network import ENI_RELEASE_DELETE_TIMEOUT
+
+    minutes = int(ENI_RELEASE_DELETE_TIMEOUT.rstrip("m"))
+    assert minutes > 35
+    held = subnets(program, "private") + program.of_type(SG)
+    assert held
+    for resource in held:
+        assert resource.options.get("customTimeouts", {}).get("delete") == ENI_RELEASE_DELETE_TIMEOUT, resource.name
 
 
 def test_groups_have_no_inline_rules_and_belong_to_the_vpc(program: Program) -> None:
     groups = program.of_type(SG)
-    assert {g.name for g in groups} >= {"alb-sg", "function-sg", "proxy-sg", "database-sg"}
+    assert {g.name for g in groups} >= {"alb-sg", "function-sg", "database-sg"}
     for g in groups:
         assert g["vpcId"] == vpc(program).id
         assert not g.get("ingress") and not g.get("egress"), f"{g.name} has inline rules"
@@ -234,7 +334,7 @@ def test_no_ingress_from_anywhere_and_the_only_cidr_egress_is_https(program: Pro
         assert r["ipProtocol"] == "tcp", f"egress rule {r.name} allows {r['ipProtocol']}"
         if r.get("cidrIpv4") or r.get("cidrIpv6"):
             assert (int(r["fromPort"]), int(r["toPort"])) == (443, 443), f"{r.name}: CIDR egress beyond HTTPS"
-            assert program.by_id(r["securityGroupId"]).name == "function-sg"
+            assert program.by_id(r["securityGroupId"]).name in {"function-sg", "proxy-sg", "nat-sg"}
 
 
 def test_alb_group_fits_the_inbound_rule_quota(program: Program) -> None:
@@ -256,7 +356,7 @@ def test_alb_admits_cloudfront_on_https_when_a_certificate_is_configured() -> No
         },
     )
     alb = [r for r in rules(program) if r[0] == "alb-sg"]
-    assert alb == [("alb-sg", "in", "tcp", 443, 443, "pl:cloudfront-origin-facing")]
+    assert alb == [("alb-sg", "in", "tcp", 443, 443, "sg:CloudFront-VPCOrigins-Service-SG")]
     assert {int(listener["port"]) for listener in serving_listeners(program)} <= {443}
 
 
@@ -304,7 +404,7 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_group_kept_as_the_profi
     assert len(groups) == 1
     log_group = groups[0]
     assert log_group["retentionInDays"] == PROFILES[program.stack].log_retention_days
-    assert log_group["kmsKeyId"] == program.one("aws:kms/key:Key").outputs["arn"]
+    assert log_group["kmsKeyId"] == program.one("aws:kms/key:Key", "data").outputs["arn"]
     assert program.outputs["flowLogGroupName"] == log_group["name"]
 
 
@@ -347,4 +447,17 @@ def test_network_exports_resolve_to_the_resources(program: Program) -> None:
         ("proxy-sg", "proxySecurityGroupId"),
         ("database-sg", "databaseSecurityGroupId"),
     ):
+        if key == "proxySecurityGroupId" and not has_proxy(program.stack):
+            assert key not in out
+            continue
         assert program.by_id(out[key]).name == logical, key
+
+
+def test_without_an_rds_proxy_the_functions_reach_aurora_directly_and_no_proxy_group_exists() -> None:
+    """The database profile may drop the proxy (dev, scale to zero): no proxy group, no proxy rules."""
+    program = run_program("staging", {"rdsProxy": "false"})
+    found = rules(program)
+    assert found >= DIRECT_DATABASE_RULES
+    assert not any("proxy-sg" in rule[0] or rule[-1] == "sg:proxy-sg" for rule in found)
+    assert "proxy-sg" not in {g.name for g in program.of_type(SG)}
+    assert program.outputs.get("proxySecurityGroupId") is None

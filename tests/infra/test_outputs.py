@@ -30,7 +30,6 @@ EXPECTED_OUTPUTS = (
     "flowLogGroupName",
     "albSecurityGroupId",
     "functionSecurityGroupId",
-    "proxySecurityGroupId",
     "databaseSecurityGroupId",
     # data
     "sessionsTableName",
@@ -38,9 +37,9 @@ EXPECTED_OUTPUTS = (
     "idempotencyTableName",
     "auroraClusterId",
     "auroraClusterArn",
-    "dbProxyName",
-    "dbProxyEndpoint",
-    "dbProxyReadOnlyEndpoint",
+    "dbWriterHost",
+    "dbReaderHost",
+    "dbUser",
     "dbSecretArn",
     # compute and delivery
     "ecrRepositoryUrl",
@@ -71,6 +70,9 @@ EXPECTED_OUTPUTS = (
     "dashboardUrl",
 )
 
+# Only stacks with an RDS Proxy (profile.rds_proxy) export these.
+PROXY_OUTPUTS = ("dbProxyName", "dbProxyEndpoint", "dbProxyReadOnlyEndpoint", "proxySecurityGroupId")
+
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 ARN = re.compile(r"^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
 
@@ -78,7 +80,8 @@ ARN = re.compile(r"^arn:aws:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
 def test_the_stack_exports_the_full_stable_list(program: Program) -> None:
     assert len(EXPECTED_OUTPUTS) >= 25
     assert len(set(EXPECTED_OUTPUTS)) == len(EXPECTED_OUTPUTS)
-    assert sorted(program.outputs) == sorted(EXPECTED_OUTPUTS)
+    with_proxy = PROFILES[program.config["ecommerce:environment"]].rds_proxy
+    assert sorted(program.outputs) == sorted(EXPECTED_OUTPUTS + (PROXY_OUTPUTS if with_proxy else ()))
     assert all(CAMEL_CASE.match(name) for name in program.outputs)
 
 
@@ -120,13 +123,18 @@ def test_identifiers_have_their_aws_shapes(program: Program) -> None:
         assert len(out[name]) == 3 and all(s.startswith("subnet-") for s in out[name]), name
     profile = PROFILES[program.config["ecommerce:environment"]]
     assert len(out["natGatewayPublicIps"]) == profile.nat_gateways
-    for name in ("albSecurityGroupId", "functionSecurityGroupId", "proxySecurityGroupId", "databaseSecurityGroupId"):
+    groups = ("albSecurityGroupId", "functionSecurityGroupId", "databaseSecurityGroupId")
+    for name in groups + (("proxySecurityGroupId",) if profile.rds_proxy else ()):
         assert out[name].startswith("sg-"), name
     assert out["albDnsName"].endswith(f".{region}.elb.amazonaws.com")
-    assert out["dbProxyEndpoint"] != out["dbProxyReadOnlyEndpoint"]
+    if profile.rds_proxy:
+        assert out["dbProxyEndpoint"] == out["dbWriterHost"] != out["dbProxyReadOnlyEndpoint"] == out["dbReaderHost"]
+    else:
+        assert out["dbWriterHost"].endswith(".rds.amazonaws.com") and ".proxy-" not in out["dbWriterHost"]
     assert out["imageUri"].startswith(out["ecrRepositoryUrl"] + "@sha256:"), "the image is pinned by digest"
     assert out["environment"] == program.config["ecommerce:environment"]
-    for name in ("sessionsTableName", "cacheTableName", "idempotencyTableName", "dashboardName", "dbProxyName"):
+    named = ("sessionsTableName", "cacheTableName", "idempotencyTableName", "dashboardName")
+    for name in named + (("dbProxyName",) if profile.rds_proxy else ()):
         assert out[name].startswith("ecommerce-") and out[name].endswith(f"-{out['environmentSuffix']}"), name
 
 
@@ -170,4 +178,4 @@ def test_the_integration_tests_ask_only_for_exported_names() -> None:
     """tests/integration reads outputs by name; a renamed output must not turn them into silent skips."""
     asked = integration_output_names()
     assert {"apiUrl", "storefrontUrl", "apiKeyId", "sessionsTableName", "dbProxyName", "alarmTopicArn"} <= asked
-    assert asked <= set(EXPECTED_OUTPUTS), asked - set(EXPECTED_OUTPUTS)
+    assert asked <= set(EXPECTED_OUTPUTS + PROXY_OUTPUTS), asked - set(EXPECTED_OUTPUTS + PROXY_OUTPUTS)

@@ -31,15 +31,16 @@ from infra import preflight
 from infra.components.database import ENGINE_VERSION
 from infra.preflight import Context, Result, load_stack_settings
 from shop.local.services import DynamoHandle
-from tests.infra.harness import TEST_ALARM_EMAIL, TEST_STOREFRONT_CREDENTIAL
+from tests.infra.harness import TEST_ALARM_EMAIL, TEST_STOREFRONT_CREDENTIAL, TEST_STRIPE_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
 # Settings a stack file gets from its operator (the committed files leave them out).
+STRIPE = {key.partition(":")[2]: value for key, value in TEST_STRIPE_SECRETS.items()}
 OPERATOR = {
-    "dev": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL},
-    "staging": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL},
-    "prod": {"alarmEmail": TEST_ALARM_EMAIL},
+    "dev": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
+    "staging": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
+    "prod": {"alarmEmail": TEST_ALARM_EMAIL, **STRIPE},
 }
 DOMAIN = "shop.preflight-tests.net"
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
@@ -281,13 +282,15 @@ def role(moto: str, name: str, tags: dict[str, str]) -> str:
 
 def test_an_unset_logging_role_is_fine_when_this_stack_sets_it(moto: str) -> None:
     # A region no other test touches: its account setting starts empty.
-    result = preflight.check_api_gateway_account(context("dev", Clients(moto), **{"aws:region": "ca-central-1"}))
+    result = preflight.check_api_gateway_account(
+        context("dev", Clients(moto), **{"aws:region": "ca-central-1", "manageApiGatewayAccount": "true"})
+    )
     assert result.status == "OK", result
     assert "not set in ca-central-1; this stack sets it (role ecommerce-apigateway-logs-dev)" in result.detail
 
 
-def test_an_unset_logging_role_fails_when_no_stack_sets_it(moto: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preflight, "stack_sets_api_gateway_account", lambda settings: False)
+def test_an_unset_logging_role_fails_when_no_stack_sets_it(moto: str) -> None:
+    # The default: app stacks leave the setting to the bootstrap program.
     result = preflight.check_api_gateway_account(context("dev", Clients(moto), **{"aws:region": "ca-central-1"}))
     assert result.status == "FAIL"
     assert "bootstrap program (bootstrap/)" in result.fixes[0]
@@ -298,11 +301,12 @@ def test_the_logging_role_and_its_owner_are_reported(moto: str) -> None:
     arn = role(moto, "ecommerce-apigateway-logs-staging", {"ManagedBy": "Pulumi", "Environment": "staging"})
     set_logging_role(moto, "eu-west-1", arn)
     clients = Clients(moto)
-    theirs = preflight.check_api_gateway_account(context("dev", clients, **{"aws:region": "eu-west-1"}))
+    owning = {"aws:region": "eu-west-1", "manageApiGatewayAccount": "true"}
+    theirs = preflight.check_api_gateway_account(context("dev", clients, **owning))
     # dev would take the setting over from staging: a warning, with the owner named.
     assert theirs.status == "WARN"
     assert arn in theirs.detail and "tags ManagedBy=Pulumi, Environment=staging" in theirs.detail
-    own = preflight.check_api_gateway_account(context("staging", clients, **{"aws:region": "eu-west-1"}))
+    own = preflight.check_api_gateway_account(context("staging", clients, **owning))
     assert own.status == "OK" and "this stack sets it" in own.detail
 
 
@@ -446,7 +450,7 @@ def test_a_whole_run_against_moto_and_stubs_prints_one_line_per_check(moto: str,
             "dev",
             Clients(moto, **{"lambda": lam, "rds": rds}),
             out=lines.append,
-            overrides=OPERATOR["dev"],
+            overrides={**OPERATOR["dev"], "manageApiGatewayAccount": "true"},
             docker=str(fake_docker("default* docker running linux/arm64")),
         )
     text = "\n".join(lines)

@@ -68,7 +68,7 @@ def test_ownership_enforced_except_the_logs_bucket_cloudfront_logging_needs(prog
 
 
 def test_encryption_cmk_for_content_sse_s3_for_logs(program: Program) -> None:
-    key_arn = program.one("aws:kms/key:Key").outputs["arn"]
+    key_arn = program.one("aws:kms/key:Key", "data").outputs["arn"]
     for kind in ("static", "artifacts"):
         config = only(
             program,
@@ -125,14 +125,14 @@ def test_bucket_policies_wait_for_the_public_access_block(program: Program, kind
     assert block.urn in policy.dependencies
 
 
-def test_logs_lifecycle_ia_30_glacier_60_expire_90_noncurrent_30(program: Program) -> None:
+def test_logs_lifecycle_ia_30_expire_90_noncurrent_30(program: Program) -> None:
     lifecycle = only(
         program, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket(program, "logs")
     )
     (rule,) = lifecycle.inputs["rules"]
     assert rule["status"] == "Enabled"
     assert rule["filter"] == {"prefix": ""}  # every object
-    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA"), (60, "GLACIER")]
+    assert [(t["days"], t["storageClass"]) for t in rule["transitions"]] == [(30, "STANDARD_IA")]
     assert rule["expiration"]["days"] == 90
     assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 30
 
@@ -188,7 +188,7 @@ def test_static_bucket_is_readable_by_this_distribution_only(program: Program) -
 
 
 def test_cloudfront_may_decrypt_the_static_assets_for_this_accounts_distributions_only(program: Program) -> None:
-    key = program.one("aws:kms/key:Key")
+    key = program.one("aws:kms/key:Key", "data")
     statements = json.loads(key.inputs["policy"])["Statement"]
     grants = [s for s in statements if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}]
     assert len(grants) == 1

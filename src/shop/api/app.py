@@ -11,50 +11,113 @@ trace in the response.
 from __future__ import annotations
 
 import binascii
-from typing import Any
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import ALBResolver, APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
 
+from shop.api import body
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
+from shop.api.handler import header_value
 from shop.api.routers import admin, cart, catalog, checkout, health, me, orders
+from shop.api.routes import route_methods
 from shop.config import settings
-from shop.declarations import CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS
+from shop.declarations import (
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    ORDER_TOKEN_HEADER,
+    ROUTES,
+    Route,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.types import EventHandlerInstance
+
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
 PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router, me.router)
 
 
-def _json(status: int, code: str, message: str, details: dict[str, Any] | list[Any] | None = None) -> Response[Any]:
+def _json(
+    status: int,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=error_body(code, message, details),
+        headers=headers,
     )
 
 
-def _validation_details(errors: Any) -> list[dict[str, Any]]:
-    """Where and what, never the offending input."""
-    return [
-        {
-            "loc": [str(part) for part in error.get("loc", ())],
-            "type": str(error.get("type", "value_error")),
-            "message": str(error.get("msg", "")),
-        }
-        for error in errors
-    ]
+def _validation_details(errors: Any) -> dict[str, list[dict[str, Any]]]:
+    """``{"errors": [...]}``: where and what of each problem, never the offending input."""
+    return {
+        "errors": [
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "type": str(error.get("type", "value_error")),
+                "message": str(error.get("msg", "")),
+            }
+            for error in errors
+        ]
+    }
 
 
-def _install_error_handlers(app: ApiGatewayResolver) -> None:
-    import psycopg
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+def allowed_methods(path: str, routes: tuple[Route, ...] = ROUTES) -> tuple[str, ...]:
+    """The methods ``routes`` serve on ``path`` (HEAD wherever GET is, OPTIONS when CORS is on)."""
+    methods = route_methods(path, routes)
+    if methods and settings().cors_allow_origin:
+        methods = (*methods, "OPTIONS")
+    return methods
+
+
+class _StrictBodyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation with our one body parser in place of its content-type switch
+    (which parses forms and multipart into dicts and fails on a multipart type without a boundary)."""
+
+    def _get_body(self, app: EventHandlerInstance) -> Any:
+        event = app.current_event
+        return body.parse(
+            event.body, header_value(event.raw_event, "content-type"), is_base64=bool(event.is_base64_encoded)
+        )
+
+
+def _install_body_parser(app: ApiGatewayResolver) -> None:
+    app._request_validation_middleware = _StrictBodyValidation()  # type: ignore[no-untyped-call]
+
+
+# Outages of modules loaded on first use (psycopg with the first query, Powertools idempotency with
+# the first checkout), recognised without importing them at cold start.
+_LAZY_OUTAGES = (
+    ("psycopg", "OperationalError"),
+    ("aws_lambda_powertools.utilities.idempotency.exceptions", "IdempotencyPersistenceLayerError"),
+)
+
+
+def _is_lazy_outage(exc: Exception) -> bool:
+    for module_name, class_name in _LAZY_OUTAGES:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
+def _install_error_handlers(app: ApiGatewayResolver, served: tuple[Route, ...]) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     def api_error(exc: ApiError) -> Response[Any]:
@@ -65,13 +128,24 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
 
     def undecodable(exc: ValueError) -> Response[Any]:
         obs.logger().warning("undecodable request body", extra={"error_type": type(exc).__name__})
-        return _json(400, "validation_error", "the request body is not valid base64-encoded UTF-8 JSON", {})
+        return _json(400, "validation_error", "the request body is not valid base64-encoded UTF-8 JSON", {"errors": []})
 
     def unsupported(exc: RequestUnsupportedContentType) -> Response[Any]:
-        return _json(415, "unsupported_media_type", "send application/json", {})
+        return _json(415, "unsupported_media_type", "send the body as application/json", {"expected": body.MEDIA_TYPE})
 
     def no_route(exc: RouteNotFound) -> Response[Any]:
         event = app.current_event
+        allow = allowed_methods(event.path, served)
+        # A path of a known shape whose parameter cannot be an id (e.g. it has characters no id
+        # has) names nothing: 404. Only a method the path does not serve is 405.
+        if allow and event.http_method not in allow:
+            return _json(
+                405,
+                "method_not_allowed",
+                f"{event.http_method} is not allowed on {event.path}",
+                {"allowed": list(allow)},
+                headers={"Allow": ", ".join(allow)},
+            )
         return _json(404, "not_found", f"no route for {event.http_method} {event.path}", {})
 
     def unavailable(exc: Exception) -> Response[Any]:
@@ -80,6 +154,8 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
         return _json(503, "service_unavailable", "a backing service is unavailable; retry later", {})
 
     def internal(exc: Exception) -> Response[Any]:
+        if _is_lazy_outage(exc):
+            return unavailable(exc)
         obs.logger().exception("unhandled error", extra={"error_type": type(exc).__name__})
         return _json(500, "internal_error", "internal error", {})
 
@@ -88,7 +164,7 @@ def _install_error_handlers(app: ApiGatewayResolver) -> None:
     app.exception_handler(RequestUnsupportedContentType)(unsupported)
     app.exception_handler([UnicodeDecodeError, binascii.Error])(undecodable)
     app.not_found(no_route)
-    dependency_errors = [psycopg.OperationalError, BotoCoreError, ClientError, IdempotencyPersistenceLayerError]
+    dependency_errors = [BotoCoreError, ClientError]  # and _LAZY_OUTAGES, in internal()
     app.exception_handler(dependency_errors)(unavailable)
     app.exception_handler(Exception)(internal)
 
@@ -110,7 +186,8 @@ def build_rest() -> APIGatewayRestResolver:
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
     app.include_router(admin.router)
-    _install_error_handlers(app)
+    _install_body_parser(app)
+    _install_error_handlers(app, ROUTES)
     return app
 
 
@@ -119,13 +196,15 @@ def build_alb() -> ALBResolver:
     app = ALBResolver(enable_validation=True, cors=_cors(), decode_query_parameters=True)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
-    _install_error_handlers(app)
+    _install_body_parser(app)
+    _install_error_handlers(app, tuple(route for route in ROUTES if route.access == "public"))
     return app
 
 
-# Error responses each operation documents (besides 422 validation and 500), all with the ErrorBody schema.
+# Error responses each operation documents besides EVERY_OPERATION (and BODY_OPERATION for those
+# that take a body), all with the ErrorBody schema.
 ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
-    "health": (),
+    "health": (503,),
     "list_products": (503,),
     "get_product": (404, 503),
     "create_cart": (503,),
@@ -134,21 +213,56 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "delete_cart_item": (404, 503),
     "checkout": (404, 409, 503),
     "get_order": (404, 503),
-    "get_me": (401, 503),
-    "list_my_orders": (401, 503),
-    "create_product": (403, 409, 503),
-    "update_product": (403, 404, 503),
-    "set_stock": (403, 404, 503),
+    "get_me": (503,),
+    "list_my_orders": (503,),
+    "create_product": (409, 503),
+    "update_product": (404, 503),
+    "set_stock": (404, 503),
 }
+# What any request can get before or around the function: the edge (CloudFront viewer request)
+# answers 400 (malformed URI, header or Content-Length), 401 (the storefront credential outside
+# prod), 403 (admin paths), 413 (headers or body too large) and 414 (URI or query too long); API
+# Gateway answers 400 (a body failing its model), 403 (no or a bad API key, no such resource), 413
+# and 429 (throttled); the function answers 422 and 500.
+EVERY_OPERATION = (400, 401, 403, 413, 414, 422, 429, 500)
+BODY_OPERATION = (415,)
 _ERROR_DESCRIPTIONS = {
-    400: "Undecodable request body",
-    401: "Unauthorized: no valid sign-in token (missing, expired, invalid: one answer for all)",
-    403: "Forbidden (admin without an API key)",
+    400: "Malformed request (edge, API Gateway), or a body that is not decodable, too deep or not I-JSON",
+    401: (
+        "The storefront credential is required (non-production stacks with one, at the edge), or no"
+        " valid sign-in token on a customer route (missing, expired, invalid: one answer for all)"
+    ),
+    403: "Forbidden: admin paths at the edge, or API Gateway without a valid API key",
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, or conflict (existing sku)",
-    422: "Validation error",
+    413: "Request headers or body too large (edge, API Gateway or the function)",
+    414: "URI or query string too long (edge)",
+    415: "The body is not application/json",
+    422: "Validation error (details.errors lists each problem)",
+    429: "Throttled by API Gateway",
     500: "Internal error",
     503: "A backing service is unavailable",
+}
+
+
+# OpenAPI links: how one operation's answer feeds the next (a client's, and the stateful fuzzer's, map).
+_CART = {"cart_id": "$response.body#/cart_id"}
+LINKS: dict[str, dict[str, Any]] = {
+    "create_cart": {
+        "GetCart": {"operationId": "get_cart", "parameters": _CART},
+        "PutCartItem": {"operationId": "put_cart_item", "parameters": _CART},
+        "DeleteCartItem": {"operationId": "delete_cart_item", "parameters": _CART},
+    },
+    "put_cart_item": {"GetCart": {"operationId": "get_cart", "parameters": _CART}},
+    "checkout": {
+        "GetOrder": {
+            "operationId": "get_order",
+            "parameters": {
+                "order_id": "$response.body#/order_id",
+                f"header.{ORDER_TOKEN_HEADER.lower()}": "$response.body#/order_token",
+            },
+        }
+    },
 }
 
 
@@ -160,7 +274,7 @@ def openapi_document() -> dict[str, Any]:
     """
     import json
 
-    from shop.api.models import ErrorBody
+    from shop.api.models import PATH_PARAMETER_PATTERNS, ErrorBody
     from shop.declarations import API_KEY_HEADER
 
     app = build_rest()
@@ -189,8 +303,8 @@ def openapi_document() -> dict[str, Any]:
     }
     for operations in document["paths"].values():
         for operation in operations.values():
-            body_codes = (400,) if "requestBody" in operation else ()
-            codes = (*ERROR_RESPONSES[operation["operationId"]], *body_codes, 422, 500)
+            body_codes = BODY_OPERATION if "requestBody" in operation else ()
+            codes = (*ERROR_RESPONSES[operation["operationId"]], *body_codes, *EVERY_OPERATION)
             responses = operation["responses"]
             for code in sorted(codes):
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
@@ -198,4 +312,13 @@ def openapi_document() -> dict[str, Any]:
                 operation["security"] = [{"apiKey": []}]
             elif operation.get("tags") == ["me"]:
                 operation["security"] = [{"cognitoIdToken": []}]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETER_PATTERNS:
+                    parameter["schema"]["pattern"] = PATH_PARAMETER_PATTERNS[parameter["name"]]
+            operation["responses"] = {
+                status: {**response, "links": LINKS[operation["operationId"]]}
+                if status.startswith("2") and operation["operationId"] in LINKS
+                else response
+                for status, response in operation["responses"].items()
+            }
     return document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shop.declarations import error_body
@@ -23,14 +24,14 @@ class ApiError(Exception):
         cls.status = status
         cls.code = code
 
-    def __init__(self, message: str, details: dict[str, Any] | list[Any] | None = None) -> None:
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.details: dict[str, Any] | list[Any] = details if details is not None else {}
+        self.details: dict[str, Any] = dict(details) if details is not None else {}
 
 
 class ValidationFailedError(ApiError, status=422, code="validation_error"):
-    """The request is not valid (details say where)."""
+    """The request is not valid (``details.errors`` say where)."""
 
 
 class NotFoundError(ApiError, status=404, code="not_found"):

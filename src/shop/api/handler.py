@@ -1,7 +1,9 @@
 """Lambda entry point for API Gateway REST proxy events and ALB events: ``shop.api.handler.handler``.
 
-Module import is cheap (standard library only); the resolvers, Powertools and database drivers are
-loaded on the first invocation and reused while the execution environment stays warm.
+Module import is cheap (standard library only). The first invocation builds the resolver of its
+event source (REST or ALB) and Powertools' Logger and Metrics; the X-Ray SDK loads with the first
+sampled trace (``shop.api.observability.tracer``) and psycopg with the first database call
+(``shop.db.connection``). All of it is reused while the execution environment stays warm.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 import uuid
 from typing import Any
 
-from shop.declarations import REQUEST_ID_HEADER, REQUEST_ID_PATTERN
+from shop.declarations import PERSONAL_CACHE_CONTROL, REQUEST_ID_HEADER, REQUEST_ID_PATTERN
 from shop.lazy import Lazy
 
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
@@ -23,19 +25,44 @@ _resolve_lock = threading.Lock()
 _cold = [True]
 
 
-def _build_resolvers() -> dict[str, Any]:
-    """The two resolvers, built on first use (after the settings parsed: a bad value fails here)."""
+def _build(source: str) -> Any:
+    """One resolver, built on first use (after the settings parsed: a bad value fails here)."""
     from shop import config
     from shop.api.app import build_alb, build_rest
 
     config.settings()
-    return {"rest": build_rest(), "alb": build_alb()}
+    return build_rest() if source == "rest" else build_alb()
 
 
-resolvers: Lazy[dict[str, Any]] = Lazy(_build_resolvers)
+class _Resolvers:
+    """The REST and ALB resolvers, each built when the first event of its source arrives.
+
+    Building one (its routes' pydantic validation) is a large part of a cold start, and most
+    execution environments only ever see one of the two sources.
+    """
+
+    def __init__(self) -> None:
+        self._by_source: dict[str, Lazy[Any]] = {
+            "rest": Lazy(lambda: _build("rest")),
+            "alb": Lazy(lambda: _build("alb")),
+        }
+
+    def for_source(self, source: str) -> Any:
+        return self._by_source[source]()
+
+    def __call__(self) -> dict[str, Any]:
+        """Both resolvers (tests, the local platform's pre-built workers)."""
+        return {source: lazy() for source, lazy in self._by_source.items()}
+
+    def reset(self) -> None:
+        for lazy in self._by_source.values():
+            lazy.reset()
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+resolvers = _Resolvers()
+
+
+def header_value(event: dict[str, Any], name: str) -> str | None:
     wanted = name.lower()
     for key, value in (event.get("headers") or {}).items():
         if key.lower() == wanted and value:
@@ -48,7 +75,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 def request_id(event: dict[str, Any]) -> str:
     """The caller's X-Request-Id when it is sane, else a new one."""
-    incoming = _header(event, REQUEST_ID_HEADER)
+    incoming = header_value(event, REQUEST_ID_HEADER)
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
     return str(uuid.uuid4())
@@ -73,18 +100,43 @@ def _set_header(response: dict[str, Any], name: str, value: str) -> None:
         response["headers"][name] = value
 
 
+def _serves_get(path: str) -> bool:
+    from shop.api.routes import match_template
+    from shop.declarations import ROUTES
+
+    return any(route.method == "GET" and match_template(route.path, path) for route in ROUTES)
+
+
+def _as_get(event: dict[str, Any]) -> dict[str, Any]:
+    """HEAD is GET without the body (RFC 9110 9.3.2): the same status and headers."""
+    context = {**(event.get("requestContext") or {})}
+    if "httpMethod" in context:
+        context["httpMethod"] = "GET"
+    return {**event, "httpMethod": "GET", "requestContext": context}
+
+
+def _source(event: dict[str, Any]) -> str:
+    return "alb" if "elb" in (event.get("requestContext") or {}) else "rest"
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    apps = resolvers()
+    source = _source(event)
+    app = resolvers.for_source(source)
+    head = event.get("httpMethod") == "HEAD" and _serves_get(str(event.get("path") or ""))
     with _resolve_lock:
-        return _handle(apps, event, context)
+        response = _handle(app, source, _as_get(event) if head else event, context)
+    if head:
+        response["body"] = ""
+        response["isBase64Encoded"] = False
+    return response
 
 
-def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _handle(app: Any, source: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
     from shop.api import observability as obs
+    from shop.api.routes import is_personal
 
     logger, metrics, tracer = obs.logger(), obs.metrics(), obs.tracer()
     request_context = event.get("requestContext") or {}
-    source = "alb" if "elb" in request_context else "rest"
     rid = request_id(event)
     logger.set_correlation_id(rid)
     logger.append_keys(
@@ -97,19 +149,21 @@ def _handle(apps: dict[str, Any], event: dict[str, Any], context: Any) -> dict[s
     started = time.perf_counter()
     try:
         if tracer is None:
-            response: dict[str, Any] = apps[source].resolve(event, context)
+            response: dict[str, Any] = app.resolve(event, context)
         else:
             with tracer.provider.in_subsegment("## handler") as subsegment:
                 subsegment.put_annotation("ColdStart", cold)
                 subsegment.put_annotation("EventSource", source)
                 subsegment.put_annotation("RequestId", rid)
-                response = apps[source].resolve(event, context)
+                response = app.resolve(event, context)
                 subsegment.put_annotation("StatusCode", str(response.get("statusCode", "")))
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     _set_header(response, REQUEST_ID_HEADER, rid)
+    if is_personal(str(event.get("httpMethod") or ""), str(event.get("path") or "")):
+        _set_header(response, "Cache-Control", PERSONAL_CACHE_CONTROL)
     if source == "alb":
         status = int(response.get("statusCode", 500))
         response.setdefault("statusDescription", f"{status} {_phrase(status)}")

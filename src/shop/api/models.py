@@ -1,42 +1,72 @@
 """Request and response bodies (pydantic). Money is integer cents; the currency is always USD.
 
-Request bodies forbid unknown fields. Their class names are the ``body`` names in
-``shop.declarations.ROUTES``: API Gateway builds its request models from their JSON schemas in
-``openapi.json``.
+Request bodies are strict (JSON types as declared) and forbid unknown fields. Their class names
+are the ``body`` names in ``shop.declarations.ROUTES``: API Gateway builds its request models from
+their JSON schemas in ``openapi.json``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 Currency = Literal["USD"]
 MAX_QUANTITY = 99
 
-Sku = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=4000)]
-Category = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
-]
-ImageUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
-Email = Annotated[
+# Patterns are the contract (API Gateway validates bodies against them too), so they are written
+# with explicit character ranges that mean the same in ECMA-262, Java, Python and Rust regexes
+# (``\\s`` does not), and values are not trimmed before they are matched: what the pattern refuses
+# the API refuses. ``_VISIBLE`` excludes the C0 and C1 controls, space, DEL and NBSP; PostgreSQL
+# text cannot hold NUL at all.
+_VISIBLE = r"[^\u0000-\u0020\u007f-\u00a0]"
+# An address part: no "@", no control character and no Unicode space (ECMA-262's \s plus NEL).
+_EMAIL_PART = r"[^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(min_length=1, max_length=200, pattern=rf"^{_VISIBLE}([^\u0000-\u001f\u007f]*{_VISIBLE})?$"),
 ]
-Cents = Annotated[int, Field(ge=0, le=100_000_000)]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+Description = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\u0000]*$")]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+ImageUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\u0000-\u0020\u007f]+$")]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+# Cart ids are what create_cart issues (secrets.token_urlsafe); order and product ids are UUIDs.
+CART_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+CartId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CART_ID_PATTERN)]
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# What the path parameters look like, for the OpenAPI document: an id of another shape names nothing
+# (404), and the edge refuses control characters in a path before the function sees it (400).
+PATH_PARAMETER_PATTERNS = {"cart_id": CART_ID_PATTERN, "product_id": UUID_PATTERN, "order_id": UUID_PATTERN}
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's ``integer`` is any number without a fraction (``2.0`` is 2); ``true`` and ``"2"``
+    stay what they are, and the strict models refuse them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_JSON_INTEGER = BeforeValidator(_json_integer)
+# (The validator goes after Field: before it, pydantic would document ge/le instead of minimum/maximum.)
+Cents = Annotated[int, Field(ge=0, le=100_000_000), _JSON_INTEGER]
+Stock = Annotated[int, Field(ge=0, le=1_000_000), _JSON_INTEGER]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Strict: JSON types as declared (``true`` is not 1, ``"1"`` is not 1), no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class DeepHealth(Health):
+    checks: dict[str, Literal["ok"]] = Field(description="each backing store probed: database, dynamodb")
 
 
 class Product(BaseModel):
@@ -69,7 +99,7 @@ class ProductCreate(_Request):
 class ProductUpdate(_Request):
     """Any subset of the fields, at least one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
 
     name: Name | None = None
     description: Description | None = None
@@ -92,7 +122,9 @@ class StockUpdate(_Request):
 
 
 class CartItemUpdate(_Request):
-    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"quantity": 2}]})
+
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), _JSON_INTEGER]
 
 
 class _Line(BaseModel):
@@ -116,7 +148,13 @@ class Cart(BaseModel):
 
 
 class CheckoutRequest(_Request):
-    cart_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"cart_id": "k3Jx9w2QpZ7nLm4vT8yR1sAb", "email": "buyer@example.com"}]},
+    )
+
+    cart_id: CartId
     email: Email
 
 
@@ -141,7 +179,9 @@ class PlacedOrder(Order):
 class ErrorDetail(BaseModel):
     code: str
     message: str
-    details: dict[str, Any] | list[Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="always an object; a validation_error lists its problems under errors"
+    )
 
 
 class ErrorBody(BaseModel):

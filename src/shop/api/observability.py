@@ -7,6 +7,7 @@ metric format lines on stdout, flushed once per invocation by the handler.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from shop.config import settings
@@ -48,9 +49,24 @@ def tracing_enabled() -> bool:
     return settings().tracing
 
 
+def sampled() -> bool:
+    """Whether Lambda sampled this invocation's trace (``_X_AMZN_TRACE_ID``, set per invocation)."""
+    return "Sampled=1" in os.environ.get("_X_AMZN_TRACE_ID", "")
+
+
 def tracer() -> Tracer | None:
-    """The Tracer, or None when tracing is off."""
-    return _tracer_instance() if tracing_enabled() else None
+    """The Tracer when tracing is on and this invocation is sampled, else None.
+
+    Lambda's active tracing records the invocation's own segment without any SDK in the function;
+    the X-Ray SDK (and its patching of boto3) is only needed to add subsegments to a sampled trace,
+    so it is imported on the first sampled invocation instead of on every cold start. Once loaded
+    it stays loaded (the SDK itself skips unsampled invocations).
+    """
+    if not tracing_enabled():
+        return None
+    if _tracer_instance.built or sampled():
+        return _tracer_instance()
+    return None
 
 
 def count(name: str, value: float = 1, unit: str = "Count") -> None:

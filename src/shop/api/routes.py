@@ -40,6 +40,22 @@ def _templates() -> tuple[tuple[Route, re.Pattern[str]], ...]:
     return tuple(compiled)
 
 
+def match_template(template: str, raw_path: str) -> bool:
+    """Whether ``raw_path`` is an instance of the route template ``template`` (``/api/carts/{cart_id}``)."""
+    return any(candidate.path == template and pattern.match(raw_path) for candidate, pattern in _templates())
+
+
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
+
+
+def route_methods(raw_path: str, routes: tuple[Route, ...] = ROUTES) -> tuple[str, ...]:
+    """The methods ``routes`` declare on ``raw_path``, plus HEAD wherever GET is, in a stable order."""
+    methods: set[str] = {candidate.method for candidate in routes if match_template(candidate.path, raw_path)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return tuple(method for method in METHOD_ORDER if method in methods)
+
+
 def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]:
     """The API Gateway resource template and (decoded) path parameters for a raw, percent-encoded path.
 
@@ -57,3 +73,9 @@ def match_route(method: str, raw_path: str) -> tuple[str, dict[str, str] | None]
             return candidate.path, params
         fallback = fallback or (candidate.path, params)
     return fallback or (unquote(raw_path), None)
+
+
+def is_personal(method: str, raw_path: str) -> bool:
+    """Whether the request's resource (any method, so a 404/405 on it too) carries personal data."""
+    template, _ = match_route(method, raw_path)
+    return any(candidate.personal and candidate.path == template for candidate in ROUTES)

@@ -17,22 +17,29 @@ import threading
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, TypeVar
-
-import psycopg
-from psycopg.rows import dict_row
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shop.config import settings
-from shop.declarations import Env
+from shop.declarations import DATABASE_BUDGET, Env
 from shop.lazy import Lazy
 
 T = TypeVar("T")
 
-CONNECT_TIMEOUT_SECONDS = 5
+# Within DATABASE_BUDGET (shop.declarations): libpq's connect_timeout takes whole seconds, and the
+# server cancels any statement that runs longer than statement_timeout.
+CONNECT_TIMEOUT_SECONDS = max(1, int(DATABASE_BUDGET.connect_seconds))
+STATEMENT_TIMEOUT_MS = int(DATABASE_BUDGET.read_seconds * 1000)
 # IAM auth tokens live 15 minutes; stop handing one out well before that.
 TOKEN_REUSE_SECONDS = 10 * 60
 
-DictConnection = psycopg.Connection[dict[str, Any]]
+# psycopg is imported on the first database call, not with this module: a cold start that serves
+# a cached catalog read or a cart never pays for it.
+if TYPE_CHECKING:
+    import psycopg
+
+    DictConnection = psycopg.Connection[dict[str, Any]]
+else:
+    DictConnection = Any
 
 
 class Role(StrEnum):
@@ -75,9 +82,12 @@ def auth_token(host: str, port: int, user: str, region: str) -> str:
 def connect_kwargs(role: Role) -> dict[str, Any]:
     """psycopg.connect() arguments for ``role``, from the settings."""
     db = settings().database
+    from psycopg.rows import dict_row
+
     common: dict[str, Any] = {
         "autocommit": True,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         "application_name": settings().service_name,
         "row_factory": dict_row,
     }
@@ -105,6 +115,15 @@ def connect_kwargs(role: Role) -> dict[str, Any]:
 
 
 def _open(role: Role) -> DictConnection:
+    from shop.db import wakeup  # with psycopg: on the first database call, not at cold start
+
+    budget = wakeup.budget_seconds(iam_auth=settings().database.iam_auth)
+    return wakeup.connect_until_ready(lambda: _open_once(role), budget_seconds=budget)
+
+
+def _open_once(role: Role) -> DictConnection:
+    import psycopg
+
     kwargs = connect_kwargs(role)
     conninfo = kwargs.pop("conninfo", "")
     conn: DictConnection = psycopg.connect(conninfo, **kwargs)
@@ -154,6 +173,8 @@ def run(role: Role, work: Callable[[DictConnection], T]) -> T:
     that writes must do so in one transaction so that a failed attempt leaves nothing behind. A
     failure on a fresh connection propagates (the API maps it to 503).
     """
+    import psycopg
+
     conn, reused = get_connection(role)
     try:
         return work(conn)

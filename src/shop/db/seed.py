@@ -11,6 +11,7 @@ import sys
 
 import psycopg
 
+from shop.db.migrate import CLI_ERRORS, fail
 from shop.declarations import Env
 
 # (sku, name, category, price_cents, stock, description)
@@ -34,7 +35,7 @@ SAMPLE_PRODUCTS: tuple[tuple[str, str, str, int, int, str], ...] = (
 def seed(database_url: str) -> int:
     """Insert the sample products that are missing; return how many were inserted."""
     inserted = 0
-    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as conn, conn.transaction():
         for sku, name, category, price, stock, description in SAMPLE_PRODUCTS:
             cur = conn.execute(
                 """
@@ -53,8 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get(Env.DATABASE_URL))
     args = parser.parse_args(argv)
     if not args.database_url:
-        parser.error(f"--database-url or {Env.DATABASE_URL} is required")
-    print(f"inserted {seed(args.database_url)} products")
+        return fail(parser.prog, ValueError(f"--database-url or {Env.DATABASE_URL} is required"))
+    try:
+        inserted = seed(args.database_url)
+    except CLI_ERRORS as error:
+        return fail(parser.prog, error)
+    print(f"inserted {inserted} products")
     return 0
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-
 from shop.api.errors import ConflictError, NotFoundError
 from shop.api.models import Product, ProductCreate, ProductUpdate, StockUpdate
 from shop.db.connection import DictConnection, Role, run
@@ -18,6 +16,8 @@ _UPDATABLE = ("name", "description", "category", "price_cents", "image_url")
 
 
 def _write(query: str, params: dict[str, Any]) -> Product | None:
+    import psycopg  # on the first write, not at cold start
+
     def work(conn: DictConnection) -> dict[str, Any] | None:
         return conn.execute(query, params).fetchone()
 

@@ -1,214 +1,209 @@
-"""Checkout: a cart becomes an order in one database transaction on the writer.
+"""Checkout: a cart becomes an order in one statement on the writer; the database decides.
 
-1. Read the cart (strongly consistent). Unknown → 404, empty → 409 ``cart_empty``.
-2. ``BEGIN``; lock the cart's product rows ``FOR UPDATE`` in id order (concurrent checkouts of the
-   same products queue up instead of deadlocking); compare stock; take current prices.
-3. One statement decrements stock (guarded by ``stock >= quantity``; the row count must match),
-   inserts the order and its lines. ``COMMIT``.
-4. Afterwards: invalidate the catalog cache, delete the cart, emit metrics.
+Exactly one order per cart, whatever fails (issue 17):
 
-Any failure before COMMIT rolls everything back: no partial order, no stock taken. The order token
-is returned once; only its SHA-256 is stored.
+* ``orders.cart_id`` is unique (migration 0002). The order is placed by one SQL statement
+  (:data:`_PLACE_SQL`, one round trip, its own transaction) that locks the cart's product rows in id
+  order, checks stock, inserts the order ``ON CONFLICT (cart_id) DO NOTHING``, and only if that
+  insert happened decrements stock and writes the lines. All or nothing: nothing else can commit
+  half of it, and ``CHECK (stock >= 0)`` backs the stock test.
+* A cart that has an order is spent: checking it out again (a retry after a lost response, a crash
+  after COMMIT, a failed cart deletion, a concurrent request, with or without an Idempotency-Key)
+  returns that order, with the same order token, and creates nothing. The cart need not exist any
+  more: an unknown, empty or short-of-stock cart is first looked up in ``orders`` by cart id.
+* The order token is an HMAC of the order id (``shop.domain.orders.order_token``), so a replay can
+  return it without anyone storing it. The e-mail must match the order's; a different e-mail gets 409
+  ``conflict`` (or 422 ``idempotency_key_reused`` when an Idempotency-Key was sent).
+* After the commit, the catalog cache is invalidated and the cart deleted, best effort: a failure
+  there is logged, never turned into an error (the order exists; a retry returns it).
 
-With an ``Idempotency-Key`` header the whole thing runs under Powertools idempotency (the
-idempotency table; key = header + cart id; the e-mail must match on replays): a retry returns the
-first response and creates nothing.
+The ``Idempotency-Key`` is recorded on the order row (``orders.idempotency_key``). Nothing else is
+kept in DynamoDB for checkout: see ARCHITECTURE.md, "Checkout".
 
 ``checkout(CheckoutRequest, idempotency_key, lambda_context) -> PlacedOrder`` is the entry point.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from shop import config
 from shop.api import observability as obs
 from shop.api.errors import (
     CartEmptyError,
+    ConflictError,
     IdempotencyKeyReusedError,
+    NotFoundError,
     OutOfStockError,
-    RequestInProgressError,
 )
 from shop.api.models import CheckoutRequest, OrderLine, PlacedOrder
-from shop.aws import dynamodb
 from shop.db.connection import DictConnection, Role, run
-from shop.declarations import IDEMPOTENCY_TABLE
 from shop.domain import cache, carts
-from shop.domain.orders import iso, token_hash
-from shop.lazy import Lazy
+from shop.domain.orders import find_by_cart, iso, order_from_row, order_token
 
-IDEMPOTENCY_EXPIRY_SECONDS = 24 * 3600
-
-_LOCK_SQL = """
-SELECT id::text AS id, name, price_cents, stock
-FROM products
-WHERE id = ANY(%(ids)s::uuid[])
-ORDER BY id
-FOR UPDATE
-"""
-
+# One statement: lock → check → insert the order (unless the cart has one) → take stock → lines.
+# ``placed`` depends on ``verdict`` (and so on ``locked``): product rows are always locked first, in
+# id order, so concurrent checkouts queue on them instead of deadlocking; a concurrent checkout of the
+# same cart therefore reaches the INSERT only after the first one committed, and its insert conflicts.
 _PLACE_SQL = """
 WITH wanted AS (
-    SELECT *
-    FROM unnest(%(ids)s::uuid[], %(quantities)s::int[], %(names)s::text[], %(prices)s::int[], %(line_nos)s::int[])
-        AS w (product_id, quantity, name, unit_price_cents, line_no)
+    SELECT w.product_id, w.quantity, w.line_no::int AS line_no
+    FROM unnest(%(ids)s::uuid[], %(quantities)s::int[]) WITH ORDINALITY AS w (product_id, quantity, line_no)
+), locked AS MATERIALIZED (
+    SELECT p.id, p.name, p.price_cents, p.stock
+    FROM products AS p
+    WHERE p.id = ANY(%(ids)s::uuid[])
+    ORDER BY p.id
+    FOR UPDATE
+), priced AS (
+    SELECT w.product_id, w.quantity, w.line_no, l.name, l.price_cents, l.stock
+    FROM wanted AS w
+    LEFT JOIN locked AS l ON l.id = w.product_id
+), verdict AS (
+    SELECT bool_and(stock IS NOT NULL AND stock >= quantity) AS in_stock,
+           sum(quantity::bigint * price_cents) AS total
+    FROM priced
+), placed AS (
+    INSERT INTO orders (id, token_hash, status, email, cart_id, idempotency_key, total_cents)
+    SELECT %(order_id)s, NULL, 'placed', %(email)s, %(cart_id)s, %(key)s, v.total
+    FROM verdict AS v
+    WHERE v.in_stock
+    ON CONFLICT (cart_id) WHERE duplicate_of IS NULL DO NOTHING
+    RETURNING id, created_at
 ), sold AS (
+    -- No stock guard here: the verdict was taken on locked rows, and CHECK (stock >= 0) would abort
+    -- the whole statement rather than let a partial order commit.
     UPDATE products AS p
     SET stock = p.stock - w.quantity, updated_at = now()
-    FROM wanted AS w
-    WHERE p.id = w.product_id AND p.stock >= w.quantity
+    FROM wanted AS w, placed
+    WHERE p.id = w.product_id
     RETURNING p.id
-), placed AS (
-    INSERT INTO orders (id, token_hash, status, email, cart_id, total_cents)
-    VALUES (%(order_id)s, %(token_hash)s, 'placed', %(email)s, %(cart_id)s, %(total)s)
-    RETURNING created_at
 ), lines AS (
     INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)
-    SELECT %(order_id)s, line_no, product_id, name, quantity, unit_price_cents, quantity::bigint * unit_price_cents
-    FROM wanted
+    SELECT placed.id, r.line_no, r.product_id, r.name, r.quantity, r.price_cents, r.quantity::bigint * r.price_cents
+    FROM priced AS r, placed
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM sold) AS sold, (SELECT count(*) FROM lines) AS lines,
-       (SELECT created_at FROM placed) AS created_at
+SELECT (SELECT created_at FROM placed) AS created_at,
+       (SELECT count(*) FROM sold) AS sold,
+       (SELECT count(*) FROM lines) AS lines,
+       (SELECT in_stock FROM verdict) AS in_stock,
+       (SELECT json_agg(json_build_object(
+            'product_id', product_id::text, 'name', name, 'quantity', quantity,
+            'unit_price_cents', price_cents, 'stock', stock) ORDER BY line_no)
+        FROM priced) AS priced
 """
 
 
-def place_order(cart_id: str, email: str) -> PlacedOrder:
-    """Turn the cart into an order; returns it with the one-time order token."""
-    items = carts.load(cart_id, consistent=True).items
-    if not items:
-        raise CartEmptyError("the cart is empty", {"cart_id": cart_id})
+def _existing(cart_id: str) -> dict[str, Any] | None:
+    return run(Role.WRITER, lambda conn: find_by_cart(conn, cart_id))
 
-    order_id = str(uuid.uuid4())
-    token = secrets.token_urlsafe(32)
-    wanted = sorted(items.items())
-    ids = [product_id for product_id, _ in wanted]
 
-    def work(conn: DictConnection) -> PlacedOrder:
-        with conn.transaction():
-            locked = {row["id"]: row for row in conn.execute(_LOCK_SQL, {"ids": ids}).fetchall()}
-            short = []
-            for product_id, quantity in wanted:
-                row = locked.get(product_id)
-                available = int(row["stock"]) if row else 0
-                if available < quantity:
-                    short.append({"product_id": product_id, "requested": quantity, "available": available})
-            if short:
-                raise OutOfStockError("not enough stock for some items", {"items": short})
-            lines = [
-                OrderLine(
-                    product_id=product_id,
-                    name=locked[product_id]["name"],
-                    quantity=quantity,
-                    unit_price_cents=int(locked[product_id]["price_cents"]),
-                    line_total_cents=int(locked[product_id]["price_cents"]) * quantity,
-                )
-                for product_id, quantity in wanted
-            ]
-            total = sum(line.line_total_cents for line in lines)
-            result = conn.execute(
-                _PLACE_SQL,
-                {
-                    "ids": ids,
-                    "quantities": [line.quantity for line in lines],
-                    "names": [line.name for line in lines],
-                    "prices": [line.unit_price_cents for line in lines],
-                    "line_nos": list(range(1, len(lines) + 1)),
-                    "order_id": order_id,
-                    "token_hash": token_hash(token),
-                    "email": email,
-                    "cart_id": cart_id,
-                    "total": total,
-                },
-            ).fetchone()
-            if result is None or result["sold"] != len(lines) or result["lines"] != len(lines):
-                # Cannot happen while the rows are locked; never commit a partial order if it does.
-                raise OutOfStockError("stock changed during checkout", {"items": []})
-            created_at = result["created_at"]
-        return PlacedOrder(
-            order_id=order_id,
-            order_token=token,
-            status="placed",
-            email=email,
-            items=lines,
-            total_cents=total,
-            created_at=iso(created_at),
-        )
+def _replay(row: dict[str, Any], request: CheckoutRequest, idempotency_key: str | None) -> PlacedOrder:
+    """The order already placed from this cart, as checkout returns it (same token)."""
+    if row["email"] != request.email:
+        details = {"cart_id": request.cart_id}
+        if idempotency_key:
+            raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different checkout", details)
+        raise ConflictError("this cart was already checked out with another e-mail address", details)
+    if row["token_hash"] is not None:
+        # Placed before order tokens were derived: its random token was handed out once and is not kept.
+        raise ConflictError("this cart was already checked out", {"cart_id": request.cart_id})
+    order = order_from_row(row)
+    obs.count("CheckoutReplays")
+    obs.logger().info("checkout replayed", extra={"order_id": order.order_id})
+    _clear_cart(request.cart_id, order.order_id)
+    return PlacedOrder(**order.model_dump(), order_token=order_token(order.order_id))
 
-    try:
-        order = run(Role.WRITER, work)
-    except OutOfStockError:
-        obs.count("CheckoutFailures")
-        obs.count("OutOfStock")
-        raise
 
-    # Committed. What follows must not turn a placed order into an error.
-    cache.invalidate()
+def _clear_cart(cart_id: str, order_id: str) -> None:
     try:
         carts.delete(cart_id)
     except Exception:
         obs.logger().warning("order placed but the cart was not cleared", extra={"order_id": order_id}, exc_info=True)
+
+
+def _out_of_stock(priced: list[dict[str, Any]]) -> OutOfStockError:
+    short = [
+        {"product_id": line["product_id"], "requested": line["quantity"], "available": int(line["stock"] or 0)}
+        for line in priced
+        if line["stock"] is None or line["stock"] < line["quantity"]
+    ]
+    return OutOfStockError("not enough stock for some items", {"items": short})
+
+
+def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_context: Any = None) -> PlacedOrder:
+    """Place the order for ``request``'s cart, or return the one already placed from it."""
+    cart_id = request.cart_id
+    try:
+        items = carts.load(cart_id, consistent=True).items
+    except NotFoundError:
+        existing = _existing(cart_id)
+        if existing is None:
+            raise
+        return _replay(existing, request, idempotency_key)
+    if not items:
+        existing = _existing(cart_id)
+        if existing is None:
+            raise CartEmptyError("the cart is empty", {"cart_id": cart_id})
+        return _replay(existing, request, idempotency_key)
+
+    order_id = str(uuid.uuid4())
+    wanted = sorted(items.items())
+    params = {
+        "ids": [product_id for product_id, _ in wanted],
+        "quantities": [quantity for _, quantity in wanted],
+        "order_id": order_id,
+        "email": request.email,
+        "cart_id": cart_id,
+        "key": idempotency_key,
+    }
+
+    def place(conn: DictConnection) -> dict[str, Any] | None:
+        return conn.execute(_PLACE_SQL, params).fetchone()
+
+    result = run(Role.WRITER, place)
+    assert result is not None
+    priced: list[dict[str, Any]] = result["priced"] or []
+    if result["created_at"] is None:
+        # Not placed: the cart already has an order (a retry, or a concurrent checkout that won), or
+        # the stock is short. The order, if there is one, wins over the stock verdict.
+        existing = _existing(cart_id)
+        if existing is not None:
+            return _replay(existing, request, idempotency_key)
+        obs.count("CheckoutFailures")
+        if not result["in_stock"]:
+            obs.count("OutOfStock")
+            raise _out_of_stock(priced)
+        raise RuntimeError("checkout placed no order, found none for the cart, and stock was sufficient")
+    if result["sold"] != len(wanted) or result["lines"] != len(wanted):
+        obs.logger().error("order row counts differ", extra={"order_id": order_id, "sold": result["sold"]})
+
+    lines = [
+        OrderLine(
+            product_id=line["product_id"],
+            name=line["name"],
+            quantity=line["quantity"],
+            unit_price_cents=line["unit_price_cents"],
+            line_total_cents=line["unit_price_cents"] * line["quantity"],
+        )
+        for line in priced
+    ]
+    order = PlacedOrder(
+        order_id=order_id,
+        order_token=order_token(order_id),
+        status="placed",
+        email=request.email,
+        items=lines,
+        total_cents=sum(line.line_total_cents for line in lines),
+        created_at=iso(result["created_at"]),
+    )
+
+    # Committed. What follows must not turn a placed order into an error.
+    cache.invalidate()
+    _clear_cart(cart_id, order_id)
     obs.count("OrdersPlaced")
     obs.count("Revenue", order.total_cents, unit="None")
     obs.count("ItemsSold", sum(line.quantity for line in order.items))
     obs.logger().info("order placed", extra={"order_id": order_id, "total_cents": order.total_cents})
     return order
-
-
-def _idempotent_place() -> tuple[Callable[..., dict[str, Any]], Any]:
-    """``place_order`` under Powertools idempotency on the idempotency table, and its config."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    persistence = DynamoDBPersistenceLayer(
-        table_name=config.settings().table(IDEMPOTENCY_TABLE), boto3_client=dynamodb()
-    )
-    idempotency = IdempotencyConfig(
-        event_key_jmespath="[key, cart_id]",
-        payload_validation_jmespath="email",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-    )
-
-    def place(request: dict[str, str]) -> dict[str, Any]:
-        # The stored (and replayed) response is the JSON form of the placed order.
-        return place_order(request["cart_id"], request["email"]).model_dump(mode="json")
-
-    wrapped = idempotent_function(
-        place,
-        data_keyword_argument="request",
-        persistence_store=persistence,
-        config=idempotency,
-        key_prefix="checkout",
-    )
-    return wrapped, idempotency
-
-
-idempotent_place: Lazy[tuple[Callable[..., dict[str, Any]], Any]] = Lazy(_idempotent_place)
-
-
-def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_context: Any = None) -> PlacedOrder:
-    """Place the order for ``request``; with an idempotency key, a retry returns the first result."""
-    if not idempotency_key:
-        return place_order(request.cart_id, request.email)
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    place, idempotency = idempotent_place()
-    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
-        idempotency.register_lambda_context(lambda_context)
-    try:
-        result = place(request={"key": idempotency_key, "cart_id": request.cart_id, "email": request.email})
-    except IdempotencyAlreadyInProgressError as exc:
-        raise RequestInProgressError("a checkout with this Idempotency-Key is in progress; retry shortly") from exc
-    except IdempotencyValidationError as exc:
-        raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different checkout") from exc
-    return PlacedOrder.model_validate(result)

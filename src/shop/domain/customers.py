@@ -65,7 +65,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return parsed, canonical
     except (ValueError, TypeError, binascii.Error) as exc:
         raise ValidationFailedError(
-            "cursor is not valid", [{"loc": ["query", "cursor"], "type": "value_error"}]
+            "cursor is not valid",
+            {"errors": [{"loc": ["query", "cursor"], "type": "value_error", "message": "not a cursor"}]},
         ) from exc
 
 

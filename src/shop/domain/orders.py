@@ -1,20 +1,31 @@
-"""Orders: read back with the secret token issued at checkout (only its SHA-256 is stored)."""
+"""Orders: read back with the secret token issued at checkout.
+
+The order token is ``base64url(HMAC-SHA256(secret, order id))``: nothing about it is stored, so a
+replayed checkout can hand out the same token again, and no table, record or snapshot holds it. The
+secret (≥ 32 bytes) comes from an SSM SecureString parameter in AWS (``ORDER_TOKEN_SECRET_PARAMETER``,
+read with Powertools Parameters, cached for ``SECRET_MAX_AGE_SECONDS``) or, locally, from a file in the
+data directory (``ORDER_TOKEN_SECRET_FILE``, mode 0600). Orders placed before migration 0002 carry the
+SHA-256 of a random token in ``token_hash`` and are read with that token.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from shop import config
 from shop.api.errors import NotFoundError
 from shop.api.models import Order
 from shop.db.connection import DictConnection, Role, run
 from shop.domain.catalog import parse_uuid
 
-# The writer: an order must be readable right after checkout (replicas may lag).
-_ORDER_SQL = """
+_ORDER_COLUMNS = """
 SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.currency, o.created_at,
+       o.cart_id, o.idempotency_key,
        coalesce(
            json_agg(
                json_build_object(
@@ -26,33 +37,83 @@ SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.curre
        ) AS items
 FROM orders AS o
 LEFT JOIN order_lines AS l ON l.order_id = o.id
-WHERE o.id = %s
-GROUP BY o.id
 """
+# Both on the writer: an order must be readable right after checkout (replicas may lag).
+_ORDER_SQL = _ORDER_COLUMNS + "WHERE o.id = %s GROUP BY o.id"
+_CART_ORDER_SQL = _ORDER_COLUMNS + "WHERE o.cart_id = %s AND o.duplicate_of IS NULL GROUP BY o.id"
+
+
+def find_by_cart(conn: DictConnection, cart_id: str) -> dict[str, Any] | None:
+    """The order placed from ``cart_id`` (a cart has at most one), as a row, or None."""
+    return conn.execute(_CART_ORDER_SQL, (cart_id,)).fetchone()
+
+
+SECRET_MAX_AGE_SECONDS = 300
+MIN_SECRET_BYTES = 32
+
+
+class OrderTokenSecretError(RuntimeError):
+    """The order-token secret is not configured or too short."""
+
+
+def token_secret() -> bytes:
+    """The HMAC key for order tokens (AWS: SSM SecureString via Powertools, cached; locally: a file)."""
+    settings = config.settings()
+    if settings.order_token_secret_parameter:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_parameter(
+            settings.order_token_secret_parameter, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS
+        )
+        secret = str(value).encode()
+    elif settings.order_token_secret_file:
+        secret = Path(settings.order_token_secret_file).read_bytes().strip()
+    else:
+        raise OrderTokenSecretError("set ORDER_TOKEN_SECRET_PARAMETER (AWS) or ORDER_TOKEN_SECRET_FILE (locally)")
+    if len(secret) < MIN_SECRET_BYTES:
+        raise OrderTokenSecretError(f"the order-token secret must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+def order_token(order_id: str) -> str:
+    """The token for ``order_id``: HMAC-SHA256 under the stack secret, base64url without padding."""
+    digest = hmac.new(token_secret(), order_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def token_hash(token: str) -> str:
+    """SHA-256 of a token (how orders placed before migration 0002 stored theirs)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(order_id: str, stored_hash: str | None, presented: str) -> bool:
+    if stored_hash is not None:
+        return hmac.compare_digest(stored_hash, token_hash(presented))
+    return hmac.compare_digest(order_token(order_id), presented)
 
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def get_order(order_id: str, order_token: str | None) -> Order:
+def get_order(order_id: str, presented_token: str | None) -> Order:
     """The order, if ``order_token`` is the one issued for it. Unknown id and wrong or missing token
     look the same from outside (NotFoundError)."""
     not_found = NotFoundError("order not found", {"order_id": order_id[:64]})
     canonical = parse_uuid(order_id)
-    if canonical is None or not order_token:
+    if canonical is None or not presented_token:
         raise not_found
 
     def work(conn: DictConnection) -> dict[str, Any] | None:
         return conn.execute(_ORDER_SQL, (canonical,)).fetchone()
 
     row = run(Role.WRITER, work)
-    if row is None or not hmac.compare_digest(row["token_hash"], token_hash(order_token)):
+    if row is None or not token_matches(row["id"], row["token_hash"], presented_token):
         raise not_found
+    return order_from_row(row)
+
+
+def order_from_row(row: dict[str, Any]) -> Order:
     return Order(
         order_id=row["id"],
         status=row["status"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,18 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # These mirror shop.declarations (which the zip cannot import);
 # tests/app/test_edge.py checks that they stay equal.
 HEALTH_PATH = "/api/health"
+# Stripe cannot present the storefront credential: its webhook passes the edge without it
+# (the API verifies Stripe's signature instead).
+STRIPE_WEBHOOK_PATH = "/api/webhooks/stripe"
 ADMIN_PREFIX = "/api/admin"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The platform's error body (mirror of ``shop.declarations.error_body``)."""
+def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The platform's error body (mirror of ``shop.declarations.error_body``): details is an object."""
+    if details is not None and not isinstance(details, Mapping):
+        raise TypeError(f"error details must be a mapping, not {type(details).__name__}")
     return {"error": {"code": code, "message": message, "details": dict(details) if details else {}}}
 
 

@@ -161,6 +161,11 @@ def _is_health(path: str) -> bool:
     return _segments(path) == _segments(edge_config.HEALTH_PATH)
 
 
+def _needs_no_credential(path: str) -> bool:
+    """The health check, and the Stripe webhook (Stripe cannot send the storefront credential)."""
+    return _is_health(path) or _segments(path) == _segments(edge_config.STRIPE_WEBHOOK_PATH)
+
+
 def _authorized(request: Request, expected_sha256: str) -> bool:
     for value in _header_values(request, "authorization"):
         scheme, _, token = value.strip().partition(" ")
@@ -215,7 +220,7 @@ def process(request: Request, config: edge_config.EdgeConfig) -> Request | Respo
         path = _decode_path(str(request["uri"]))
         if _is_admin(path):
             raise RejectedError(403, "forbidden", "admin operations are not available here")
-        if config.basic_auth_sha256 is not None and not _is_health(path):
+        if config.basic_auth_sha256 is not None and not _needs_no_credential(path):
             if not _authorized(request, config.basic_auth_sha256):
                 raise RejectedError(
                     401, "unauthorized", "this storefront requires a credential", headers={"WWW-Authenticate": _REALM}

@@ -1,13 +1,21 @@
 """`make dev`: the whole shop on one machine, no AWS account, no Docker.
 
 ``python -m shop.local [--port 8080] [--data-dir .local-data] [--reset]
-[--database-url URL] [--dynamodb-endpoint URL] [--storefront-credential user:pass]``
+[--database-url URL] [--dynamodb-endpoint URL] [--storefront-credential user:pass]
+[--workers N] [--log-format text|json] [--log-level LEVEL] [--log-metrics]``
 
 Starts embedded PostgreSQL (data on disk in ``<data-dir>/postgres``), applies the migrations and seeds
 the sample catalog; starts the moto server with the DynamoDB tables of ``shop.declarations.TABLES``
-(items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 30 s, and loaded back on start);
+(items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 2 s when they changed, and loaded
+back on start); starts localstripe (objects in ``<data-dir>/localstripe.pickle``, log in ``localstripe.log``), puts
+the Stripe secrets in moto's SSM and registers the webhook endpoint with localstripe;
 then serves the storefront and the API on 127.0.0.1 through the local gateway (edge checks, API
-Gateway events, the API handler in-process). Ctrl-C or SIGTERM stops everything.
+Gateway events, the API handler in a pool of worker processes). The data directory is locked: a
+second instance on it refuses to start. Ctrl-C or SIGTERM stops everything.
+
+Logs: by default one readable line per request (method, path, status, duration, request id) and
+the handler's warnings and errors; ``--log-format json`` prints the function's own JSON log lines
+(the shape CloudWatch receives) instead; ``--log-metrics`` adds the embedded-metric-format blobs.
 """
 
 from __future__ import annotations
@@ -28,9 +36,16 @@ from types import FrameType
 from typing import Any, cast
 
 from shop import config
-from shop.declarations import HEALTH_PATH
+from shop.declarations import (
+    HEALTH_PATH,
+    STRIPE_WEBHOOK_PATH,
+    local_stripe_origins,
+    storefront_content_security_policy,
+)
 from shop.edge.config import EdgeConfig
-from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, warm_up
+from shop.local import workers as workers_module
+from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, in_process, warm_up
+from shop.local.lock import DataDirBusyError, DataDirLock
 
 log = logging.getLogger("shop.local")
 
@@ -38,7 +53,15 @@ ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA_DIR = Path(".local-data")
 DEFAULT_STOREFRONT = ROOT / "storefront"
 SNAPSHOT_FILE = "dynamodb.json"
-SNAPSHOT_INTERVAL_SECONDS = 30.0
+SNAPSHOT_INTERVAL_SECONDS = 2.0  # what a SIGKILL can lose of the carts (README "Local data")
+STRIPE_STATE_FILE = "localstripe.pickle"
+STRIPE_LOG_FILE = "localstripe.log"
+# Worker processes running the API function, one invocation at a time each, like Lambda's
+# execution environments (dev's reserved concurrency is 10), all started before "ready": a few
+# requests stuck on a hung dependency leave others (the health check) a worker. See
+# bench/bench_local_load.py for the measurements.
+DEFAULT_WORKERS = 8
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,6 +78,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="USER:PASSWORD",
         help="require this HTTP Basic credential, as the edge does on non-production stacks",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"API worker processes (default {DEFAULT_WORKERS}; 1 = the handler in-process)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one readable line per request (default); json: the function's JSON lines, as in CloudWatch",
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="INFO", type=str.upper, help="default INFO")
+    parser.add_argument(
+        "--log-metrics", action="store_true", help="also print the metrics (CloudWatch embedded metric format)"
+    )
     parser.add_argument("--storefront-dir", type=Path, default=DEFAULT_STOREFRONT, help=argparse.SUPPRESS)
     parser.add_argument(
         "--snapshot-interval", type=float, default=SNAPSHOT_INTERVAL_SECONDS, help=argparse.SUPPRESS
@@ -66,6 +105,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--snapshot-interval must be positive")
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     return args
 
 
@@ -94,6 +135,70 @@ def _api_handler() -> LambdaHandler:
     return cast(LambdaHandler, module.handler)
 
 
+def _start_stripe(stack: contextlib.ExitStack, data_dir: Path, port: int) -> Any:
+    """localstripe in a child process, its objects kept in the data dir (a restart keeps intents)."""
+    from shop.local import services
+
+    handle = services.start_localstripe(
+        port, state_file=data_dir / STRIPE_STATE_FILE, log_file=data_dir / STRIPE_LOG_FILE
+    )
+    stack.callback(handle.stop)
+    return handle
+
+
+def _configure_stripe(stripe: Any, ssm_endpoint: str, base: str) -> dict[str, str]:
+    """Wait for localstripe, put the Stripe secrets in moto's SSM, register our webhook endpoint."""
+    from shop import payments
+    from shop.local import services
+
+    stripe.wait_ready()
+    env = services.configure_stripe(ssm_endpoint, stripe, f"{base}{STRIPE_WEBHOOK_PATH}")
+    payments.reset()
+    log.info("stripe: localstripe at %s, webhook endpoint registered", stripe.url)
+    return env
+
+
+def function_environment(args: argparse.Namespace) -> dict[str, str]:
+    """What the log options change in the function's environment (its Powertools Logger and Metrics)."""
+    level = args.log_level
+    if args.log_format == "text":
+        # The gateway prints the request line; the function's JSON lines only for what goes wrong.
+        level = max(level, "WARNING", key=LOG_LEVELS.index)
+    return {"LOG_LEVEL": level, "POWERTOOLS_METRICS_DISABLED": "false" if args.log_metrics else "true"}
+
+
+class JsonFormatter(logging.Formatter):
+    """The local platform's own lines as JSON objects (``--log-format json``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry = {
+            "level": record.levelname,
+            "location": f"{record.module}:{record.lineno}",
+            "message": record.getMessage(),
+            "timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "service": "shop-local",
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    if args.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(args.log_level)
+    # In json mode the function's own "request" line is the per-request line.
+    access = logging.INFO if args.log_format == "text" else logging.DEBUG
+    logging.getLogger("shop.local.access").setLevel(max(access, logging.getLevelName(args.log_level)))
+
+
 def run(args: argparse.Namespace) -> int:
     from shop.db.migrate import migrate
     from shop.db.seed import seed
@@ -108,24 +213,39 @@ def run(args: argparse.Namespace) -> int:
         environment="dev",
         basic_auth_sha256=hashlib.sha256(credential.encode()).hexdigest() if credential else None,
     )
+    # localstripe's port is chosen now: the storefront's CSP names its origin.
+    stripe_port = services.free_port()
+    csp = storefront_content_security_policy(local_stripe_origins(f"http://127.0.0.1:{stripe_port}"))
     try:
         # Bind first: a busy port fails in a moment, not after the databases started.
         server = PooledHTTPServer(
             ("127.0.0.1", args.port),
-            GatewayConfig(storefront_dir=args.storefront_dir, edge=edge_config, api_handler=_api_handler),
+            GatewayConfig(storefront_dir=args.storefront_dir, edge=edge_config, content_security_policy=csp),
         )
     except OSError as error:
         log.error("cannot listen on 127.0.0.1:%d (%s); pass --port", args.port, error.strerror)
+        return 1
+
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire(server.server_address[1])
+    except DataDirBusyError as error:
+        server.server_close()
+        log.error("%s", error)
         return 1
 
     if args.reset:
         log.info("reset: deleting %s", data_dir)
         services.remove_postgres(pg_dir)
         snapshot_path.unlink(missing_ok=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / STRIPE_STATE_FILE).unlink(missing_ok=True)
+    services.prepare_data_dir(data_dir)  # 0700: carts, the token secret, localstripe's objects
 
-    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as pool:
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
+        stack.callback(lock.release)
         stack.callback(server.server_close)
+        if args.workers > 1:
+            workers_module.start_forkserver()  # imports the handler's dependencies while databases start
 
         # PostgreSQL (embedded on disk, or the one the user pointed at) starts in the background
         # while moto starts here: the two take about the same time.
@@ -157,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
                     handle.stop()
 
         stack.callback(stop_postgres)
+        stripe = _start_stripe(stack, data_dir, stripe_port)
 
         # DynamoDB: moto in this process (items persisted to the data dir), or an existing endpoint.
         dynamo_client: Any = None
@@ -172,6 +293,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.dynamodb_endpoint:
             users_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
             users_future = users_pool.submit(services.ensure_user_pool, endpoint, data_dir)
+        # Stripe's configuration runs beside the rest of the start: moto loads its SSM backend (and
+        # EC2's, which that imports) on the first SSM call, and localstripe may still be starting.
+        stripe_env = pool.submit(_configure_stripe, stripe, endpoint, f"http://127.0.0.1:{server.server_address[1]}")
         tables = services.ensure_tables(endpoint)
         if not args.dynamodb_endpoint:
             dynamo_client = services.dynamodb_client(endpoint)
@@ -179,14 +303,27 @@ def run(args: argparse.Namespace) -> int:
             log.info("dynamodb: %s, %d items restored", endpoint, restored)
 
         _, pg_url = postgres_future.result()
-        os.environ.update(services.app_environment(pg_url, endpoint, tables))
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        token_secret_file = services.ensure_token_secret(data_dir)
         users = None if users_future is None else users_future.result()
-        if users is not None:
-            os.environ.update(users.environment())
+        environment = {
+            **services.app_environment(pg_url, endpoint, tables, token_secret_file=token_secret_file),
+            **function_environment(args),
+            **stripe_env.result(),
+            **({} if users is None else users.environment()),
+        }
+        os.environ.update(environment)
         config.reload()
         # One health-check invocation now: a broken handler fails the start, and the cold start
         # (building the resolvers) is paid before "ready" instead of by the first request.
-        warm_status = warm_up(_api_handler())
+        if args.workers > 1:
+            api = workers_module.ApiWorkers(args.workers, environment)
+            stack.callback(api.close)
+            api.start(args.workers)
+            server.config.invoke = api.invoke
+        else:
+            server.config.invoke = in_process(_api_handler)
+        warm_status = warm_up(server.config.invoke)
         if warm_status != 200:
             log.error("the API handler answered the health check with %d", warm_status)
             return 1
@@ -209,7 +346,6 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(save_now)
             stack.callback(stop_saving.set)
 
-        base = f"http://127.0.0.1:{server.server_address[1]}"
         print(f"\nshop ready in {time.perf_counter() - started:.2f}s", flush=True)
         print(f"  storefront  {base}/", flush=True)
         print(f"  api         {base}/api/products   (health: {base}{HEALTH_PATH})", flush=True)
@@ -218,7 +354,9 @@ def run(args: argparse.Namespace) -> int:
         if users is not None:
             admin = f"{users.admin_email} / {users.admin_password}"
             print(f"  admin       {admin}  (Cognito user pool {users.user_pool_id})", flush=True)
+        print(f"  stripe      {stripe.url}   (localstripe; webhooks to {base}{STRIPE_WEBHOOK_PATH})", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
+        print(f"  workers     {args.workers} API worker process(es); logs: {args.log_format}", flush=True)
         print("Ctrl-C to stop.\n", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever(poll_interval=0.2)
@@ -230,7 +368,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout)
+    configure_logging(args)
     _stop_on_signals()
     try:
         return run(args)

@@ -8,46 +8,83 @@ the same CloudFront viewer-request shape), exactly as CloudFront would run them.
   in-process;
 * everything else is a static file from ``storefront/`` (``index.html`` at ``/``), like the S3 origin.
 
-Requests are served by a fixed pool of worker threads; each keeps its own database connections,
-like a warm Lambda execution environment.
+Connections are served by a pool of threads (HTTP parsing, edge checks, static files); API requests
+are handed to a pool of worker processes, each one a warm Lambda execution environment
+(:mod:`shop.local.workers`). The listen backlog absorbs bursts of connections, and a client that
+sends nothing for :data:`CLIENT_TIMEOUT_SECONDS` is disconnected, so idle or half-sent connections
+(slowloris) cannot hold the threads.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import mimetypes
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from socket import socket
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shop.api.routes import match_route
+from shop.api.routes import match_route, route_methods
 from shop.declarations import (
     API_PREFIX,
     FRAME_OPTIONS,
     HEALTH_PATH,
     REFERRER_POLICY,
     REQUEST_ID_HEADER,
+    REQUEST_ID_PATTERN,
+    ROUTES,
     STOREFRONT_CONTENT_SECURITY_POLICY,
     error_body,
 )
 from shop.edge import handler as edge
 from shop.edge.config import EdgeConfig
 from shop.local.lambda_context import LambdaContext
+from shop.local.workers import InvocationTimeoutError, WorkerFailureError
 
 log = logging.getLogger("shop.local")
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+# The statuses http.server answers by itself, as the platform's error codes.
+_HTTP_SERVER_ERRORS: dict[int, tuple[str, str]] = {
+    HTTPStatus.BAD_REQUEST: ("bad_request", "the request is not valid HTTP"),
+    HTTPStatus.METHOD_NOT_ALLOWED: ("method_not_allowed", "this method is not allowed on this path"),
+    HTTPStatus.REQUEST_TIMEOUT: ("request_timeout", "the request was not received in time"),
+    HTTPStatus.REQUEST_URI_TOO_LONG: ("uri_too_long", "the request line is too long"),
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: (
+        "request_too_large",
+        "a request header is too long or there are too many",
+    ),
+    HTTPStatus.NOT_IMPLEMENTED: ("not_implemented", "this method is not implemented"),
+    HTTPStatus.HTTP_VERSION_NOT_SUPPORTED: ("http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served"),
+}
+
+# One line per request (method, path, status, duration, request id): the local platform's access log.
+access_log = logging.getLogger("shop.local.access")
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 STAGE = "local"
+
+# Pending connections the kernel queues before accept() (Linux caps it at net.core.somaxconn,
+# 4096 by default): a burst of hundreds of checkouts waits instead of being reset.
+LISTEN_BACKLOG = 1024
+# Threads reading requests and writing responses. Most of a thread's time is spent waiting (on
+# the client, or on a worker process), so there are many more of them than cores or workers.
+CONNECTION_THREADS = 64
+# A client that sends nothing for this long (idle keep-alive, a half-sent request) is dropped.
+CLIENT_TIMEOUT_SECONDS = 5.0
 
 # What the CloudFront response headers policy sets on every response, overriding the origin's
 # (HSTS is left out: the local gateway speaks plain HTTP).
@@ -114,7 +151,7 @@ def api_gateway_event(
     }
 
 
-def warm_up(handler: LambdaHandler) -> int:
+def warm_up(invoke: Invoke) -> int:
     """Invoke the function once with a health-check event, as a first request would (cold start)."""
     event = api_gateway_event(
         method="GET",
@@ -125,25 +162,50 @@ def warm_up(handler: LambdaHandler) -> int:
         source_ip="127.0.0.1",
         request_id="local-warm-up",
     )
-    return int(handler(event, LambdaContext()).get("statusCode", 0))
+    return int(invoke(event).get("statusCode", 0))
+
+
+def in_process(handler: Callable[[], LambdaHandler]) -> Invoke:
+    """Invoke the function in this process (one invocation at a time, like one execution environment)."""
+    lock = threading.Lock()
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        with lock:
+            return handler()(event, LambdaContext())
+
+    return invoke
 
 
 @dataclass
 class GatewayConfig:
     storefront_dir: Path
     edge: EdgeConfig
-    api_handler: Callable[[], LambdaHandler]
-    """Returns the function's handler (imported lazily, after the environment is set)."""
+    invoke: Invoke | None = None
+    """Runs one API invocation and returns the function's response (set once the API is started)."""
+    content_security_policy: str = STOREFRONT_CONTENT_SECURITY_POLICY
+    """The storefront CSP; ``make dev`` passes the one admitting localstripe's origin."""
 
 
 class PooledHTTPServer(HTTPServer):
-    """An HTTP server whose requests run on a fixed pool of long-lived worker threads."""
+    """An HTTP server whose connections run on a fixed pool of long-lived threads.
+
+    The socket is bound and listening (with :data:`LISTEN_BACKLOG`) as soon as it is constructed;
+    connections queue in the kernel until :meth:`serve_forever` starts accepting them.
+    """
 
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], config: GatewayConfig, workers: int = 8) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        config: GatewayConfig,
+        threads: int = CONNECTION_THREADS,
+        client_timeout: float = CLIENT_TIMEOUT_SECONDS,
+    ) -> None:
         self.config = config
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway")
+        self.client_timeout = client_timeout
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gateway")
         super().__init__(address, GatewayHandler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -151,6 +213,9 @@ class PooledHTTPServer(HTTPServer):
 
     def _work(self, request: socket, client_address: Any) -> None:
         try:
+            # Every read and write on the connection gives up after client_timeout (the handler
+            # answers nothing to a request that never arrives and closes the connection).
+            request.settimeout(self.client_timeout)
             self.finish_request(request, client_address)
         except Exception:
             self.handle_error(request, client_address)
@@ -162,9 +227,6 @@ class PooledHTTPServer(HTTPServer):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-_api_handler_lock = threading.Lock()
-
-
 class GatewayHandler(BaseHTTPRequestHandler):
     server: PooledHTTPServer
     protocol_version = "HTTP/1.0"
@@ -173,6 +235,62 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
+
+    # ------------------------------------------------------------------ http.server's own errors
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Every response http.server generates itself (malformed request line, 414, 431, unknown
+        method, bad version) leaves in the platform's JSON error body with the security headers.
+
+        An unknown method (no ``do_<METHOD>``) on a path the shop serves is 405 with ``Allow``; on
+        any other path it is 501.
+        """
+        status, extra = int(code), {}
+        command, path = getattr(self, "command", None) or "", getattr(self, "path", "") or ""
+        if status == HTTPStatus.NOT_IMPLEMENTED and command:
+            allow = self._allowed_methods(urlsplit(path).path or "/")
+            if allow:
+                status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(allow)}
+        code_name, text = _HTTP_SERVER_ERRORS.get(status, ("bad_request", "the request is not valid HTTP"))
+        details: dict[str, Any] = {"allowed": extra["Allow"].split(", ")} if extra else {}
+        if status == HTTPStatus.NOT_IMPLEMENTED and command:
+            text = f"method {command[:32]} is not implemented"
+        request_id = self._incoming_request_id()
+        self.close_connection = True
+        if getattr(self, "request_version", "") == "HTTP/0.9":
+            # A request line that failed to parse leaves http.server at HTTP/0.9, which would send
+            # the body with no status line or headers at all; answer in HTTP/1.0 instead.
+            self.request_version = "HTTP/1.0"
+        log.info("%s %s %d (gateway: %s) %s", command or "-", path[:200] or "-", status, message or "", request_id)
+        with contextlib.suppress(OSError):  # the client may be gone
+            self._send(
+                status,
+                json.dumps(error_body(code_name, text, details)).encode(),
+                {
+                    "Content-Type": "application/json",
+                    "Cache-Control": "no-store",
+                    REQUEST_ID_HEADER: request_id,
+                    **extra,
+                },
+            )
+
+    def _allowed_methods(self, raw_path: str) -> tuple[str, ...]:
+        """What a known path serves: its API routes (as the edge forwards them), or a storefront file."""
+        if raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
+            public = tuple(route for route in ROUTES if route.access == "public")
+            return route_methods(raw_path, public)
+        root = self.server.config.storefront_dir.resolve()
+        target = (root / unquote(raw_path).lstrip("/")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        return ("GET", "HEAD") if target.is_relative_to(root) and target.is_file() else ()
+
+    def _incoming_request_id(self) -> str:
+        headers = getattr(self, "headers", None)
+        incoming = headers.get(REQUEST_ID_HEADER) if headers is not None else None
+        if incoming and _REQUEST_ID.fullmatch(incoming):
+            return str(incoming)
+        return str(uuid.uuid4())
 
     # ------------------------------------------------------------------
 
@@ -189,7 +307,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self._send_json(500, error_body("internal_error", "the local gateway failed", {}), request_id)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
+            access_log.info("%s %s %d %.1fms %s", self.command, self.path[:200], status, elapsed, request_id)
 
     # Every method goes through the same path; the edge decides which are allowed.
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_TRACE = _serve  # noqa: N815
@@ -239,9 +357,19 @@ class GatewayHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             request_id=request_id,
         )
-        with _api_handler_lock:
-            handler = self.server.config.api_handler()
-        response = handler(event, LambdaContext())
+        invoke = self.server.config.invoke
+        if invoke is None:
+            self._send_json(503, error_body("service_unavailable", "the API is starting", {}), request_id)
+            return 503
+        try:
+            response = invoke(event)
+        except InvocationTimeoutError:
+            log.error("the API function timed out on %s %s", self.command, raw_path)
+            self._send_json(504, error_body("gateway_timeout", "the API did not answer in time", {}), request_id)
+            return 504
+        except WorkerFailureError:
+            self._send_json(502, error_body("bad_gateway", "the API function failed", {}), request_id)
+            return 502
         status = int(response.get("statusCode", 502))
         out: list[tuple[str, str]] = []
         for name, value in (response.get("headers") or {}).items():
@@ -298,6 +426,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 continue
             self.send_header(name, value)
         for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy":
+                value = self.server.config.content_security_policy
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

@@ -26,12 +26,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from shop.declarations import (
     ACCESS_TOKEN_MINUTES,
     ADMIN_GROUP,
     CACHE_TTL_SECONDS,
     CART_TTL_SECONDS,
+    DB_APP_USER,
     DB_NAME,
     ID_TOKEN_MINUTES,
     METRICS_NAMESPACE,
@@ -113,13 +115,23 @@ def _run(args: list[str], user: str | None, timeout: float = 60) -> str:
     return result.stdout
 
 
+def _zombie(pid: int) -> bool:
+    """A process that exited but was not reaped (a killed server whose parent is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+    except (OSError, IndexError):
+        return False
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        return not _zombie(pid)
+    if _zombie(pid):
+        return False
     # A zombie child of ours counts as gone.
     with contextlib.suppress(ChildProcessError):
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
@@ -149,12 +161,8 @@ def _running_port(data_dir: Path) -> int | None:
         pid, port = int(lines[0]), int(lines[3])
     except ValueError:
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _pid_alive(pid):
         return None
-    except PermissionError:
-        pass
     if len(lines) >= 8 and lines[7].strip() not in {"ready", ""}:
         return None
     return port
@@ -239,9 +247,13 @@ def start_postgres(data_dir: Path, port: int | None = None, *, stop_at_exit: boo
         # A stale pid file from a killed server would make pg_ctl refuse to start.
         (data_dir / "postmaster.pid").unlink(missing_ok=True)
         chosen = port or free_port()
+        # synchronous_commit stays on (the default): a COMMIT returns only once its WAL is written, so
+        # an acknowledged order survives a SIGKILL of PostgreSQL or of anything else on the machine.
+        # fsync/full_page_writes off only matter if the operating system itself crashes (power loss),
+        # which a laptop dev platform accepts for speed; see README "Local data".
         options = (
             f"-c listen_addresses=127.0.0.1 -p {chosen} -c unix_socket_directories='' "
-            "-c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c max_connections=200 -c fsync=off -c full_page_writes=off"
         )
         _run(
             [
@@ -394,18 +406,70 @@ def ensure_tables(endpoint_url: str, suffix: str = "local") -> dict[str, str]:
     return names
 
 
+TOKEN_SECRET_FILE = "order-token.secret"
+
+
+def prepare_data_dir(data_dir: Path) -> Path:
+    """Create ``data_dir`` (mode 0700, tightened if it exists) and return it resolved."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    return data_dir
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by its owner only (0600 from the first byte)."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, path)
+
+
+def ensure_token_secret(data_dir: Path) -> Path:
+    """The local order-token secret: generated once into ``data_dir`` (0600), then kept.
+
+    Orders placed on this data directory can be read back as long as the file is there.
+    """
+    import secrets
+
+    path = prepare_data_dir(data_dir) / TOKEN_SECRET_FILE
+    if not path.exists():
+        write_private(path, secrets.token_urlsafe(48).encode())
+    path.chmod(0o600)
+    return path
+
+
+def as_app_user(url: str) -> str:
+    """``url`` signed in as the application role (the local server trusts 127.0.0.1: no password)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{DB_APP_USER}@{host}"))
+
+
 def app_environment(
     pg_url: str,
     dynamo_endpoint: str,
     tables: dict[str, str],
     *,
     reader_url: str | None = None,
+    token_secret_file: Path | None = None,
 ) -> dict[str, str]:
-    """Environment variables the API handler needs to run against the local services."""
+    """Environment variables the API handler needs to run against the local services.
+
+    The API signs in as the application role (``DB_APP_USER``: DML only), as it does in AWS; ``pg_url``
+    is the privileged URL migrations use."""
     env: dict[str, str] = {
         Env.ENVIRONMENT: "local",
-        Env.DATABASE_URL: pg_url,
-        Env.DATABASE_READER_URL: reader_url or pg_url,
+        Env.DATABASE_URL: as_app_user(pg_url),
+        Env.DATABASE_READER_URL: as_app_user(reader_url or pg_url),
         Env.DB_IAM_AUTH: "false",
         Env.CACHE_TTL_SECONDS: str(CACHE_TTL_SECONDS),
         Env.CART_TTL_SECONDS: str(CART_TTL_SECONDS),
@@ -419,6 +483,8 @@ def app_environment(
         "AWS_DEFAULT_REGION": LOCAL_REGION,
         "AWS_REGION": LOCAL_REGION,
     }
+    if token_secret_file is not None:
+        env[Env.ORDER_TOKEN_SECRET_FILE] = str(token_secret_file)
     for spec in TABLES:
         env[spec.env] = tables[spec.logical]
     return {str(k): v for k, v in env.items()}
@@ -558,3 +624,121 @@ def _ensure_user(client: Any, pool_id: str, email: str, password: str, groups: t
     client.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
     for group in groups:
         client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+
+
+# ---------------------------------------------------------------------------------------- Stripe
+# localstripe (a fake, stateful Stripe in Python) in a child process on 127.0.0.1, the SSM parameters
+# the payments code reads (in the moto server), and the webhook endpoint registered with localstripe.
+LOCAL_STRIPE_SECRET_KEY = "sk_test_local"  # localstripe accepts any key that starts with sk_test_
+LOCALSTRIPE_WEBHOOK_ID = "shop-local"
+
+
+@dataclass
+class StripeHandle:
+    """localstripe on 127.0.0.1:``port``; ``process`` is None when it was already running elsewhere."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        """Its origin: the API base for the SDK and the origin of its Stripe.js stand-in."""
+        return f"http://{self.host}:{self.port}"
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        """Block until it accepts connections; RuntimeError if it exited or did not come up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"localstripe exited with {self.process.returncode} (see its log)")
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"localstripe did not listen on {self.url} within {timeout:.0f}s")
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def start_localstripe(
+    port: int | None = None, state_file: Path | None = None, log_file: Path | None = None
+) -> StripeHandle:
+    """Start localstripe (``shop.local.localstripe_server``) without waiting for it (see ``wait_ready``).
+
+    ``state_file`` keeps its objects across restarts (``make dev``); without it they live in memory.
+    """
+    import sys
+
+    chosen = port or free_port()
+    command = [sys.executable, "-m", "shop.local.localstripe_server", "--port", str(chosen)]
+    if state_file is not None:
+        command += ["--state", str(state_file)]
+    log = open(log_file, "ab") if log_file is not None else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
+    try:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    finally:
+        if log_file is not None:
+            log.close()  # type: ignore[union-attr]
+    return StripeHandle(port=chosen, process=process)
+
+
+def stripe_parameter_names(suffix: str = "local") -> dict[str, str]:
+    """Env name → SSM parameter name of the two Stripe secrets (the physical names AWS uses too)."""
+    from shop.declarations import STRIPE_SECRET_KEY_PARAMETER, STRIPE_WEBHOOK_SECRET_PARAMETER
+
+    return {
+        str(Env.STRIPE_SECRET_KEY_PARAMETER): physical_name(STRIPE_SECRET_KEY_PARAMETER, suffix),
+        str(Env.STRIPE_WEBHOOK_SECRET_PARAMETER): physical_name(STRIPE_WEBHOOK_SECRET_PARAMETER, suffix),
+    }
+
+
+def configure_stripe(
+    ssm_endpoint: str,
+    stripe: StripeHandle,
+    webhook_url: str,
+    *,
+    webhook_secret: str | None = None,
+    suffix: str = "local",
+) -> dict[str, str]:
+    """Store the Stripe secrets in moto's SSM and register ``webhook_url`` with localstripe.
+
+    The secret key is the local test key; the webhook secret is ``webhook_secret`` or a fresh random
+    ``whsec_...`` (a new one each start: localstripe forgets its webhooks on restart anyway). Returns
+    the environment the payments code needs: parameter names, ``STRIPE_API_BASE`` and the SSM endpoint.
+    """
+    import secrets
+
+    import boto3
+    import requests
+
+    secret = webhook_secret or f"whsec_{secrets.token_hex(24)}"
+    names = stripe_parameter_names(suffix)
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=ssm_endpoint,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    values = {
+        str(Env.STRIPE_SECRET_KEY_PARAMETER): LOCAL_STRIPE_SECRET_KEY,
+        str(Env.STRIPE_WEBHOOK_SECRET_PARAMETER): secret,
+    }
+    for env_name, name in names.items():
+        ssm.put_parameter(Name=name, Value=values[env_name], Type="SecureString", Overwrite=True)
+    response = requests.post(
+        f"{stripe.url}/_config/webhooks/{LOCALSTRIPE_WEBHOOK_ID}",
+        data={"url": webhook_url, "secret": secret},
+        auth=(LOCAL_STRIPE_SECRET_KEY, ""),
+        timeout=5,
+    )
+    response.raise_for_status()
+    return {**names, str(Env.STRIPE_API_BASE): stripe.url, "AWS_ENDPOINT_URL_SSM": ssm_endpoint}

@@ -1,16 +1,19 @@
 """Keep the moto server's DynamoDB items across restarts of the local platform.
 
 moto keeps everything in memory, so the local platform saves every table's items to a JSON file in
-the data directory (on shutdown, and periodically while running) and loads them back into the fresh
-tables on start. Items whose TTL has passed are dropped, as DynamoDB would eventually do. Orders live
-in PostgreSQL, which is on disk anyway; this keeps carts (and idempotency records) too.
+the data directory (mode 0600 in a 0700 directory; on shutdown, and every couple of seconds while
+running when something changed) and loads them back into the fresh tables on start. A SIGKILL of
+the platform loses at most the changes of the last interval (``SNAPSHOT_INTERVAL_SECONDS`` in
+``shop.local.__main__``); a clean stop loses nothing. Items whose TTL has passed are dropped, as
+DynamoDB would eventually do. Orders live in PostgreSQL, which is on disk anyway; this keeps carts
+(and idempotency records) too.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 from shop.declarations import CACHE_TABLE, TABLES
 
 FORMAT_VERSION = 1
+SNAPSHOT_FILE = "dynamodb.json"
 # The catalog cache is disposable (and could be stale after a restart): it starts empty.
 PERSISTED = tuple(spec for spec in TABLES if spec is not CACHE_TABLE)
 
@@ -53,9 +57,16 @@ def _expired(item: dict[str, Any], ttl_attribute: str | None, now: float) -> boo
         return False
 
 
+_written: dict[Path, str] = {}  # path → digest of the tables last written there by this process
+
+
 def save(client: Any, tables: dict[str, str], path: Path) -> int:
-    """Write every table's items to ``path`` atomically; return how many items were saved."""
-    data: dict[str, Any] = {"version": FORMAT_VERSION, "saved_at": int(time.time()), "tables": {}}
+    """Write every table's items to ``path`` atomically (0600, fsynced); return how many items were saved.
+
+    Unchanged contents are not written again, so saving every couple of seconds costs a scan, not a
+    disk write.
+    """
+    data: dict[str, Any] = {"version": FORMAT_VERSION, "tables": {}}
     count = 0
     for spec in PERSISTED:
         items: list[dict[str, Any]] = []
@@ -63,10 +74,15 @@ def save(client: Any, tables: dict[str, str], path: Path) -> int:
             items.extend(page.get("Items", []))
         data["tables"][spec.logical] = _encode(items)
         count += len(items)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(temporary, path)
+    from shop.local.services import prepare_data_dir, write_private
+
+    encoded = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(encoded.encode()).hexdigest()
+    if _written.get(path) == digest and path.exists():
+        return count
+    prepare_data_dir(path.parent)
+    write_private(path, encoded.encode())
+    _written[path] = digest
     return count
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from shop.api.models import Cart, CartItemUpdate
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from shop.api.models import UUID_PATTERN, Cart, CartItemUpdate
 from shop.api.routes import new_router, path
 from shop.domain import carts
 
@@ -25,5 +29,10 @@ def put_cart_item(cart_id: str, product_id: str, body: CartItemUpdate) -> Cart:
 
 
 @router.delete(path("delete_cart_item"), tags=["cart"], operation_id="delete_cart_item", summary="Remove a line")
-def delete_cart_item(cart_id: str, product_id: str) -> Cart:
+def delete_cart_item(
+    cart_id: str,
+    # Removing a line is idempotent (an absent line is not an error), so a malformed product id
+    # would otherwise be accepted silently.
+    product_id: Annotated[str, Path(pattern=UUID_PATTERN)],
+) -> Cart:
     return carts.remove_item(cart_id, product_id)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from shop.api.models import Category, Product, ProductList
+from shop.api.models import UUID_PATTERN, Category, Product, ProductList
 from shop.api.routes import new_router, path
 from shop.domain import catalog
 
@@ -20,7 +20,9 @@ MAX_LIMIT = 100
 def list_products(
     category: Annotated[Category | None, Query(description="only this category")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=UUID_PATTERN, description="next_cursor of the previous page (a product id)")
+    ] = None,
 ) -> ProductList:
     return catalog.list_products(category, limit, cursor)
 

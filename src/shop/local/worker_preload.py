@@ -1,0 +1,26 @@
+"""Imported once by the API workers' forkserver (``shop.local.workers``): builds the function's
+resolvers there, so that every worker forked from it starts with them built (a fork, not a cold
+start). Each worker then applies its environment and re-reads the settings; the resolvers only
+depend on ``CORS_ALLOW_ORIGIN``, which the local platform does not change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from shop.api import handler
+
+# A malformed setting fails each worker's own start instead (with the error), not the forkserver.
+with contextlib.suppress(Exception):
+    handler.resolvers()
+
+# What each worker's first DynamoDB and database calls would otherwise load: botocore's DynamoDB
+# service model (cached by boto3's default session; this throwaway client opens no connection)
+# and the PostgreSQL driver.
+with contextlib.suppress(Exception):
+    import boto3
+    import psycopg
+    import psycopg.rows
+
+    boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    del psycopg
