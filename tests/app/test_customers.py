@@ -241,11 +241,11 @@ def test_the_api_never_logs_a_token(
 
 
 def _insert_order(db: psycopg.Connection[Any], sub: str | None, created_at: datetime, product_id: str) -> str:
-    order_id = str(uuid.uuid4())
+    order_id, cart_id = str(uuid.uuid4()), str(uuid.uuid4())  # one order per cart (0002)
     db.execute(
         "INSERT INTO orders (id, token_hash, email, cart_id, total_cents, created_at, customer_sub)"
         " VALUES (%s, %s, %s, %s, 1000, %s, %s)",
-        (order_id, hashlib.sha256(secrets.token_bytes(8)).hexdigest(), "x@shop.test", str(uuid.uuid4()), created_at, sub),
+        (order_id, hashlib.sha256(secrets.token_bytes(8)).hexdigest(), "x@shop.test", cart_id, created_at, sub),
     )
     db.execute(
         "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)"
