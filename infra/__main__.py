@@ -20,6 +20,7 @@ from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.identity import Identity, IdentityArgs
 from infra.components.jobs import Jobs, JobsArgs
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
@@ -90,6 +91,7 @@ cdn = Cdn(
         vpc_origin_id=load_balancer.vpc_origin.id,
     ),
 )
+identity = Identity("identity", IdentityArgs(settings=settings))
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
 payments = Payments("payments", PaymentsArgs(settings=settings, key_arn=encryption.key.arn))
@@ -107,6 +109,7 @@ api_function = ApiFunction(
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
         parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
+        environment=identity.function_environment(),
     ),
 )
 migrations = Migrations(
@@ -147,6 +150,7 @@ api_gateway = ApiGateway(
         function_invoke_arn=api_function.function.invoke_arn,
         cors_origin=cors_origin,
         stage_depends_on=[api_gateway_account.account] if api_gateway_account else [],
+        user_pool_arn=identity.user_pool.arn,
     ),
 )
 monitoring = Monitoring(
@@ -212,6 +216,9 @@ pulumi.export("artifactsBucketName", storage.artifacts_bucket.bucket)
 pulumi.export("apiLogGroupName", api_function.log_group.name)
 pulumi.export("apiAccessLogGroupName", api_gateway.access_log_group.name)
 pulumi.export("restApiId", api_gateway.rest_api.id)
+pulumi.export("userPoolId", identity.user_pool.id)
+pulumi.export("userPoolClientId", identity.client.id)
+pulumi.export("userPoolIssuer", identity.issuer)
 pulumi.export("alarmTopicArn", monitoring.topic.arn)
 pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)

@@ -141,6 +141,8 @@ class ApiFunctionArgs:
     cors_origin: pulumi.Input[str]
     # SSM SecureString parameters the code reads at call time, by the variable that names each.
     parameters: Mapping[Env, SecureParameter] = field(default_factory=dict)
+    # Plain values other components own, by variable (e.g. identity.py's user pool for the token verifier).
+    environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -292,6 +294,7 @@ class ApiFunction(pulumi.ComponentResource):
         variables = function_environment(
             args.settings, args.database, args.tables, args.cors_origin, log_level, args.parameters
         )
+        variables.update({str(k): v for k, v in args.environment.items()})
         self.function = aws.lambda_.Function(
             "api",
             name=function_name,

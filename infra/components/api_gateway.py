@@ -1,7 +1,10 @@
 """API Gateway (REST) in front of the API function, for partners and admin tools.
 
 - Resources and methods for exactly ``shop.declarations.ROUTES`` (Lambda proxy
-  integration); ``access="api_key"`` routes require the partner API key.
+  integration); ``access="api_key"`` routes require the partner API key;
+  ``access="customer"`` routes go through a Cognito user-pool authorizer (the
+  ID token in ``X-Id-Token``, shop.declarations.ID_TOKEN_HEADER; the function verifies the token again, the
+  authorizer is an extra layer), and its 401 answers in the platform's error body.
 - Write endpoints get a request validator and a JSON-schema (draft-04) model,
   so a malformed body is answered 400 by API Gateway before the function runs.
   The schema comes from the app's committed OpenAPI document
@@ -38,7 +41,7 @@ import pulumi_aws as aws
 
 from infra.settings import API_GATEWAY_INTEGRATION_TIMEOUT_MS, Settings
 from shop import declarations
-from shop.declarations import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, Route, error_json
+from shop.declarations import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, ID_TOKEN_HEADER, Route, error_json
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DOCUMENT = ROOT / "src" / "shop" / "api" / "openapi.json"
@@ -71,6 +74,11 @@ ACCESS_LOG_FORMAT = json.dumps(
 
 # What API Gateway answers when a body fails its model: the platform's error shape.
 BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message", {"errors": []})
+
+# What API Gateway's Cognito authorizer answers for a missing or invalid token: the function's 401.
+UNAUTHORIZED_TEMPLATE = error_json("unauthorized", "sign-in required")
+# Routes browsers call (the storefront): CORS preflight on their resources.
+BROWSER_ACCESS = ("public", "customer")
 
 # Keywords of later JSON-schema drafts / OpenAPI that draft-04 does not know.
 _DROPPED_KEYWORDS = {"$defs", "definitions", "$schema", "title", "examples", "discriminator", "readOnly", "writeOnly"}
@@ -156,7 +164,7 @@ def cors_methods(routes: Iterable[Route]) -> dict[str, list[str]]:
     """Public paths → the methods browsers may use there (OPTIONS included)."""
     methods: dict[str, set[str]] = {}
     for route in routes:
-        if route.access == "public":
+        if route.access in BROWSER_ACCESS:
             methods.setdefault(route.path, {"OPTIONS"}).add(route.method)
     return {path: sorted(m) for path, m in sorted(methods.items())}
 
@@ -191,6 +199,8 @@ class ApiGatewayArgs:
     cors_origin: pulumi.Input[str]
     # What must exist before the stage may log (the account's CloudWatch role, api_gateway_account.py).
     stage_depends_on: Sequence[pulumi.Resource] = ()
+    # The Cognito user pool whose ID tokens the customer routes' authorizer accepts (identity.py).
+    user_pool_arn: pulumi.Input[str] | None = None
 
 
 class ApiGateway(pulumi.ComponentResource):
@@ -204,6 +214,7 @@ class ApiGateway(pulumi.ComponentResource):
     url: pulumi.Output[str]
     fingerprint: pulumi.Output[str]
     domain_name: aws.apigateway.DomainName | None
+    authorizer: aws.apigateway.Authorizer | None
 
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:ApiGateway", name, None, opts)
@@ -216,6 +227,7 @@ class ApiGateway(pulumi.ComponentResource):
         resources = self._resources(routes)
         validator, models, schemas = self._models(routes)
         snapshot: list[pulumi.Resource] = [*models.values(), validator, bad_request_body]
+        snapshot += self._customer_authorizer(routes)
         snapshot += self._methods(routes, resources, validator, models)
         cors = cors_methods(routes)
         snapshot += self._cors(cors, resources)
@@ -248,6 +260,33 @@ class ApiGateway(pulumi.ComponentResource):
             response_templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
             opts=self._child,
         )
+
+    # -------------------------------------------------------- customer authorizer
+    def _customer_authorizer(self, routes: Iterable[Route]) -> list[pulumi.Resource]:
+        """The Cognito authorizer the customer routes use, and its 401 in the platform's body (returned)."""
+        self.authorizer = None
+        if not any(route.access == "customer" for route in routes):
+            return []
+        if self._args.user_pool_arn is None:
+            raise ValueError("ApiGateway: customer routes need user_pool_arn (the Cognito user pool)")
+        self.authorizer = aws.apigateway.Authorizer(
+            "customers",
+            name="customers",
+            rest_api=self.rest_api.id,
+            type="COGNITO_USER_POOLS",
+            provider_arns=[self._args.user_pool_arn],
+            identity_source=f"method.request.header.{ID_TOKEN_HEADER}",
+            opts=self._child,
+        )
+        unauthorized = aws.apigateway.Response(
+            "unauthorized",
+            rest_api_id=self.rest_api.id,
+            response_type="UNAUTHORIZED",
+            status_code="401",
+            response_templates={"application/json": UNAUTHORIZED_TEMPLATE},
+            opts=self._child,
+        )
+        return [self.authorizer, unauthorized]
 
     # -------------------------------------------------------- resources
     def _resources(self, routes: Iterable[Route]) -> dict[str, aws.apigateway.Resource]:
@@ -298,12 +337,14 @@ class ApiGateway(pulumi.ComponentResource):
         created: list[pulumi.Resource] = []
         for route in routes:
             resource = resources[route.path]
+            customer = route.access == "customer" and self.authorizer is not None
             method = aws.apigateway.Method(
                 f"{route.method}-{logical(route.path)}",
                 rest_api=self.rest_api.id,
                 resource_id=resource.id,
                 http_method=route.method,
-                authorization="NONE",
+                authorization="COGNITO_USER_POOLS" if customer else "NONE",
+                authorizer_id=self.authorizer.id if customer and self.authorizer else None,
                 api_key_required=route.access == "api_key",
                 operation_name=route.operation,
                 request_validator_id=validator.id if route.body else None,
@@ -390,7 +431,12 @@ class ApiGateway(pulumi.ComponentResource):
             lambda origin: deployment_fingerprint(
                 routes,
                 schemas,
-                {"type": "AWS_PROXY", "function": function, "badRequestBody": BAD_REQUEST_BODY_TEMPLATE},
+                {
+                    "type": "AWS_PROXY",
+                    "function": function,
+                    "badRequestBody": BAD_REQUEST_BODY_TEMPLATE,
+                    "unauthorized": UNAUTHORIZED_TEMPLATE,
+                },
                 {"origin": origin, "methods": cors, "headers": CORS_ALLOW_HEADERS, "maxAge": CORS_MAX_AGE_SECONDS},
             )
         )

@@ -87,6 +87,7 @@ FREE_AT_REST: dict[str, str] = {
     "aws:apigateway/requestValidator:RequestValidator": "configuration of the REST API",
     "aws:apigateway/resource:Resource": "configuration of the REST API",
     "aws:apigateway/response:Response": "configuration of the REST API",
+    "aws:apigateway/authorizer:Authorizer": "no charge for a Cognito authorizer; requests are priced on the REST API",
     "aws:apigateway/usagePlan:UsagePlan": "no charge for usage plans",
     "aws:apigateway/usagePlanKey:UsagePlanKey": "no charge for usage plans",
     "aws:appautoscaling/policy:Policy": "no charge; the capacity it sets is priced on the table",
@@ -100,6 +101,11 @@ FREE_AT_REST: dict[str, str] = {
     "aws:cloudfront/originRequestPolicy:OriginRequestPolicy": "configuration of the distribution",
     "aws:cloudfront/function:Function": "billed per invocation only",
     "aws:cloudfront/vpcOrigin:VpcOrigin": "no additional charge (the internal ALB is priced on its own)",
+    "aws:cognito/userPool:UserPool": (
+        "no charge at rest: the Lite plan bills monthly active users only, and the first 10,000 MAUs are free"
+    ),
+    "aws:cognito/userPoolClient:UserPoolClient": "configuration of the user pool",
+    "aws:cognito/userGroup:UserGroup": "configuration of the user pool",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "security groups have no charge",
     "aws:ec2/securityGroup:SecurityGroup": "security groups have no charge",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "security groups have no charge",

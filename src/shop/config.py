@@ -49,6 +49,22 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """The Cognito user pool whose ID tokens the API accepts (``shop.auth``). All None: no sign-in."""
+
+    user_pool_id: str | None
+    client_id: str | None
+    issuer: str | None
+    # The standard SDK endpoint override for cognito-idp (AWS_ENDPOINT_URL_COGNITO_IDP), if any:
+    # where the issuer's JWKS is fetched from when Cognito is reached through another endpoint.
+    endpoint_url: str | None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.user_pool_id and self.client_id and self.issuer)
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str | None
     tables: Mapping[str, str | None]  # env name of each table → physical name
@@ -60,6 +76,7 @@ class Settings:
     service_name: str
     metrics_namespace: str
     tracing: bool
+    auth: AuthSettings
     order_token_secret_parameter: str | None = None
     order_token_secret_file: str | None = None
     payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
@@ -98,6 +115,25 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _auth(env: Mapping[str, str]) -> AuthSettings:
+    auth = AuthSettings(
+        user_pool_id=_text(env, Env.COGNITO_USER_POOL_ID),
+        client_id=_text(env, Env.COGNITO_CLIENT_ID),
+        issuer=_text(env, Env.COGNITO_ISSUER),
+        endpoint_url=_text(env, "AWS_ENDPOINT_URL_COGNITO_IDP"),
+    )
+    given = [auth.user_pool_id, auth.client_id, auth.issuer]
+    if any(given) and not all(given):
+        names = f"{Env.COGNITO_USER_POOL_ID}, {Env.COGNITO_CLIENT_ID} and {Env.COGNITO_ISSUER}"
+        raise ConfigError(f"{names} must be set together")
+    if auth.issuer is not None:
+        if not auth.issuer.startswith("https://") or auth.issuer.endswith("/"):
+            raise ConfigError(f"{Env.COGNITO_ISSUER} must be an https URL without a trailing /, got {auth.issuer!r}")
+        if auth.issuer.rsplit("/", 1)[-1] != auth.user_pool_id:
+            raise ConfigError(f"{Env.COGNITO_ISSUER} must end with the user pool id {auth.user_pool_id!r}")
+    return auth
+
+
 def parse(env: Mapping[str, str]) -> Settings:
     """Settings from ``env`` (``os.environ`` in the function); ConfigError on a malformed value."""
     database = DatabaseSettings(
@@ -124,6 +160,7 @@ def parse(env: Mapping[str, str]) -> Settings:
         metrics_namespace=_text(env, Env.POWERTOOLS_METRICS_NAMESPACE) or METRICS_NAMESPACE,
         # X-Ray only inside Lambda, and unless POWERTOOLS_TRACE_DISABLED says otherwise.
         tracing=not _bool(env, "POWERTOOLS_TRACE_DISABLED") and bool(_text(env, "AWS_LAMBDA_FUNCTION_NAME")),
+        auth=_auth(env),
         order_token_secret_parameter=_text(env, Env.ORDER_TOKEN_SECRET_PARAMETER),
         order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
         payment_window_seconds=_int(env, Env.PAYMENT_WINDOW_SECONDS, PAYMENT_WINDOW_SECONDS, minimum=1),

@@ -32,6 +32,10 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 API_KEY_HEADER = "x-api-key"
 # The secret issued with an order at checkout; required to read the order back.
 ORDER_TOKEN_HEADER = "X-Order-Token"
+# The header that carries the signed-in customer's Cognito ID token (bare, or "Bearer <token>"),
+# on every entry point. Not Authorization: on dev and staging the edge function requires HTTP Basic
+# credentials there for the whole storefront and strips the header before the origin.
+ID_TOKEN_HEADER = "X-Id-Token"
 PERSONAL_CACHE_CONTROL = "no-store"
 
 
@@ -148,6 +152,7 @@ CORS_ALLOW_HEADERS: tuple[str, ...] = (
     ORDER_TOKEN_HEADER,
     REQUEST_ID_HEADER,
     API_KEY_HEADER,
+    ID_TOKEN_HEADER,
 )
 CORS_EXPOSE_HEADERS: tuple[str, ...] = (REQUEST_ID_HEADER,)
 CORS_MAX_AGE_SECONDS = 600
@@ -244,6 +249,10 @@ class Env(StrEnum):
     LOG_LEVEL = "LOG_LEVEL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    # Customer accounts (Cognito user pool): the token verifier's pool, app client and issuer.
+    COGNITO_USER_POOL_ID = "COGNITO_USER_POOL_ID"
+    COGNITO_CLIENT_ID = "COGNITO_CLIENT_ID"
+    COGNITO_ISSUER = "COGNITO_ISSUER"
     # The order-token secret (HMAC key): in AWS the name of an SSM SecureString parameter, locally a
     # file in the data directory (mode 0600). Exactly one of the two is set.
     ORDER_TOKEN_SECRET_PARAMETER = "ORDER_TOKEN_SECRET_PARAMETER"
@@ -330,7 +339,23 @@ IDEMPOTENCY_TABLE = TableSpec(
 TABLES: tuple[TableSpec, ...] = (SESSIONS_TABLE, CACHE_TABLE, IDEMPOTENCY_TABLE)
 
 
-Access = Literal["public", "api_key"]
+# public: anyone; api_key: partners and admin tools on API Gateway; customer: a signed-in
+# customer's Cognito ID token (API Gateway's Cognito authorizer, and the function's own verifier).
+Access = Literal["public", "api_key", "customer"]
+
+# Cognito groups with a meaning to the API: admin may do every admin operation, staff may fulfil
+# orders but not change the catalog or prices.
+ADMIN_GROUP = "admin"
+STAFF_GROUP = "staff"
+USER_GROUPS: tuple[str, ...] = (ADMIN_GROUP, STAFF_GROUP)
+# The user pool's rules, for the deployed pool (infra/components/identity.py) and the local one
+# (shop.local.services) alike: passwords of 12+ characters with all four classes; the storefront's
+# client signs in with USER_PASSWORD_AUTH and refreshes with REFRESH_TOKEN_AUTH (ARCHITECTURE.md).
+PASSWORD_MIN_LENGTH = 12
+USER_POOL_AUTH_FLOWS: tuple[str, ...] = ("ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH")
+ID_TOKEN_MINUTES = 60
+ACCESS_TOKEN_MINUTES = 60
+REFRESH_TOKEN_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -367,6 +392,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/orders/{{order_id}}/cancel", "cancel_order", personal=True),
     Route("GET", f"{API_PREFIX}/shipping-rates", "list_shipping_rates"),
     Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
+    Route("GET", f"{API_PREFIX}/me", "get_me", access="customer", personal=True),
+    Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),

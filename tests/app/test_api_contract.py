@@ -30,9 +30,9 @@ def _routes(resolver: Any) -> set[tuple[str, str]]:
 def test_resolvers_serve_exactly_the_declared_routes() -> None:
     apps = resolvers()
     declared = {(route.method, route.path) for route in ROUTES}
-    public = {(route.method, route.path) for route in ROUTES if route.access == "public"}
+    browser = {(route.method, route.path) for route in ROUTES if route.access in ("public", "customer")}
     assert _routes(apps["rest"]) == declared
-    assert _routes(apps["alb"]) == public
+    assert _routes(apps["alb"]) == browser
 
 
 def test_openapi_file_is_current() -> None:
@@ -60,7 +60,10 @@ def test_openapi_matches_the_declarations() -> None:
             assert schemas[route.body]["additionalProperties"] is False
         else:
             assert "requestBody" not in operation
-        assert ("security" in operation) == (route.access == "api_key")
+        assert ("security" in operation) == (route.access != "public")
+        if route.access == "customer":
+            assert operation["security"] == [{"cognitoIdToken": []}]
+            assert "401" in operation["responses"]
         error = operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
         assert error == "#/components/schemas/ErrorBody"
 

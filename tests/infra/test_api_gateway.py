@@ -89,7 +89,7 @@ def test_methods_are_exactly_the_declared_routes_plus_cors_preflight(program: Pr
     actual = methods(program)
     assert {k for k in actual if k[0] != "OPTIONS"} == declared
     preflight = {path for method, path in actual if method == "OPTIONS"}
-    assert preflight == {r.path for r in ROUTES if r.access == "public"}
+    assert preflight == {r.path for r in ROUTES if r.access in gw.BROWSER_ACCESS}
 
 
 def test_admin_routes_require_the_api_key_and_public_routes_do_not(program: Program) -> None:
@@ -97,7 +97,6 @@ def test_admin_routes_require_the_api_key_and_public_routes_do_not(program: Prog
     for route in ROUTES:
         method = actual[(route.method, route.path)]
         assert method.inputs["apiKeyRequired"] is (route.access == "api_key"), route
-        assert method.inputs["authorization"] == "NONE"
     assert all(r.path.startswith(declarations.ADMIN_PREFIX) for r in ROUTES if r.access == "api_key")
 
 
@@ -201,8 +200,14 @@ def test_draft4_conversion_inlines_refs_and_rewrites_later_keywords() -> None:
         to_draft4({"$ref": "#/$defs/Missing"}, {})
 
 
+def bad_body_responses(program: Program) -> list[Resource]:
+    return [
+        r for r in program.of_type("aws:apigateway/response:Response") if r.inputs["responseType"] == "BAD_REQUEST_BODY"
+    ]
+
+
 def test_a_bad_body_is_answered_in_the_platforms_error_format(program: Program) -> None:
-    (response,) = program.of_type("aws:apigateway/response:Response")
+    (response,) = bad_body_responses(program)
     assert response.inputs["responseType"] == "BAD_REQUEST_BODY"
     assert response.inputs["statusCode"] == "400"
     body = json.loads(response.inputs["responseTemplates"]["application/json"])
@@ -397,7 +402,7 @@ def cors_response(program: Program, path: str) -> dict[str, str]:
 
 def test_preflight_is_answered_by_api_gateway_itself(program: Program) -> None:
     actual = methods(program)
-    for path in {r.path for r in ROUTES if r.access == "public"}:
+    for path in {r.path for r in ROUTES if r.access in gw.BROWSER_ACCESS}:
         integration = integration_for(program, actual[("OPTIONS", path)])
         assert integration.inputs["type"] == "MOCK"
         allowed = cors_response(program, path)["method.response.header.Access-Control-Allow-Methods"]
@@ -482,7 +487,7 @@ def test_models_accept_and_reject_the_contracts_bodies(dev: Program) -> None:
 
 
 def test_preflight_answers_with_the_declared_cors_headers_and_max_age(program: Program) -> None:
-    for path in {r.path for r in ROUTES if r.access == "public"}:
+    for path in {r.path for r in ROUTES if r.access in gw.BROWSER_ACCESS}:
         params = cors_response(program, path)
         assert params["method.response.header.Access-Control-Allow-Headers"] == (
             f"'{','.join(declarations.CORS_ALLOW_HEADERS)}'"
@@ -493,7 +498,7 @@ def test_preflight_answers_with_the_declared_cors_headers_and_max_age(program: P
 
 
 def test_the_bad_body_template_is_the_declared_error_envelope(program: Program) -> None:
-    (response,) = program.of_type("aws:apigateway/response:Response")
+    (response,) = bad_body_responses(program)
     body = json.loads(response.inputs["responseTemplates"]["application/json"])
     # A validation error lists its problems under details.errors (API Gateway gives only a message).
     assert body == declarations.error_body("validation_error", "$context.error.message", {"errors": []})
@@ -508,3 +513,54 @@ def test_the_account_setting_moved_without_replacement() -> None:
         resource = program.one(type_token, name)
         assert program.by_urn(resource.parent or "").type == "ecommerce:delivery:ApiGatewayAccount"
         assert resource.options["aliasParents"] == [gateway.urn], name
+
+
+# --------------------------------------------------------------------------- customer authorizer
+
+
+def test_the_cognito_authorizer_guards_exactly_the_customer_routes(program: Program) -> None:
+    authorizer = program.one("aws:apigateway/authorizer:Authorizer")
+    assert authorizer.inputs["type"] == "COGNITO_USER_POOLS"
+    assert authorizer.inputs["identitySource"] == f"method.request.header.{declarations.ID_TOKEN_HEADER}"
+    pool = program.one("aws:cognito/userPool:UserPool")
+    assert authorizer.inputs["providerArns"] == [pool.outputs["arn"]]
+    assert authorizer.inputs["restApi"] == rest_api(program).id
+
+    customer = {(r.method, r.path) for r in ROUTES if r.access == "customer"}
+    assert customer == {("GET", "/api/me"), ("GET", "/api/me/orders")}
+    guarded = {
+        key
+        for key, method in methods(program).items()
+        if method.inputs["authorization"] == "COGNITO_USER_POOLS" and method.inputs.get("authorizerId") == authorizer.id
+    }
+    assert guarded == customer
+    # Every other method (preflight included) is open to API Gateway: the API key or nothing.
+    for key, method in methods(program).items():
+        if key not in customer:
+            assert method.inputs["authorization"] == "NONE", key
+            assert "authorizerId" not in method.inputs, key
+
+
+def test_the_authorizer_answers_401_in_the_platform_error_body(program: Program) -> None:
+    (response,) = [
+        r for r in program.of_type("aws:apigateway/response:Response") if r.inputs["responseType"] == "UNAUTHORIZED"
+    ]
+    assert response.inputs["statusCode"] == "401"
+    body = json.loads(response.inputs["responseTemplates"]["application/json"])
+    assert body == declarations.error_body("unauthorized", "sign-in required")
+
+
+def test_customer_routes_without_a_user_pool_are_refused() -> None:
+    from infra.settings import Settings
+
+    settings = Settings(
+        project="ecommerce", stack="t", environment="dev", suffix="t", region="us-west-2",
+        profile=PROFILES["dev"], owner="o", cost_center="c",
+    )  # fmt: skip
+    args = gw.ApiGatewayArgs(
+        settings=settings, key_arn="k", function_name="f", function_invoke_arn="i", cors_origin="*"
+    )
+    component = gw.ApiGateway.__new__(gw.ApiGateway)
+    component._args = args
+    with pytest.raises(ValueError, match="user_pool_arn"):
+        component._customer_authorizer(ROUTES)

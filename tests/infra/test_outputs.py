@@ -64,6 +64,9 @@ EXPECTED_OUTPUTS = (
     "artifactsBucketName",
     # observability
     "alarmTopicArn",
+    "userPoolId",
+    "userPoolClientId",
+    "userPoolIssuer",
     "dashboardName",
     "dashboardUrl",
 )

@@ -28,7 +28,7 @@ from shop.api import body
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.handler import header_value
-from shop.api.routers import admin, cart, catalog, checkout, health, orders, webhooks
+from shop.api.routers import admin, cart, catalog, checkout, health, me, orders, webhooks
 from shop.api.routes import route_methods
 from shop.config import settings
 from shop.declarations import (
@@ -46,7 +46,15 @@ if TYPE_CHECKING:
 
 API_TITLE = "ecommerce-platform shop API"
 API_VERSION = "1.0.0"
-PUBLIC_ROUTERS = (health.router, catalog.router, cart.router, checkout.router, orders.router, webhooks.router)
+PUBLIC_ROUTERS = (
+    health.router,
+    catalog.router,
+    cart.router,
+    checkout.router,
+    orders.router,
+    webhooks.router,
+    me.router,
+)
 
 
 def _json(
@@ -227,6 +235,8 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "refund_order": (404, 409, 503),
     "admin_cancel_order": (404, 409, 503),
     "stripe_webhook": (503,),
+    "get_me": (503,),
+    "list_my_orders": (503,),
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),
@@ -240,7 +250,10 @@ EVERY_OPERATION = (400, 401, 403, 413, 414, 422, 429, 500)
 BODY_OPERATION = (415,)
 _ERROR_DESCRIPTIONS = {
     400: "Malformed request (edge, API Gateway), or a body that is not decodable, too deep or not I-JSON",
-    401: "The storefront credential is required (non-production stacks with one, at the edge)",
+    401: (
+        "The storefront credential is required (non-production stacks with one, at the edge), or no"
+        " valid sign-in token on a customer route (missing, expired, invalid: one answer for all)"
+    ),
     403: "Forbidden: admin paths at the edge, or API Gateway without a valid API key",
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, invalid_transition (the"
@@ -307,7 +320,13 @@ def openapi_document() -> dict[str, Any]:
         schemas.pop(name, None)
     error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
     document.setdefault("components", {})["securitySchemes"] = {
-        "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+        "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
+        "cognitoIdToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "the Cognito ID token of the signed-in customer",
+        },
     }
     for operations in document["paths"].values():
         for operation in operations.values():
@@ -318,6 +337,8 @@ def openapi_document() -> dict[str, Any]:
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
             if operation.get("tags") == ["admin"]:
                 operation["security"] = [{"apiKey": []}]
+            elif operation.get("tags") == ["me"]:
+                operation["security"] = [{"cognitoIdToken": []}]
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETER_PATTERNS:
                     parameter["schema"]["pattern"] = PATH_PARAMETER_PATTERNS[parameter["name"]]

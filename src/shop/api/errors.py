@@ -63,7 +63,15 @@ class IdempotencyKeyReusedError(ApiError, status=422, code="idempotency_key_reus
 
 
 class ForbiddenError(ApiError, status=403, code="forbidden"):
-    """Admin routes without an API key."""
+    """Admin routes without an API key, or a token without the group the operation needs."""
+
+
+class UnauthorizedError(ApiError, status=401, code="unauthorized"):
+    """No valid sign-in token (missing, expired, forged, another pool's or client's: one answer for all)."""
+
+
+class SignInUnavailableError(ApiError, status=503, code="service_unavailable"):
+    """The user pool's signing keys cannot be fetched right now."""
 
 
 class InvalidTransitionError(ApiError, status=409, code="invalid_transition"):

@@ -253,3 +253,17 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+class Me(BaseModel):
+    """The signed-in customer, as the verified ID token says."""
+
+    sub: str = Field(description="the Cognito user id: stable, never reassigned")
+    email: str | None
+    email_verified: bool
+    groups: list[str] = Field(description="Cognito groups (admin, staff), sorted")
+
+
+class OrderPage(BaseModel):
+    items: list[Order] = Field(description="newest first")
+    next_cursor: str | None = None

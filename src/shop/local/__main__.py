@@ -287,6 +287,12 @@ def run(args: argparse.Namespace) -> int:
             dynamo = services.start_dynamodb()
             stack.callback(dynamo.stop)
             endpoint = dynamo.endpoint_url
+        # Customer accounts: a user pool on our moto server (none on an endpoint given by the user),
+        # set up in the background like PostgreSQL.
+        users_future = None
+        if not args.dynamodb_endpoint:
+            users_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+            users_future = users_pool.submit(services.ensure_user_pool, endpoint, data_dir)
         # Stripe's configuration runs beside the rest of the start: moto loads its SSM backend (and
         # EC2's, which that imports) on the first SSM call, and localstripe may still be starting.
         stripe_env = pool.submit(_configure_stripe, stripe, endpoint, f"http://127.0.0.1:{server.server_address[1]}")
@@ -299,10 +305,12 @@ def run(args: argparse.Namespace) -> int:
         _, pg_url = postgres_future.result()
         base = f"http://127.0.0.1:{server.server_address[1]}"
         token_secret_file = services.ensure_token_secret(data_dir)
+        users = None if users_future is None else users_future.result()
         environment = {
             **services.app_environment(pg_url, endpoint, tables, token_secret_file=token_secret_file),
             **function_environment(args),
             **stripe_env.result(),
+            **({} if users is None else users.environment()),
         }
         os.environ.update(environment)
         config.reload()
@@ -347,6 +355,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  api         {base}/api/products   (health: {base}{HEALTH_PATH})", flush=True)
         print(f"  postgres    {pg_url}", flush=True)
         print(f"  dynamodb    {endpoint}", flush=True)
+        if users is not None:
+            admin = f"{users.admin_email} / {users.admin_password}"
+            print(f"  admin       {admin}  (Cognito user pool {users.user_pool_id})", flush=True)
         print(f"  stripe      {stripe.url}   (localstripe; webhooks to {base}{STRIPE_WEBHOOK_PATH})", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
         print(f"  workers     {args.workers} API worker process(es); logs: {args.log_format}", flush=True)

@@ -8,6 +8,8 @@ Used by `make dev`, the tests and the benchmarks. Nothing here runs in AWS.
 - :func:`start_dynamodb` runs moto's threaded server (DynamoDB API) on 127.0.0.1.
 - :func:`ensure_tables` creates every table of :data:`shop.declarations.TABLES`, idempotently.
 - :func:`app_environment` is the environment the API handler needs to talk to both.
+- :func:`ensure_user_pool` sets up the Cognito user pool on the same moto server (client, groups, a
+  seeded admin whose generated password is kept in the data dir, mode 0600).
 """
 
 from __future__ import annotations
@@ -27,13 +29,20 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from shop.declarations import (
+    ACCESS_TOKEN_MINUTES,
+    ADMIN_GROUP,
     CACHE_TTL_SECONDS,
     CART_TTL_SECONDS,
     DB_APP_USER,
     DB_NAME,
+    ID_TOKEN_MINUTES,
     METRICS_NAMESPACE,
+    PASSWORD_MIN_LENGTH,
+    REFRESH_TOKEN_DAYS,
     SERVICE_NAME,
     TABLES,
+    USER_GROUPS,
+    USER_POOL_AUTH_FLOWS,
     Env,
     TableSpec,
     physical_name,
@@ -479,6 +488,142 @@ def app_environment(
     for spec in TABLES:
         env[spec.env] = tables[spec.logical]
     return {str(k): v for k, v in env.items()}
+
+
+# ------------------------------------------------------------------ Cognito (moto's cognito-idp)
+
+# The seeded admin's sign-in name locally (a reserved domain: no mail is ever sent).
+LOCAL_ADMIN_EMAIL = "admin@shop.localhost"
+ADMIN_CREDENTIALS_FILE = "admin-credentials.json"
+
+
+@dataclass(frozen=True)
+class UserPoolHandle:
+    """A user pool on the moto server, set up like the deployed one (identity.py), and its seeded admin."""
+
+    endpoint_url: str
+    user_pool_id: str
+    client_id: str
+    admin_email: str
+    admin_password: str
+
+    @property
+    def issuer(self) -> str:
+        # What moto writes into its tokens' `iss`: the AWS form, as in a deployed stack.
+        return f"https://cognito-idp.{LOCAL_REGION}.amazonaws.com/{self.user_pool_id}"
+
+    def environment(self) -> dict[str, str]:
+        """The API function's Cognito settings, plus the SDK's endpoint override that points at moto."""
+        return {
+            Env.COGNITO_USER_POOL_ID: self.user_pool_id,
+            Env.COGNITO_CLIENT_ID: self.client_id,
+            Env.COGNITO_ISSUER: self.issuer,
+            "AWS_ENDPOINT_URL_COGNITO_IDP": self.endpoint_url,
+        }
+
+
+def cognito_client(endpoint_url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def _admin_password(data_dir: Path | None) -> str:
+    """The seeded admin's password: generated once, kept in the data dir (0600) when there is one."""
+    import json
+    import secrets
+
+    # Satisfies the pool's policy: 12+ characters with lower, upper, digit and symbol.
+    fresh = f"Aa1!{secrets.token_urlsafe(18)}"
+    if data_dir is None:
+        return fresh
+    path = Path(data_dir) / ADMIN_CREDENTIALS_FILE
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        stored = json.loads(path.read_text(encoding="utf-8"))["password"]
+        if isinstance(stored, str) and stored:
+            path.chmod(0o600)
+            return stored
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump({"email": LOCAL_ADMIN_EMAIL, "password": fresh}, handle)
+    path.chmod(0o600)
+    return fresh
+
+
+def ensure_user_pool(endpoint_url: str, data_dir: Path | None = None, suffix: str = "local") -> UserPoolHandle:
+    """On the moto server: the user pool, the storefront's client, groups admin and staff, and an
+    admin user (in group admin, confirmed, e-mail verified) whose password lives in ``data_dir``.
+
+    Idempotent on one server (an existing pool of that name is reused); moto keeps pools in memory,
+    so each new server gets a new pool (and customers sign up again: orders stay in PostgreSQL).
+    """
+    client = cognito_client(endpoint_url)
+    name = physical_name("users", suffix)
+    pools = client.list_user_pools(MaxResults=60)["UserPools"]
+    pool_id = next((p["Id"] for p in pools if p["Name"] == name), None)
+    if pool_id is None:
+        pool_id = client.create_user_pool(
+            PoolName=name,
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            UsernameConfiguration={"CaseSensitive": False},
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": PASSWORD_MIN_LENGTH,
+                    "RequireLowercase": True,
+                    "RequireUppercase": True,
+                    "RequireNumbers": True,
+                    "RequireSymbols": True,
+                }
+            },
+            AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+        )["UserPool"]["Id"]
+    clients = client.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    client_name = physical_name("storefront", suffix)
+    client_id = next((c["ClientId"] for c in clients if c["ClientName"] == client_name), None)
+    if client_id is None:
+        client_id = client.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=client_name,
+            GenerateSecret=False,
+            ExplicitAuthFlows=list(USER_POOL_AUTH_FLOWS),
+            PreventUserExistenceErrors="ENABLED",
+            ReadAttributes=["email", "email_verified"],
+            IdTokenValidity=ID_TOKEN_MINUTES,
+            AccessTokenValidity=ACCESS_TOKEN_MINUTES,
+            RefreshTokenValidity=REFRESH_TOKEN_DAYS,
+            TokenValidityUnits={"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "days"},
+        )["UserPoolClient"]["ClientId"]
+    existing_groups = {g["GroupName"] for g in client.list_groups(UserPoolId=pool_id)["Groups"]}
+    for group in USER_GROUPS:
+        if group not in existing_groups:
+            client.create_group(UserPoolId=pool_id, GroupName=group)
+    password = _admin_password(data_dir)
+    _ensure_user(client, pool_id, LOCAL_ADMIN_EMAIL, password, groups=(ADMIN_GROUP,))
+    return UserPoolHandle(endpoint_url, pool_id, client_id, LOCAL_ADMIN_EMAIL, password)
+
+
+def _ensure_user(client: Any, pool_id: str, email: str, password: str, groups: tuple[str, ...] = ()) -> None:
+    """A confirmed user with a verified e-mail, this permanent password and these groups."""
+    try:
+        client.admin_get_user(UserPoolId=pool_id, Username=email)
+    except client.exceptions.UserNotFoundException:
+        client.admin_create_user(
+            UserPoolId=pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+    client.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
+    for group in groups:
+        client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
 
 
 # ---------------------------------------------------------------------------------------- Stripe
