@@ -44,11 +44,13 @@ DEPLOY_SERVICES = (
     "logs",
     "rds",
     "s3",
+    "scheduler",
     "secretsmanager",
     "ses",
     "sns",
     "sqs",
     "ssm",
+    "wafv2",
     "xray",
 )
 # Read-only calls outside those services that a deploy, a preflight or a refresh makes.
@@ -97,6 +99,7 @@ PASSED_TO_SERVICES = (
     "lambda.amazonaws.com",
     "monitoring.rds.amazonaws.com",
     "rds.amazonaws.com",
+    "scheduler.amazonaws.com",
     "vpc-flow-logs.amazonaws.com",
 )
 # Service-linked roles AWS creates on first use of a service in an account.

@@ -218,3 +218,42 @@ def test_every_component_child_has_its_parent() -> None:
         for resource in program:
             if resource.custom and not resource.type.startswith("pulumi:providers:"):
                 assert resource.parent in components, resource.name
+
+
+# pulumi-aws module of a resource type -> the IAM service prefixes its create/update/delete calls use.
+# IAM is granted separately (ROLE_WRITE_ACTIONS on the app's own roles); a module missing here fails.
+IAM_SERVICES_OF_MODULE = {
+    "apigateway": ("apigateway",),
+    "appautoscaling": ("application-autoscaling",),
+    "backup": ("backup",),
+    "cloudfront": ("cloudfront",),
+    "cloudwatch": ("cloudwatch", "logs"),
+    "cognito": ("cognito-idp",),
+    "dynamodb": ("dynamodb",),
+    "ec2": ("ec2",),
+    "ecr": ("ecr",),
+    "kms": ("kms",),
+    "lambda": ("lambda",),
+    "lb": ("elasticloadbalancing",),
+    "rds": ("rds",),
+    "s3": ("s3",),
+    "scheduler": ("scheduler",),
+    "secretsmanager": ("secretsmanager",),
+    "sns": ("sns",),
+    "ssm": ("ssm",),
+    "vpc": ("ec2",),
+    "wafv2": ("wafv2",),
+    "xray": ("xray",),
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deploy_role_covers_every_service_the_apps_stacks_use(stack: str) -> None:
+    """A service the program uses but the deploy role lacks fails the first pipeline deploy, not a test."""
+    from bootstrap.policies import DEPLOY_SERVICES
+
+    modules = {r.type.split(":")[1].split("/")[0] for r in program_for(stack) if r.type.startswith("aws:")}
+    unknown = sorted(m for m in modules - {"iam"} if m not in IAM_SERVICES_OF_MODULE)
+    assert not unknown, f"map these pulumi-aws modules to IAM services: {unknown}"
+    needed = {service for m in modules - {"iam"} for service in IAM_SERVICES_OF_MODULE[m]}
+    assert needed <= set(DEPLOY_SERVICES), sorted(needed - set(DEPLOY_SERVICES))
