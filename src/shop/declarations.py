@@ -373,6 +373,13 @@ class Route:
     query: tuple[str, ...] = ()  # query parameters the operation reads (all optional)
 
 
+def served_behind_cloudfront(route: Route) -> bool:
+    """Whether CloudFront -> ALB serves ``route`` (the edge forwards it): every route but the API-key
+    ones, which exist on API Gateway only. Customer routes are served on both (the function checks
+    the token)."""
+    return route.access != "api_key"
+
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API_PREFIX}/health", "health", query=(HEALTH_DEEP_PARAM,)),
     Route("GET", f"{API_PREFIX}/products", "list_products"),

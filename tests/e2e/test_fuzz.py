@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from shop.declarations import ADMIN_PREFIX, ROUTES, STRIPE_WEBHOOK_PATH
+from shop.declarations import ADMIN_PREFIX, ROUTES, STRIPE_WEBHOOK_PATH, served_behind_cloudfront
 from tests.e2e.conftest import ROOT, LocalPlatform
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +50,7 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # The Stripe webhook is excluded too: every request it accepts carries a signature made with the
 # endpoint secret, which a fuzzer cannot produce (tests/app/test_payments.py posts signed, forged,
 # stale and garbage events to it).
-PUBLIC_OPERATIONS = sum(1 for route in ROUTES if route.access == "public" and route.path != STRIPE_WEBHOOK_PATH)
+PUBLIC_OPERATIONS = sum(1 for route in ROUTES if served_behind_cloudfront(route) and route.path != STRIPE_WEBHOOK_PATH)
 # Cases grow with the per-operation budget (fuzzing) plus a fixed coverage set; a run must generate
 # at least this many (a floor, so that a run that silently stops generating fails; make fuzz sets
 # it to 50,000).

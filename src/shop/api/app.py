@@ -38,6 +38,7 @@ from shop.declarations import (
     ORDER_TOKEN_HEADER,
     ROUTES,
     Route,
+    served_behind_cloudfront,
 )
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def build_alb() -> ALBResolver:
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
     _install_body_parser(app)
-    _install_error_handlers(app, tuple(route for route in ROUTES if route.access == "public"))
+    _install_error_handlers(app, tuple(route for route in ROUTES if served_behind_cloudfront(route)))
     return app
 
 

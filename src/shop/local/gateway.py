@@ -47,6 +47,7 @@ from shop.declarations import (
     ROUTES,
     STOREFRONT_CONTENT_SECURITY_POLICY,
     error_body,
+    served_behind_cloudfront,
 )
 from shop.edge import handler as edge
 from shop.edge.config import EdgeConfig
@@ -277,7 +278,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def _allowed_methods(self, raw_path: str) -> tuple[str, ...]:
         """What a known path serves: its API routes (as the edge forwards them), or a storefront file."""
         if raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
-            public = tuple(route for route in ROUTES if route.access == "public")
+            public = tuple(route for route in ROUTES if served_behind_cloudfront(route))
             return route_methods(raw_path, public)
         root = self.server.config.storefront_dir.resolve()
         target = (root / unquote(raw_path).lstrip("/")).resolve()
