@@ -29,4 +29,4 @@ for key, value in config.items():
         continue  # secrets are set below, from this run's environment
     subprocess.run(["pulumi", "config", "set", "--stack", stack, "--", key, str(value)], check=True)
 PY
-scripts/stack-secrets.sh "$stack"
+scripts/stack-credentials.sh "$stack"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Give a stack the settings that never live in a committed stack file, from this run's environment
 # (GitHub secrets and variables in the workflows): each is set only when its variable is non-empty.
-#   usage: scripts/stack-secrets.sh <stack>
+#   usage: scripts/stack-credentials.sh <stack>
 #   env:   STOREFRONT_CREDENTIAL (user:password, dev and staging), STRIPE_SECRET_KEY,
 #          STRIPE_WEBHOOK_SECRET (every stack), ALARM_EMAIL (required in prod)
 set -euo pipefail
