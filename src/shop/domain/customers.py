@@ -18,26 +18,19 @@ from shop.api.models import Me, Order, OrderPage
 from shop.auth import Identity
 from shop.db.connection import DictConnection, Role, run
 from shop.domain.catalog import parse_uuid
-from shop.domain.orders import iso
+from shop.domain.orders import ORDER_ITEMS_SQL, iso
 
-_ORDERS_SQL = """
+_ORDERS_SQL = (
+    """
 SELECT o.id::text AS id, o.status, o.email, o.total_cents, o.shipping_cents, o.currency, o.created_at,
-       coalesce(
-           json_agg(
-               json_build_object(
-                   'product_id', l.product_id::text, 'name', l.name, 'quantity', l.quantity,
-                   'unit_price_cents', l.unit_price_cents, 'line_total_cents', l.line_total_cents
-               ) ORDER BY l.line_no
-           ) FILTER (WHERE l.order_id IS NOT NULL),
-           '[]'::json
-       ) AS items
-FROM orders AS o
-LEFT JOIN order_lines AS l ON l.order_id = o.id
-WHERE o.customer_sub = %(sub)s {after}
+"""
+    + ORDER_ITEMS_SQL
+    + """WHERE o.customer_sub = %(sub)s {after}
 GROUP BY o.id
 ORDER BY o.created_at DESC, o.id DESC
 LIMIT %(limit)s
 """
+)
 _AFTER = "AND (o.created_at, o.id) < (%(after_at)s, %(after_id)s::uuid)"
 
 

@@ -23,15 +23,8 @@ from shop.api.models import HistoryEntry, Order
 from shop.db.connection import DictConnection, Role, run
 from shop.domain.catalog import parse_uuid
 
-_ORDER_COLUMNS = """
-SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.currency, o.created_at,
-       o.cart_id, o.idempotency_key, o.shipping_cents, o.shipping_address, o.refunded_cents,
-       o.carrier, o.tracking_reference, o.payment_intent_id,
-       (SELECT coalesce(json_agg(json_build_object(
-                   'from_status', h.from_status, 'to_status', h.to_status, 'cause', h.cause,
-                   'at', h.at
-               ) ORDER BY h.id), '[]'::json)
-        FROM order_history AS h WHERE h.order_id = o.id) AS history,
+# An order's lines as one JSON array, in line order, with the FROM clause (callers group by o.id).
+ORDER_ITEMS_SQL = """
        coalesce(
            json_agg(
                json_build_object(
@@ -44,6 +37,19 @@ SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.curre
 FROM orders AS o
 LEFT JOIN order_lines AS l ON l.order_id = o.id
 """
+_ORDER_COLUMNS = (
+    """
+SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.currency, o.created_at,
+       o.cart_id, o.idempotency_key, o.shipping_cents, o.shipping_address, o.refunded_cents,
+       o.carrier, o.tracking_reference, o.payment_intent_id,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'from_status', h.from_status, 'to_status', h.to_status, 'cause', h.cause,
+                   'at', h.at
+               ) ORDER BY h.id), '[]'::json)
+        FROM order_history AS h WHERE h.order_id = o.id) AS history,
+"""
+    + ORDER_ITEMS_SQL
+)
 # Both on the writer: an order must be readable right after checkout (replicas may lag).
 _ORDER_SQL = _ORDER_COLUMNS + "WHERE o.id = %s GROUP BY o.id"
 _CART_ORDER_SQL = _ORDER_COLUMNS + "WHERE o.cart_id = %s AND o.duplicate_of IS NULL GROUP BY o.id"
