@@ -45,8 +45,9 @@ class SortOrder:
 
     @property
     def order_by(self) -> str:
+        """Qualified: a bare ``id`` would name the selected ``id::text`` and defeat the index."""
         direction = " DESC" if self.descending else ""
-        return f"{self.column}{direction}, id{direction}"
+        return f"products.{self.column}{direction}, products.id{direction}"
 
     @property
     def after(self) -> str:
@@ -68,6 +69,7 @@ DEFAULT_SORT: Sort = "name"
 _WORD = re.compile(r"[^\W_]+")
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
+MIN_PREFIX_LENGTH = 2
 CURSOR_VERSION = 1
 _INT4_MAX = 2**31 - 1
 
@@ -103,18 +105,18 @@ def search_terms(q: str | None) -> tuple[str, ...]:
 
 def search_condition(terms: tuple[str, ...]) -> tuple[str, list[Any]]:
     """A WHERE condition matching ``terms`` as typed so far: every complete word as an English word
-    (stemmed), the last one also as a prefix (``:*``, unstemmed, in the 'simple' lexemes).
+    (stemmed: "mugs" finds "mug"), the last one as a prefix of a word (``:*``) once it has
+    MIN_PREFIX_LENGTH characters. The prefix is stemmed too and matched against both the English and
+    the unstemmed lexemes of the document, so "runn" finds "running" and "kettles" finds "kettle".
 
-    Words are passed as bound parameters: complete words through plainto_tsquery (which parses no
-    operators), the prefix through to_tsquery only after ``search_terms`` reduced it to letters and
-    digits, quoted as a tsquery literal besides."""
+    Words are bound parameters: complete words through plainto_tsquery (which parses no operators),
+    the last through to_tsquery only after ``search_terms`` reduced it to letters and digits, and
+    quoted as a tsquery literal besides."""
     *complete, last = terms
-    prefix = "'" + last + "':*"
-    condition = (
-        "search_document @@ (plainto_tsquery('english', %s)"
-        " && (to_tsquery('simple', %s) || plainto_tsquery('english', %s)))"
-    )
-    return condition, [" ".join(complete), prefix, last]
+    # A one-letter prefix matches most of a catalog: wait for the second letter.
+    prefix = "'" + last + ("':*" if len(last) >= MIN_PREFIX_LENGTH else "'")
+    condition = "search_document @@ (plainto_tsquery('english', %s) && to_tsquery('english', %s))"
+    return condition, [" ".join(complete), prefix]
 
 
 def _bad_cursor(reason: str) -> ValidationFailedError:
@@ -133,7 +135,10 @@ def fingerprint(sort: str, category: str | None, terms: tuple[str, ...]) -> str:
 def encode_cursor(sort: str, bound: str, product: dict[str, Any], key: Any) -> str:
     """The cursor after a page: its last product's sort key and id, and what it is bound to."""
     value = key.isoformat() if isinstance(key, datetime) else key
-    document = json.dumps([CURSOR_VERSION, sort, bound, value, product["id"]], separators=(",", ":"))
+    # UTF-8, not \u escapes: a 200-character name stays within the documented 1,400 characters.
+    document = json.dumps(
+        [CURSOR_VERSION, sort, bound, value, product["id"]], separators=(",", ":"), ensure_ascii=False
+    )
     return base64.urlsafe_b64encode(document.encode()).decode().rstrip("=")
 
 
@@ -210,8 +215,23 @@ def page_query(
         conditions.append(order.after)
         params += list(after)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    if not terms:
+        # Browsing: the sort's index walks the rows in order and stops after one page.
+        select = f"SELECT {PRODUCT_COLUMNS}, {order.column} AS sort_key FROM products {where}"
+        return f"{select} ORDER BY {order.order_by} LIMIT %s", [*params, limit + 1]
+    # Searching: every match first (the GIN index), then the page. Left to itself the planner may
+    # walk the sort's index and filter, betting that matches are spread evenly; they are not (all
+    # the "Walnut ..." names sit together), and a rare word (a model number) makes that bet scan
+    # the whole table. This way a search costs what its matches cost (bench/bench_catalog_search.py).
+    # Only the keys are materialised; the page's rows are read afterwards.
+    direction = " DESC" if order.descending else ""
+    page_order = f"page.sort_key{direction}, page.row_id{direction}"
     query = (
-        f"SELECT {PRODUCT_COLUMNS}, {order.column} AS sort_key FROM products {where} ORDER BY {order.order_by} LIMIT %s"
+        f"WITH matches AS MATERIALIZED (SELECT products.id AS row_id, {order.column} AS sort_key"
+        f" FROM products {where}),"
+        f" page AS (SELECT row_id, sort_key FROM matches AS page ORDER BY {page_order} LIMIT %s)"
+        f" SELECT {PRODUCT_COLUMNS}, page.sort_key, page.row_id FROM page JOIN products ON products.id = page.row_id"
+        f" ORDER BY {page_order}"
     )
     return query, [*params, limit + 1]
 

@@ -14,8 +14,9 @@ router = new_router()
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-MAX_SEARCH_LENGTH = 200
-MAX_CURSOR_LENGTH = 1024
+# Both bounded so that a full query string stays under the edge's 4 KiB limit even percent-encoded.
+MAX_SEARCH_LENGTH = 100
+MAX_CURSOR_LENGTH = 1400
 
 
 @router.get(path("list_products"), tags=["catalog"], operation_id="list_products", summary="List products")
