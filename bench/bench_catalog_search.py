@@ -29,21 +29,22 @@ from typing import Any
 
 import psycopg
 
-WORDS = (
+_WORDS = (
     "kettle teapot skillet ladle whisk colander grater spatula tumbler carafe pitcher platter bowl mug cup "
     "saucer spoon fork knife board tray basket crate jar canister lantern lamp candle vase planter blanket "
     "throw pillow cushion rug mat towel apron mitt scarf beanie glove sock jacket vest shirt tee hoodie cap "
     "boot sandal backpack tote wallet notebook journal pencil pen atlas guide novel puzzle kite compass "
     "tent stove bottle flask hammock chair stool bench shelf hook rack clock mirror frame"
-).split()
-ADJECTIVES = (
+)
+_ADJECTIVES = (
     "enamel stoneware cast-iron olive-wood organic merino packable brass woven linen copper walnut oak bamboo "
     "glass ceramic waxed recycled quilted hand-thrown slate marble cotton leather canvas felted"
-).split()
-FILLER = (
+)
+_FILLER = (
     "durable light warm soft sturdy handmade small large classic modern rustic washable waterproof breathable "
     "seasoned glazed carved polished brushed folding stackable travel everyday gift heirloom"
-).split()
+)
+WORDS, ADJECTIVES, FILLER = (tuple(text.split()) for text in (_WORDS, _ADJECTIVES, _FILLER))
 CATEGORIES = [
     "kitchen", "apparel", "books", "home", "garden", "outdoor",
     "toys", "office", "bath", "travel", "pets", "tools",
