@@ -194,6 +194,12 @@ def logical(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-")
 
 
+def query_parameters(route: Route) -> dict[str, bool]:
+    """The method's declared query string parameters (all optional: False), from ``Route.query``, so
+    that API Gateway documents them and could cache on them."""
+    return {f"method.request.querystring.{name}": False for name in route.query}
+
+
 def cors_methods(routes: Iterable[Route]) -> dict[str, list[str]]:
     """Public paths → the methods browsers may use there (OPTIONS included)."""
     methods: dict[str, set[str]] = {}
@@ -386,6 +392,7 @@ class ApiGateway(pulumi.ComponentResource):
                 operation_name=route.operation,
                 request_validator_id=validator.id if route.body else None,
                 request_models={"application/json": models[route.body].name} if route.body else None,
+                request_parameters=query_parameters(route) or None,
                 opts=self._child,
             )
             integration = aws.apigateway.Integration(

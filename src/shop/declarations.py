@@ -451,9 +451,13 @@ def served_behind_cloudfront(route: Route) -> bool:
     return route.access != "api_key"
 
 
+# GET /api/products: search text, category filter, sort, page size, and the cursor of the last page.
+CATALOG_QUERY: tuple[str, ...] = ("q", "category", "sort", "limit", "cursor")
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API_PREFIX}/health", "health", query=(HEALTH_DEEP_PARAM,)),
-    Route("GET", f"{API_PREFIX}/products", "list_products"),
+    Route("GET", f"{API_PREFIX}/products", "list_products", query=CATALOG_QUERY),
+    Route("GET", f"{API_PREFIX}/categories", "list_categories"),
     Route("GET", f"{API_PREFIX}/products/{{product_id}}", "get_product"),
     Route("POST", f"{API_PREFIX}/carts", "create_cart", personal=True),
     Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart", personal=True),
@@ -472,7 +476,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
     Route("GET", f"{API_PREFIX}/storefront-config", "get_storefront_config", max_age=STOREFRONT_CONFIG_MAX_AGE_SECONDS),
     Route("GET", f"{API_PREFIX}/me", "get_me", access="customer", personal=True),
-    Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True),
+    Route(
+        "GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True, query=("limit", "cursor")
+    ),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),

@@ -141,6 +141,16 @@ def test_write_endpoints_validate_their_body_before_the_function_runs(program: P
             assert not method.inputs.get("requestModels"), route
 
 
+def test_methods_declare_the_routes_query_parameters_as_optional(program: Program) -> None:
+    actual = methods(program)
+    declared = 0
+    for route in ROUTES:
+        parameters = actual[(route.method, route.path)].inputs.get("requestParameters") or {}
+        assert parameters == {f"method.request.querystring.{name}": False for name in route.query}, route
+        declared += len(parameters)
+    assert declared >= 5  # the catalog's search, category, sort, limit and cursor at least
+
+
 def test_models_are_draft_04_json_schemas_of_objects(program: Program) -> None:
     assert program.of_type("aws:apigateway/model:Model"), "no models: the loop below would judge nothing"
     for model in program.of_type("aws:apigateway/model:Model"):
