@@ -264,6 +264,10 @@ class Env(StrEnum):
     STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
     STRIPE_WEBHOOK_SECRET_PARAMETER = "STRIPE_WEBHOOK_SECRET_PARAMETER"
     STRIPE_API_BASE = "STRIPE_API_BASE"
+    # Events and e-mail (issue 14): the bus the relay publishes to; the notifier's SES sender.
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    SENDER_EMAIL = "SENDER_EMAIL"
+    STOREFRONT_URL = "STOREFRONT_URL"
 
 
 AttributeType = Literal["S", "N", "B"]

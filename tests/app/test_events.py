@@ -1,0 +1,227 @@
+"""Order, stock and product events and the customer e-mails, against the real local components:
+embedded PostgreSQL (the outbox and its triggers), the moto server (EventBridge bus, rule, SQS queues,
+SES) and localstripe. Events are read back from a second SQS queue on the bus, e-mails from moto's SES."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import pytest
+
+from shop.db import migrate
+from shop.events import (
+    NOTIFICATIONS,
+    ORDER_EVENTS,
+    SOURCE,
+    DetailType,
+    envelope_schema,
+    notification_pattern,
+    schema,
+)
+from shop.local import events as local_events
+from shop.local.services import DynamoHandle
+from tests.app.conftest import Call
+from tests.app.test_payments import _paid_order
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def bus(dynamodb: DynamoHandle, app_env: dict[str, str]) -> Iterator[local_events.EventsHandle]:
+    """The bus, notifications queue, DLQ, rule and sender on the session's moto server; env applied."""
+    handle = local_events.ensure_events(dynamodb.endpoint_url, REGION, suffix="test")
+    env = handle.environment()
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield handle
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def tap(bus: local_events.EventsHandle) -> str:
+    """A queue that receives every shop event on the bus."""
+    return local_events.tap_queue(bus, "ecommerce-events-tap-test")
+
+
+@pytest.fixture
+def events(bus: local_events.EventsHandle, tap: str, shop: Any, db: Any) -> local_events.EventsHandle:
+    """A clean outbox, mailbox record and queues for each test."""
+    db.execute("TRUNCATE outbox, sent_emails")
+    for url in (tap, bus.queue_url, bus.dlq_url):
+        received(bus, url, wait=0)  # PurgeQueue is allowed once a minute: read them away
+    return bus
+
+
+def _sqs(bus: local_events.EventsHandle) -> Any:
+    return local_events._client("sqs", bus.endpoint_url, REGION)
+
+
+def received(bus: local_events.EventsHandle, url: str, wait: float = 2.0) -> list[dict[str, Any]]:
+    """Every message on ``url`` (EventBridge events), deleted as read."""
+    sqs, found, deadline = _sqs(bus), [], time.monotonic() + wait
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages") or []
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        if not messages and time.monotonic() > deadline:
+            return found
+        if not messages:
+            time.sleep(0.05)
+
+
+def mail_for(order_id: str) -> list[dict[str, Any]]:
+    return [m for m in local_events.sent_mail(REGION) if order_id in m["text"]]
+
+
+def assert_valid(event: dict[str, Any]) -> None:
+    assert event["source"] == SOURCE
+    jsonschema.Draft4Validator(envelope_schema(event["detail-type"])).validate(event)
+
+
+def _fulfil(admin: Call, order_id: str) -> None:
+    body = {"carrier": "UPS", "tracking_reference": "1Z-TRACK-42"}
+    reply = admin("POST", f"/api/admin/orders/{order_id}/fulfilment", body=body)
+    assert reply.status == 200, reply.body
+
+
+def test_every_schema_is_a_valid_draft4_schema_and_names_its_event_id() -> None:
+    for kind in DetailType:
+        jsonschema.Draft4Validator.check_schema(schema(kind))
+        jsonschema.Draft4Validator.check_schema(envelope_schema(kind))
+        assert "event_id" in schema(kind)["required"] and schema(kind)["properties"]["version"] == {
+            "type": "integer",
+            "enum": [1],
+        }
+
+
+def test_the_trigger_maps_exactly_the_declared_statuses_to_events() -> None:
+    sql = next(m.sql for m in migrate.available() if m.version == 6)
+    from shop.declarations import ORDER_STATES
+
+    assert set(ORDER_EVENTS) == set(ORDER_STATES)
+    for status, kind in ORDER_EVENTS.items():
+        assert f"WHEN '{status}' THEN '{kind}'" in sql
+    assert notification_pattern()["detail-type"] == sorted(NOTIFICATIONS)
+
+
+def test_checkout_paid_fulfilled_and_refunded_reach_the_bus_and_the_customer(
+    rest: Call, admin: Call, shop: dict[str, dict[str, Any]], db: Any, stripe_env: dict[str, str], events: Any, tap: str
+) -> None:
+    shipped = _paid_order(rest, shop, db, stripe_env, "MUG-001")
+    _fulfil(admin, shipped["order_id"])
+    refunded = _paid_order(rest, shop, db, stripe_env, "BOK-200")
+    reply = admin("POST", f"/api/admin/orders/{refunded['order_id']}/refunds", body={}, headers={"Idempotency-Key": "r"})
+    assert reply.status == 200 and reply.body["status"] == "refunded"
+
+    published = received(events, tap)
+    by_order: dict[str, list[str]] = {}
+    for event in published:
+        assert_valid(event)
+        if event["detail-type"].startswith("Order"):
+            by_order.setdefault(event["detail"]["order_id"], []).append(event["detail-type"])
+    assert by_order[shipped["order_id"]] == ["OrderPlaced", "OrderPaid", "OrderFulfilled"]
+    assert by_order[refunded["order_id"]] == ["OrderPlaced", "OrderPaid", "OrderRefunded"]
+    fulfilled = next(e["detail"] for e in published if e["detail-type"] == "OrderFulfilled")
+    assert (fulfilled["carrier"], fulfilled["tracking_reference"]) == ("UPS", "1Z-TRACK-42")
+    # No personal data on the bus: no e-mail, no address.
+    assert "pay@example.com" not in json.dumps(published)
+    assert db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0] == 0
+
+    poller = local_events.NotifierPoller(events)
+    while poller.poll_once():
+        pass
+    subjects = [m["subject"] for m in mail_for(shipped["order_id"])]
+    short = shipped["order_id"].split("-")[0].upper()
+    assert subjects == [f"Order {short} confirmed", f"Order {short} has shipped"]
+    shipped_mail = mail_for(shipped["order_id"])[1]
+    assert "1Z-TRACK-42" in shipped_mail["text"] and "1Z-TRACK-42" in shipped_mail["html"]
+    assert shipped_mail["to"] == "pay@example.com" and shipped_mail["html"].startswith("<!doctype html>")
+    refund_mail = mail_for(refunded["order_id"])
+    assert [m["subject"].split()[-1] for m in refund_mail] == ["confirmed", "refunded"]
+    assert received(events, events.dlq_url, wait=0) == []
+
+
+def test_a_redelivered_message_sends_one_email(
+    rest: Call, shop: dict[str, dict[str, Any]], db: Any, stripe_env: dict[str, str], events: Any
+) -> None:
+    from shop.events import notifier
+
+    order = _paid_order(rest, shop, db, stripe_env, "MUG-001")
+    messages = _sqs(events).receive_message(QueueUrl=events.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    bodies = [m["Body"] for m in messages["Messages"]]
+    assert len(bodies) == 1  # OrderPaid only: OrderPlaced sends no e-mail
+    record = {"messageId": "m-1", "body": bodies[0]}
+    assert notifier.handler({"Records": [record]}, None) == {"batchItemFailures": []}
+    # SQS delivers it again (visibility timeout, a retried batch): nothing new is sent.
+    assert notifier.handler({"Records": [record, {**record, "messageId": "m-2"}]}, None) == {"batchItemFailures": []}
+    assert len(mail_for(order["order_id"])) == 1
+    assert db.execute("SELECT count(*) FROM sent_emails").fetchone()[0] == 1
+
+
+def test_a_record_that_fails_is_reported_alone(events: Any, shop: Any) -> None:
+    from shop.events import notifier
+
+    good = {"source": SOURCE, "detail-type": "OrderPlaced", "detail": {"version": 1, "event_id": "x", "order_id": "y"}}
+    newer = {"source": SOURCE, "detail-type": "OrderPaid", "detail": {"version": 2, "event_id": "x", "order_id": "y"}}
+    result = notifier.handler(
+        {"Records": [{"messageId": "ok", "body": json.dumps(good)}, {"messageId": "bad", "body": json.dumps(newer)}]},
+        None,
+    )
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+
+def test_stock_crossing_the_threshold_and_product_changes_are_events(
+    rest: Call, admin: Call, shop: dict[str, dict[str, Any]], db: Any, events: Any, tap: str
+) -> None:
+    mug = shop["MUG-001"]
+    assert admin("PUT", f"/api/admin/products/{mug['id']}/stock", body={"stock": 6}).status == 200
+    cart = rest("POST", "/api/carts").body["cart_id"]
+    assert rest("PUT", f"/api/carts/{cart}/items/{mug['id']}", body={"quantity": 2}).status == 200
+    from tests.app.events import ADDRESS
+
+    body = {"cart_id": cart, "email": "low@example.com", "shipping_address": ADDRESS}
+    assert rest("POST", "/api/checkout", body=body).status == 201
+    # 6 → 4 crosses the default threshold of 5; 4 → 3 (another admin change) does not again.
+    assert admin("PUT", f"/api/admin/products/{mug['id']}/stock", body={"stock": 3}).status == 200
+    published = received(events, tap)
+    for event in published:
+        assert_valid(event)
+    kinds = [(e["detail-type"], e["detail"].get("change")) for e in published if e["detail-type"] != "OrderPlaced"]
+    assert kinds == [("ProductChanged", "stock"), ("StockLow", None), ("ProductChanged", "stock")]
+    low = next(e["detail"] for e in published if e["detail-type"] == "StockLow")
+    assert (low["sku"], low["previous_stock"], low["stock"], low["threshold"]) == ("MUG-001", 6, 4, 5)
+
+
+def test_an_event_is_written_in_the_transaction_of_its_change(shop: Any, db: Any, events: Any) -> None:
+    """A transition that rolls back leaves no event; one that commits leaves exactly one."""
+    from shop.db.connection import Role, run
+    from shop.domain import lifecycle
+
+    order_id = db.execute(
+        "INSERT INTO orders (id, token_hash, status, email, cart_id, total_cents)"
+        " VALUES (gen_random_uuid(), NULL, 'pending_payment', 'x@example.com', 'tx-cart', 100) RETURNING id::text"
+    ).fetchone()[0]
+
+    def rolled_back(conn: Any) -> None:
+        with conn.transaction():
+            assert lifecycle.move(conn, order_id, "pending_payment", "paid", "test")
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        run(Role.WRITER, rolled_back)
+    assert db.execute("SELECT count(*) FROM outbox WHERE subject_id = %s", (order_id,)).fetchone()[0] == 0
+    assert run(Role.WRITER, lambda conn: lifecycle.move(conn, order_id, "pending_payment", "paid", "test"))
+    rows = db.execute("SELECT detail_type, detail FROM outbox WHERE subject_id = %s", (order_id,)).fetchall()
+    assert [r[0] for r in rows] == ["OrderPaid"]
+    jsonschema.Draft4Validator(schema("OrderPaid")).validate(rows[0][1])
+    assert rows[0][1]["event_id"] and rows[0][1]["previous_status"] == "pending_payment"
