@@ -225,3 +225,74 @@ def test_an_event_is_written_in_the_transaction_of_its_change(shop: Any, db: Any
     assert [r[0] for r in rows] == ["OrderPaid"]
     jsonschema.Draft4Validator(schema("OrderPaid")).validate(rows[0][1])
     assert rows[0][1]["event_id"] and rows[0][1]["previous_status"] == "pending_payment"
+
+
+def _fill_outbox(db: Any, shop: dict[str, dict[str, Any]], count: int) -> set[str]:
+    """``count`` ProductChanged rows, written as the back office writes them."""
+    from shop.db.connection import Role, run
+    from shop.events import outbox
+
+    product_id = next(iter(shop.values()))["id"]
+
+    def write(conn: Any) -> set[str]:
+        with conn.transaction():
+            return {outbox.product_changed(conn, product_id, "updated") for _ in range(count)}
+
+    return run(Role.WRITER, write)
+
+
+def _relay_process(pause: float, limit: int) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.app.relay_worker", str(pause), str(limit)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+
+
+def test_a_relay_killed_mid_batch_loses_nothing_and_the_rerun_resends_at_most_that_batch(
+    shop: dict[str, dict[str, Any]], db: Any, events: Any, tap: str
+) -> None:
+    import signal
+
+    batch = 30
+    written = _fill_outbox(db, shop, 80)  # batches of 30 rows, each sent in chunks of 10
+    first = _relay_process(pause=0.2, limit=batch)
+    assert first.stdout is not None
+    lines = []
+    # Kill it inside its second batch: batch one committed, batch two has sent 2 of its 3 chunks.
+    while len(lines) < batch // 10 + 2:
+        line = first.stdout.readline()
+        assert line, "the relay exited before it was killed"
+        lines.append(line)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert first.returncode == -signal.SIGKILL
+    published = db.execute("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL").fetchone()[0]
+    assert published == batch  # the killed batch committed nothing: its rows are pending again
+
+    second = _relay_process(pause=0, limit=batch)
+    out, _ = second.communicate(timeout=60)
+    assert second.returncode == 0 and out.strip().endswith("done 50")
+    assert db.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0] == 0
+
+    ids = [e["detail"]["event_id"] for e in received(events, tap, wait=1)]
+    assert set(ids) == written  # nothing lost
+    resent = len(ids) - len(set(ids))
+    assert resent == 20  # exactly the two chunks EventBridge accepted before the kill
+
+
+def test_concurrent_relays_skip_each_others_rows(
+    shop: dict[str, dict[str, Any]], db: Any, events: Any, tap: str
+) -> None:
+    written = _fill_outbox(db, shop, 60)
+    relays = [_relay_process(pause=0.05, limit=10) for _ in range(3)]
+    outputs = [r.communicate(timeout=60)[0] for r in relays]
+    assert all(r.returncode == 0 for r in relays)
+    counts = [int(o.strip().rsplit(" ", 1)[1]) for o in outputs]
+    assert sum(counts) == 60
+    ids = [e["detail"]["event_id"] for e in received(events, tap, wait=1)]
+    assert sorted(ids) == sorted(written)  # each row published once, by one of them

@@ -112,14 +112,14 @@ def bus_name() -> str | None:
     return config.settings().event_bus_name
 
 
-def drain(limit: int = SWEEP_BATCH, max_batches: int = 50) -> BatchResult:
+def drain(limit: int = SWEEP_BATCH, max_batches: int = 50, client: Any = None) -> BatchResult:
     """Publish until the outbox has no claimable rows (or ``max_batches``); totals."""
     bus = bus_name()
     total = BatchResult()
     if bus is None:
         return total
     for _ in range(max_batches):
-        batch = run(Role.WRITER, lambda conn: publish_batch(conn, bus, limit))
+        batch = run(Role.WRITER, lambda conn: publish_batch(conn, bus, limit, client))
         total.claimed += batch.claimed
         total.published += batch.published
         total.failed += batch.failed
