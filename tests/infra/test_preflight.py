@@ -31,7 +31,7 @@ from infra import preflight
 from infra.components.database import ENGINE_VERSION
 from infra.preflight import Context, Result, load_stack_settings
 from shop.local.services import DynamoHandle
-from tests.infra.harness import TEST_ALARM_EMAIL, TEST_STOREFRONT_CREDENTIAL, TEST_STRIPE_SECRETS
+from tests.infra.harness import TEST_ALARM_EMAIL, TEST_SENDER_EMAIL, TEST_STOREFRONT_CREDENTIAL, TEST_STRIPE_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
@@ -40,7 +40,7 @@ STRIPE = {key.partition(":")[2]: value for key, value in TEST_STRIPE_SECRETS.ite
 OPERATOR = {
     "dev": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
     "staging": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
-    "prod": {"alarmEmail": TEST_ALARM_EMAIL, **STRIPE},
+    "prod": {"alarmEmail": TEST_ALARM_EMAIL, "senderEmail": TEST_SENDER_EMAIL, **STRIPE},
 }
 DOMAIN = "shop.preflight-tests.net"
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)

@@ -20,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from shop.declarations import PROJECT, physical_name
+from shop.declarations import physical_name
 
 # EventBridge: every event the shop publishes has this source; ``detail-type`` is a DetailType.
 SOURCE = "ecommerce.shop"
@@ -105,9 +105,19 @@ NOTIFY_RULE = "notify"
 SCHEMA_REGISTRY = "events"
 
 
+EVENT_BUS = "events"
+
+
 def bus_name(suffix: str) -> str:
-    """The custom event bus: ``ecommerce-<suffix>`` (issue 14; one bus per copy of the platform)."""
-    return f"{PROJECT}-{suffix}"
+    """The custom event bus, by the physical-name rule: ``ecommerce-events-<suffix>`` (one bus per copy
+    of the platform; the issue's ``ecommerce-<suffix>`` with the rule's resource segment)."""
+    return physical_name(EVENT_BUS, suffix)
+
+
+def schema_name(detail_type: DetailType | str) -> str:
+    """The logical name of a detail type's schema in the registry: ``OrderPlaced`` → ``order-placed``."""
+    value = DetailType(detail_type).value
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in value).lstrip("-")
 
 
 def resource_name(logical: str, suffix: str) -> str:
