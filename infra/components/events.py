@@ -7,8 +7,9 @@
 - The archive keeps every event of the bus ``ARCHIVE_RETENTION_DAYS`` for replay (after a consumer
   bug, replay into the bus; consumers dedupe on ``detail.event_id``).
 - A schema registry ``ecommerce-events-<suffix>`` with one ``JSONSchemaDraft4`` schema per
-  ``shop.events.DetailType`` (``ecommerce-order-placed-<suffix>`` and so on): the envelope (source, detail-type) around the repository's JSON Schema
-  of the detail, so the registry and the tests read the same file.
+  ``shop.events.DetailType`` (``ecommerce-order-placed-<suffix>`` and so on): the envelope (source,
+  detail-type) around the repository's JSON Schema of the detail, so the registry and the tests
+  read the same file.
 - :meth:`publish_statement`: the IAM statement that lets a role put events on this bus only.
 """
 
@@ -53,9 +54,7 @@ class Events(pulumi.ComponentResource):
         self._bus()
         self._archive()
         self._schemas()
-        self.register_outputs(
-            {"busName": self.bus.name, "busArn": self.bus.arn, "archiveName": self.archive.name}
-        )
+        self.register_outputs({"busName": self.bus.name, "busArn": self.bus.arn, "archiveName": self.archive.name})
 
     def _bus(self) -> None:
         self.bus = aws.cloudwatch.EventBus(
@@ -98,4 +97,9 @@ class Events(pulumi.ComponentResource):
 
     def publish_statement(self) -> dict[str, Any]:
         """``events:PutEvents`` on this bus only (the relay and the API function after commit)."""
-        return {"Sid": "PublishToTheShopsBus", "Effect": "Allow", "Action": "events:PutEvents", "Resource": self.bus.arn}
+        return {
+            "Sid": "PublishToTheShopsBus",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": self.bus.arn,
+        }

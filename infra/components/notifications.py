@@ -54,7 +54,12 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 BATCH_SIZE = 10
 NOTIFIER_MAX_CONCURRENCY = 2  # the event source mapping's minimum; two database connections at most
-SQS_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+SQS_CONSUMER_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+)
 SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
 
 
@@ -197,7 +202,12 @@ class Notifications(pulumi.ComponentResource):
                 *database_statements(args.database, args.key_arn, region),
                 own_log_group_statement(self.log_group.arn),
                 network_interfaces_statement(),
-                {"Sid": "ConsumeOwnQueue", "Effect": "Allow", "Action": list(SQS_CONSUMER_ACTIONS), "Resource": self.queue.arn},
+                {
+                    "Sid": "ConsumeOwnQueue",
+                    "Effect": "Allow",
+                    "Action": list(SQS_CONSUMER_ACTIONS),
+                    "Resource": self.queue.arn,
+                },
                 {
                     "Sid": "QueueKeyThroughSqs",
                     "Effect": "Allow",
@@ -241,6 +251,8 @@ class Notifications(pulumi.ComponentResource):
             function_name=self.function.name,
             batch_size=BATCH_SIZE,
             function_response_types=["ReportBatchItemFailures"],
-            scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=NOTIFIER_MAX_CONCURRENCY),
+            scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
+                maximum_concurrency=NOTIFIER_MAX_CONCURRENCY
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )

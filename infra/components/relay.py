@@ -119,7 +119,12 @@ class EventRelay(pulumi.ComponentResource):
             "relay-schedule",
             role=self.scheduler_role.id,
             policy=policy_document(
-                {"Sid": "InvokeRelay", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": self.function.arn}
+                {
+                    "Sid": "InvokeRelay",
+                    "Effect": "Allow",
+                    "Action": "lambda:InvokeFunction",
+                    "Resource": self.function.arn,
+                }
             ),
             opts=self._child,
         )

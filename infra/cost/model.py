@@ -781,21 +781,42 @@ def _usage_line(ctx: Context, r: GraphResource, item: str, unit: str, key: str, 
 
 
 def price_event_bus(ctx: Context, r: GraphResource) -> list[Line]:
-    return _usage_line(ctx, r, f"event bus {_label(r)}", "million events", "eventbridge_custom_event_million", "per event published (usage)")
+    return _usage_line(
+        ctx,
+        r,
+        f"event bus {_label(r)}",
+        "million events",
+        "eventbridge_custom_event_million",
+        "per event published (usage)",
+    )
 
 
 def price_event_archive(ctx: Context, r: GraphResource) -> list[Line]:
-    return _usage_line(ctx, r, f"event archive {_label(r)}", "GB archived", "eventbridge_archive_gb", "per GB of events archived, plus storage (usage)")
+    return _usage_line(
+        ctx,
+        r,
+        f"event archive {_label(r)}",
+        "GB archived",
+        "eventbridge_archive_gb",
+        "per GB of events archived, plus storage (usage)",
+    )
 
 
 def price_queue(ctx: Context, r: GraphResource) -> list[Line]:
     return _usage_line(
-        ctx, r, f"SQS queue {_label(r)}", "million requests", "sqs_request_million", "per request; its consumer's polling is priced on the event source mapping"
+        ctx,
+        r,
+        f"SQS queue {_label(r)}",
+        "million requests",
+        "sqs_request_million",
+        "per request; its consumer's polling is priced on the event source mapping",
     )
 
 
 def price_email_identity(ctx: Context, r: GraphResource) -> list[Line]:
-    return _usage_line(ctx, r, f"SES identity {_label(r)}", "thousand e-mails", "ses_email_thousand", "per e-mail sent (usage)")
+    return _usage_line(
+        ctx, r, f"SES identity {_label(r)}", "thousand e-mails", "ses_email_thousand", "per e-mail sent (usage)"
+    )
 
 
 def price_event_source_mapping(ctx: Context, r: GraphResource) -> list[Line]:
@@ -804,7 +825,9 @@ def price_event_source_mapping(ctx: Context, r: GraphResource) -> list[Line]:
     per_minute = pollers * 60 / ctx.prices.rule("sqs_long_poll_seconds")
     millions = per_minute * 60 * ctx.hours / 1e6
     note = f"{pollers:g} idle long polls of an empty queue, {per_minute:g} ReceiveMessage a minute"
-    return [ctx.line(f"SQS polling of {_label(r)}", r, millions, "million requests", "sqs_request_million", note, "events")]
+    return [
+        ctx.line(f"SQS polling of {_label(r)}", r, millions, "million requests", "sqs_request_million", note, "events")
+    ]
 
 
 Pricer = Callable[[Context, GraphResource], list[Line]]

@@ -120,7 +120,9 @@ def test_checkout_paid_fulfilled_and_refunded_reach_the_bus_and_the_customer(
     shipped = _paid_order(rest, shop, db, stripe_env, "MUG-001")
     _fulfil(admin, shipped["order_id"])
     refunded = _paid_order(rest, shop, db, stripe_env, "BOK-200")
-    reply = admin("POST", f"/api/admin/orders/{refunded['order_id']}/refunds", body={}, headers={"Idempotency-Key": "r"})
+    reply = admin(
+        "POST", f"/api/admin/orders/{refunded['order_id']}/refunds", body={}, headers={"Idempotency-Key": "r"}
+    )
     assert reply.status == 200 and reply.body["status"] == "refunded"
 
     published = received(events, tap)

@@ -69,7 +69,12 @@ def test_the_rule_feeds_the_queue_and_what_it_cannot_deliver_goes_to_the_dlq(pro
     rule = program.one("aws:cloudwatch/eventRule:EventRule", "notify")
     assert rule["eventBusName"] == bus["name"]
     assert json.loads(rule["eventPattern"]) == notification_pattern()
-    assert set(notification_pattern()["detail-type"]) == {"OrderPaid", "OrderFulfilled", "OrderCancelled", "OrderRefunded"}
+    assert set(notification_pattern()["detail-type"]) == {
+        "OrderPaid",
+        "OrderFulfilled",
+        "OrderCancelled",
+        "OrderRefunded",
+    }
     target = program.one("aws:cloudwatch/eventTarget:EventTarget", "notify")
     queue, dlq = _queue(program, "notifications"), _queue(program, "notifications-dlq")
     assert target["rule"] == rule["name"] and target["eventBusName"] == bus["name"]

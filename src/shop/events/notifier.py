@@ -68,13 +68,13 @@ def _parse(envelope: dict[str, Any]) -> tuple[Template | None, dict[str, Any]]:
     if envelope.get("source") != SOURCE:
         raise UnsupportedEventError(f"source {envelope.get('source')!r} is not {SOURCE!r}")
     try:
-        detail_type = DetailType(envelope.get("detail-type"))
+        detail_type = DetailType(str(envelope.get("detail-type")))
     except ValueError:
         raise UnsupportedEventError(f"unknown detail type {envelope.get('detail-type')!r}") from None
     detail = envelope.get("detail")
     if not isinstance(detail, dict) or detail.get("version") != DETAIL_VERSION:
         raise UnsupportedEventError(f"{detail_type} detail is not version {DETAIL_VERSION}")
-    if not detail.get("event_id") or not detail.get("order_id") and detail_type in NOTIFICATIONS:
+    if not detail.get("event_id") or (not detail.get("order_id") and detail_type in NOTIFICATIONS):
         raise UnsupportedEventError(f"{detail_type} detail lacks event_id or order_id")
     return NOTIFICATIONS.get(detail_type), detail
 

@@ -48,7 +48,9 @@ ORDER BY seq
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
-_PUBLISHED_SQL = "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE seq = ANY(%s)"
+_PUBLISHED_SQL = (
+    "UPDATE outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE seq = ANY(%s)"
+)
 _FAILED_SQL = "UPDATE outbox SET attempts = attempts + 1, last_error = %s WHERE seq = %s"
 _PURGE_SQL = "DELETE FROM outbox WHERE published_at < now() - make_interval(days => %s)"
 _PENDING_SQL = "SELECT count(*) AS pending FROM outbox WHERE published_at IS NULL"

@@ -63,11 +63,11 @@ def _headline(template: Template, order: dict[str, Any]) -> tuple[str, str]:
         refunded = int(order.get("refunded_cents") or 0)
         extra = f" We refunded {money(refunded, currency)} to your card." if refunded else " You have not been charged."
         return f"Order {short} cancelled", "Your order was cancelled." + extra
-    refunded = money(int(order.get("refunded_cents") or 0), currency)
+    refunded_text = money(int(order.get("refunded_cents") or 0), currency)
     partly = order.get("status") == "partially_refunded"
     return (
         f"Order {short} {'partially ' if partly else ''}refunded",
-        f"We refunded {refunded} to your card{' (part of your order)' if partly else ''}. "
+        f"We refunded {refunded_text} to your card{' (part of your order)' if partly else ''}. "
         "It can take 5-10 days to show on your statement.",
     )
 
@@ -98,22 +98,21 @@ def render(template: Template, order: dict[str, Any]) -> Rendered:
     )
     e = html.escape
     rows = "".join(
-        f"<tr><td>{quantity} &times; {e(name)}</td><td style=\"text-align:right\">{e(amount)}</td></tr>"
+        f'<tr><td>{quantity} &times; {e(name)}</td><td style="text-align:right">{e(amount)}</td></tr>'
         for name, quantity, amount in lines
     ) + "".join(
-        f"<tr><th scope=\"row\" style=\"text-align:left\">{e(label)}</th>"
-        f"<td style=\"text-align:right\">{e(amount)}</td></tr>"
+        f'<tr><th scope="row" style="text-align:left">{e(label)}</th><td style="text-align:right">{e(amount)}</td></tr>'
         for label, amount in totals
     )
     address_html = "<br>".join(e(part) for part in address)
     body = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{e(subject)}</title></head><body style=\"font-family:sans-serif\">"
-        f"<h1 style=\"font-size:1.3em\">{e(subject)}</h1><p>{e(intro)}</p>"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<title>{e(subject)}</title></head><body style="font-family:sans-serif">'
+        f'<h1 style="font-size:1.3em">{e(subject)}</h1><p>{e(intro)}</p>'
         f"<p>Order <code>{e(order['id'])}</code></p>"
-        f"<table role=\"presentation\" style=\"border-collapse:collapse;min-width:18em\">{rows}</table>"
-        + (f"<h2 style=\"font-size:1.1em\">Shipping to</h2><p>{address_html}</p>" if address else "")
-        + f"<p style=\"color:#555\">{e(SHOP_NAME)}. Reply to this e-mail if something is wrong.</p></body></html>"
+        f'<table role="presentation" style="border-collapse:collapse;min-width:18em">{rows}</table>'
+        + (f'<h2 style="font-size:1.1em">Shipping to</h2><p>{address_html}</p>' if address else "")
+        + f'<p style="color:#555">{e(SHOP_NAME)}. Reply to this e-mail if something is wrong.</p></body></html>'
     )
     return Rendered(subject=subject, text=text + "\n", html=body)
 

@@ -159,15 +159,27 @@ def _configure_stripe(stripe: Any, ssm_endpoint: str, base: str) -> dict[str, st
     return env
 
 
-def _start_events(handle: Any, stop: threading.Event, gateway: GatewayConfig) -> None:
-    """The relay's sweep (EventBridge Scheduler in AWS) and the notifier (Lambda's SQS polling) as
-    threads of this process; the gateway's ``/_local/mail`` reads moto's SES."""
+def _start_events(endpoint: str, stop: threading.Event, gateway: GatewayConfig) -> None:
+    """In the background: the bus, rule, queues and sender on moto, then the relay's sweep
+    (EventBridge Scheduler in AWS) and the notifier (Lambda's SQS polling) as threads of this process.
+    The gateway's ``/_local/mail`` reads moto's SES."""
     from shop.events import relay
     from shop.local import events as local_events
+    from shop.local.services import LOCAL_REGION
 
-    relay.start_background(stop, interval=local_events.RELAY_SWEEP_SECONDS)
-    local_events.NotifierPoller(handle).start(stop)
-    gateway.mail = lambda: local_events.sent_mail(handle.region)
+    gateway.mail = lambda: local_events.sent_mail(LOCAL_REGION)
+
+    def start() -> None:
+        try:
+            handle = local_events.ensure_events(endpoint, LOCAL_REGION)
+        except Exception:
+            log.exception("events: could not create the bus and queues on moto; no e-mail will be sent")
+            return
+        relay.start_background(stop, interval=local_events.RELAY_SWEEP_SECONDS)
+        local_events.NotifierPoller(handle).start(stop)
+        log.info("events: bus %s, notifier polling %s", handle.bus, handle.queue_url)
+
+    threading.Thread(target=start, name="events-setup", daemon=True).start()
 
 
 def function_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -308,14 +320,6 @@ def run(args: argparse.Namespace) -> int:
         # Stripe's configuration runs beside the rest of the start: moto loads its SSM backend (and
         # EC2's, which that imports) on the first SSM call, and localstripe may still be starting.
         stripe_env = pool.submit(_configure_stripe, stripe, endpoint, f"http://127.0.0.1:{server.server_address[1]}")
-        # Events and e-mail: the bus, rule, queues and sender on our moto server (not on an endpoint
-        # given by the user, which may not emulate them), in the background (moto loads three backends).
-        events_future = None
-        if not args.dynamodb_endpoint:
-            from shop.local import events as local_events
-
-            events_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-            events_future = events_pool.submit(local_events.ensure_events, endpoint, services.LOCAL_REGION)
         tables = services.ensure_tables(endpoint)
         if not args.dynamodb_endpoint:
             dynamo_client = services.dynamodb_client(endpoint)
@@ -326,13 +330,19 @@ def run(args: argparse.Namespace) -> int:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         token_secret_file = services.ensure_token_secret(data_dir)
         users = None if users_future is None else users_future.result()
-        events_handle = None if events_future is None else events_future.result()
+        # Events and e-mail on our moto server (not on an endpoint given by the user, which may not
+        # emulate them): the function's settings now, the bus, rule and queues after "ready".
+        events_env: dict[str, str] = {}
+        if not args.dynamodb_endpoint:
+            from shop.local import events as local_events
+
+            events_env = local_events.environment(endpoint)
         environment = {
             **services.app_environment(pg_url, endpoint, tables, token_secret_file=token_secret_file),
             **function_environment(args),
             **stripe_env.result(),
             **({} if users is None else users.environment()),
-            **({} if events_handle is None else events_handle.environment()),
+            **events_env,
         }
         os.environ.update(environment)
         config.reload()
@@ -355,8 +365,8 @@ def run(args: argparse.Namespace) -> int:
         from shop.jobs import expire
 
         expire.start_background(stop_saving)
-        if events_handle is not None:
-            _start_events(events_handle, stop_saving, server.config)
+        if events_env:
+            _start_events(endpoint, stop_saving, server.config)
         if dynamo_client is not None:
 
             def save_now() -> None:
@@ -383,7 +393,7 @@ def run(args: argparse.Namespace) -> int:
             admin = f"{users.admin_email} / {users.admin_password}"
             print(f"  admin       {admin}  (Cognito user pool {users.user_pool_id})", flush=True)
         print(f"  stripe      {stripe.url}   (localstripe; webhooks to {base}{STRIPE_WEBHOOK_PATH})", flush=True)
-        if events_handle is not None:
+        if events_env:
             print(f"  mail        {base}{LOCAL_MAIL_PATH}   (e-mails sent through moto's SES)", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
         print(f"  workers     {args.workers} API worker process(es); logs: {args.log_format}", flush=True)

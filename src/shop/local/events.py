@@ -5,7 +5,8 @@ Set up like the stack (``infra/components/events.py``, ``notifications.py``): th
 ``ecommerce-<suffix>``, a rule matching ``shop.events.notification_pattern()`` with the notifications
 queue as its target, the queue's dead-letter queue after ``MAX_RECEIVE_COUNT`` receives, and the
 sender identity verified in moto's SES. moto keeps all of it in memory, so it is created at every
-start (a few milliseconds); undelivered outbox rows survive in PostgreSQL and go out after a restart.
+start, in the background after the platform is ready (moto loads three backends: about 2 s on a
+loaded machine); undelivered outbox rows survive in PostgreSQL and go out once the bus exists.
 
 :class:`NotifierPoller` plays Lambda's SQS event source mapping: it receives up to 10 messages, calls
 ``shop.events.notifier.handler`` with an SQS event and deletes the records not reported in
@@ -39,7 +40,7 @@ RELAY_SWEEP_SECONDS = 1.0
 def _client(service: str, endpoint_url: str, region: str) -> Any:
     import boto3
 
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=endpoint_url,
         region_name=region,
@@ -58,14 +59,19 @@ class EventsHandle:
     sender: str
 
     def environment(self) -> dict[str, str]:
-        """What the API and the notifier need: the bus, the sender, the SDK's endpoint overrides."""
-        return {
-            str(Env.EVENT_BUS_NAME): self.bus,
-            str(Env.SENDER_EMAIL): self.sender,
-            "AWS_ENDPOINT_URL_EVENTBRIDGE": self.endpoint_url,
-            "AWS_ENDPOINT_URL_SQS": self.endpoint_url,
-            "AWS_ENDPOINT_URL_SES": self.endpoint_url,
-        }
+        return environment(self.endpoint_url, self.bus, self.sender)
+
+
+def environment(endpoint_url: str, bus: str = bus_name("local"), sender: str = LOCAL_SENDER) -> dict[str, str]:
+    """What the API and the notifier need (the bus, the sender, the SDK's endpoint overrides); known
+    before the resources exist, so ``make dev`` creates them after it is ready."""
+    return {
+        str(Env.EVENT_BUS_NAME): bus,
+        str(Env.SENDER_EMAIL): sender,
+        "AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint_url,
+        "AWS_ENDPOINT_URL_SQS": endpoint_url,
+        "AWS_ENDPOINT_URL_SES": endpoint_url,
+    }
 
 
 def ensure_events(endpoint_url: str, region: str, suffix: str = "local", sender: str = LOCAL_SENDER) -> EventsHandle:
@@ -91,7 +97,10 @@ def ensure_events(endpoint_url: str, region: str, suffix: str = "local", sender:
 
 def tap_queue(handle: EventsHandle, logical: str, pattern: dict[str, Any] | None = None) -> str:
     """A second queue receiving every shop event on the bus (tests read what was published)."""
-    events, sqs = _client("events", handle.endpoint_url, handle.region), _client("sqs", handle.endpoint_url, handle.region)
+    events, sqs = (
+        _client("events", handle.endpoint_url, handle.region),
+        _client("sqs", handle.endpoint_url, handle.region),
+    )
     url = sqs.create_queue(QueueName=logical)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     from shop.events import SOURCE
@@ -121,12 +130,21 @@ class NotifierPoller:
         if not messages:
             return 0
         records = [
-            {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"], "eventSource": "aws:sqs"}
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "eventSource": "aws:sqs",
+            }
             for m in messages
         ]
         result = notifier.handler({"Records": records}, None)
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        done = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(records) if r["messageId"] not in failed]
+        done = [
+            {"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+            for i, r in enumerate(records)
+            if r["messageId"] not in failed
+        ]
         if done:
             self._sqs.delete_message_batch(QueueUrl=self.handle.queue_url, Entries=done)
         return len(records)
@@ -165,7 +183,9 @@ def sent_mail(region: str, account: str = LOCAL_ACCOUNT) -> list[dict[str, Any]]
     for index, sent in enumerate(ses_backends[account][region].sent_messages):
         raw = getattr(sent, "raw_data", None)
         if raw is None:  # SendEmail (not ours): no MIME
-            found.append({"index": index, "id": sent.id, "subject": getattr(sent, "subject", ""), "text": "", "html": ""})
+            found.append(
+                {"index": index, "id": sent.id, "subject": getattr(sent, "subject", ""), "text": "", "html": ""}
+            )
             continue
         message, text, html = _parts(raw)
         found.append(
