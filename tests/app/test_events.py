@@ -298,3 +298,57 @@ def test_concurrent_relays_skip_each_others_rows(
     assert sum(counts) == 60
     ids = [e["detail"]["event_id"] for e in received(events, tap, wait=1)]
     assert sorted(ids) == sorted(written)  # each row published once, by one of them
+
+
+@pytest.fixture
+def scratch_db(postgres: Any) -> Iterator[str]:
+    import psycopg
+
+    name = "scratch_outbox"
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres.url_for(name)
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_migration_0006_runs_on_a_database_holding_orders_and_the_app_role_writes_events(scratch_db: str) -> None:
+    import psycopg
+
+    from shop.local.services import as_app_user
+
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in (m for m in migrate.available() if m.version < 6):
+            conn.execute(m.sql.encode())
+            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)", (m.version, m.name, m.checksum))
+        conn.execute(
+            "INSERT INTO products (sku, name, category, price_cents, stock) VALUES ('OLD-1', 'o', 'c', 100, 9)"
+        )
+        order_id = conn.execute(
+            "INSERT INTO orders (id, token_hash, status, email, cart_id, total_cents)"
+            " VALUES (gen_random_uuid(), NULL, 'pending_payment', 'old@example.com', 'old-cart', 100)"
+            " RETURNING id::text"
+        ).fetchone()[0]
+    assert migrate.migrate(scratch_db)[0] == "0006_outbox"
+    with psycopg.connect(as_app_user(scratch_db), autocommit=True) as app:  # the DML-only role
+        assert app.execute("SELECT low_stock_threshold FROM products WHERE sku = 'OLD-1'").fetchone()[0] == 5
+        assert app.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0  # history is not replayed
+        app.execute(
+            "WITH moved AS (UPDATE orders SET status = 'paid' WHERE id = %s RETURNING id)"
+            " INSERT INTO order_history (order_id, from_status, to_status, cause)"
+            " SELECT id, 'pending_payment', 'paid', 'test' FROM moved",
+            (order_id,),
+        )
+        app.execute("UPDATE products SET stock = 2 WHERE sku = 'OLD-1'")
+        rows = app.execute("SELECT detail_type, detail FROM outbox ORDER BY seq").fetchall()
+        assert [r[0] for r in rows] == ["OrderPaid", "StockLow"]
+        for kind, detail in rows:
+            jsonschema.Draft4Validator(schema(kind)).validate(detail)
+        app.execute(
+            "INSERT INTO sent_emails (event_id, order_id, template) VALUES (gen_random_uuid(), %s, 't')", (order_id,)
+        )
