@@ -352,3 +352,39 @@ def test_migration_0006_runs_on_a_database_holding_orders_and_the_app_role_write
         app.execute(
             "INSERT INTO sent_emails (event_id, order_id, template) VALUES (gen_random_uuid(), %s, 't')", (order_id,)
         )
+
+
+def test_the_edge_function_has_no_mailbox_and_the_gateway_serves_it_only_when_given_one(tmp_path: Any) -> None:
+    """In AWS ``/_local/mail`` reaches only the edge's pass-through to the S3 origin, which holds no
+    such object (tests/infra/test_events.py); the edge itself never generates it. The local gateway
+    serves it only when ``make dev`` hands it the mailbox."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from shop.declarations import LOCAL_MAIL_PATH
+    from shop.edge import handler as edge
+    from shop.edge.config import EdgeConfig
+    from shop.local.gateway import GatewayConfig, PooledHTTPServer
+
+    request = {"clientIp": "203.0.113.9", "method": "GET", "uri": LOCAL_MAIL_PATH, "querystring": "", "headers": {}}
+    forwarded = edge.process(request, EdgeConfig(environment="prod"))
+    assert "status" not in forwarded and forwarded["uri"] == LOCAL_MAIL_PATH  # forwarded, not answered
+
+    (tmp_path / "index.html").write_text("<!doctype html><title>shop</title>")
+    config = GatewayConfig(storefront_dir=tmp_path, edge=EdgeConfig(environment="prod"))
+    server = PooledHTTPServer(("127.0.0.1", 0), config)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}{LOCAL_MAIL_PATH}"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url, timeout=10)
+        assert missing.value.code == 404
+        message = {"index": 0, "id": "m", "subject": "Hi <b>", "text": "body", "html": "<p>x</p>", "to": "a@b.c"}
+        config.mail = lambda: [message]
+        with urllib.request.urlopen(url, timeout=10) as page:
+            text = page.read().decode()
+        assert "Hi &lt;b&gt;" in text and "Hi <b>" not in text  # subjects are escaped
+    finally:
+        server.shutdown()
+        server.server_close()
