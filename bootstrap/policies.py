@@ -45,6 +45,7 @@ DEPLOY_SERVICES = (
     "rds",
     "s3",
     "scheduler",
+    "schemas",
     "secretsmanager",
     "ses",
     "sns",

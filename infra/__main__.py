@@ -20,14 +20,17 @@ from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
 from infra.components.encryption import Encryption, EncryptionArgs
+from infra.components.events import Events, EventsArgs
 from infra.components.identity import Identity, IdentityArgs
 from infra.components.jobs import Jobs, JobsArgs
 from infra.components.load_balancer import LoadBalancer, LoadBalancerArgs
 from infra.components.migrations import Migrations, MigrationsArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.notifications import Notifications, NotificationsArgs
 from infra.components.order_token_secret import OrderTokenSecret, OrderTokenSecretArgs
 from infra.components.payments import Payments, PaymentsArgs
+from infra.components.relay import EventRelay, RelayArgs
 from infra.components.storage import Storage, StorageArgs
 from infra.components.tables import Tables, TablesArgs
 from infra.cors import cors_allow_origin
@@ -95,6 +98,7 @@ identity = Identity("identity", IdentityArgs(settings=settings))
 # Browsers may call the API from anywhere outside prod; in prod from the storefront only.
 cors_origin = cors_allow_origin(settings, cdn.origin)
 payments = Payments("payments", PaymentsArgs(settings=settings, key_arn=encryption.key.arn))
+events = Events("events", EventsArgs(settings=settings))
 order_token_secret = OrderTokenSecret(
     "order-token-secret", OrderTokenSecretArgs(settings=settings, key_arn=encryption.key.arn)
 )
@@ -109,7 +113,12 @@ api_function = ApiFunction(
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
         parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
-        environment={**identity.function_environment(), **payments.function_environment()},
+        environment={
+            **identity.function_environment(),
+            **payments.function_environment(),
+            Env.EVENT_BUS_NAME: events.bus.name,
+        },
+        statements=[events.publish_statement()],
     ),
 )
 migrations = Migrations(
@@ -135,6 +144,18 @@ jobs = Jobs(
         },
     ),
 )
+relay = EventRelay(
+    "relay",
+    RelayArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
+        image_uri=api_function.image_uri,
+        bus_name=events.bus.name,
+        publish_statement=events.publish_statement(),
+    ),
+)
 # Off by default: the bootstrap program owns the region's setting (see api_gateway_account.py).
 api_gateway_account = (
     ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
@@ -153,6 +174,17 @@ api_gateway = ApiGateway(
         user_pool_arn=identity.user_pool.arn,
     ),
 )
+notifications = Notifications(
+    "notifications",
+    NotificationsArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        network=network.function_network,
+        database=database.access,
+        image_uri=api_function.image_uri,
+        bus_name=events.bus.name,
+    ),
+)
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
@@ -166,6 +198,7 @@ monitoring = Monitoring(
         cluster_identifier=database.cluster.cluster_identifier,
         proxy_name=database.proxy.name if database.proxy else None,
         table_names={logical: table.name for logical, table in tables.tables.items()},
+        dlq_name=notifications.dlq.name,
     ),
 )
 
@@ -222,3 +255,10 @@ pulumi.export("userPoolIssuer", identity.issuer)
 pulumi.export("alarmTopicArn", monitoring.topic.arn)
 pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
 pulumi.export("dashboardUrl", monitoring.dashboard_url)
+pulumi.export("eventBusName", events.bus.name)
+pulumi.export("eventArchiveName", events.archive.name)
+pulumi.export("relayFunctionName", relay.function.name)
+pulumi.export("notifierFunctionName", notifications.function.name)
+pulumi.export("notificationsQueueName", notifications.queue.name)
+pulumi.export("notificationsDlqName", notifications.dlq.name)
+pulumi.export("senderIdentityArn", notifications.identity.arn)

@@ -37,6 +37,8 @@ NAME_PROPERTIES: dict[str, str] = {
     "aws:rds/proxyEndpoint:ProxyEndpoint": "dbProxyEndpointName",
     "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
     "aws:apigateway/stage:Stage": "stageName",
+    # The SES identity is its address: one per account and region.
+    "aws:sesv2/emailIdentity:EmailIdentity": "emailIdentity",
 }
 
 # Types that keep a unique name by prefix: the maximum prefix length the provider accepts.

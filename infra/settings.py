@@ -13,6 +13,9 @@ Config keys (namespace ``ecommerce``):
 - ``alarmEmail``: subscribe this address to the alarm topic. Required in prod, where an address at a
   reserved example domain (example.com, example.org, example.net and their subdomains; the .test,
   .example, .invalid and .localhost TLDs) is refused: nobody would read the alarms.
+- ``senderEmail`` (required): the address customer e-mails come from; the stack creates its SES
+  identity (SES mails it a verification link). Must be an e-mail address; in prod not at a reserved
+  example domain (customers would get mail from an address nobody reads, and SES cannot verify it).
 - ``domainName``, ``certificateArn`` (regional, for API Gateway and the ALB),
   ``cloudfrontCertificateArn`` (us-east-1): optional custom domain.
 - ``storefrontCredential`` (secret, required outside prod): ``user:password`` that
@@ -353,6 +356,8 @@ class Settings:
     dr_region: str | None = None
     # Whether this stack owns the region's API Gateway CloudWatch role setting (bootstrap/ does).
     manage_api_gateway_account: bool = False
+    # The SES identity customer e-mails are sent from (issue 14).
+    sender_email: str = ""
 
     @property
     def is_prod(self) -> bool:
@@ -527,6 +532,21 @@ def is_reserved_email_domain(address: str) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in RESERVED_EMAIL_DOMAINS)
 
 
+def validate_sender_email(sender_email: str | None, environment: str) -> str:
+    """The sender address: required on every stack, well-formed; in prod at a domain someone reads."""
+    fix = "pulumi config set senderEmail orders@<your-domain> (README: E-mail)"
+    if not sender_email:
+        raise SettingsError(f"config ecommerce:senderEmail is required (customer e-mails are sent from it): {fix}")
+    if not _EMAIL.match(sender_email):
+        raise SettingsError(f"config ecommerce:senderEmail = {sender_email!r} is not an e-mail address")
+    if environment == "prod" and is_reserved_email_domain(sender_email):
+        raise SettingsError(
+            f"config ecommerce:senderEmail = {sender_email!r} is at a reserved example domain, which SES cannot "
+            f"verify and nobody reads; prod customers must be able to reply: {fix}"
+        )
+    return sender_email
+
+
 def validate_alarm_email(alarm_email: str | None, environment: str) -> str | None:
     """The alarm address: well-formed anywhere; in prod required and at a domain someone reads."""
     if alarm_email is not None and not _EMAIL.match(alarm_email):
@@ -565,6 +585,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         raise SettingsError("config aws:region is required (for example: pulumi config set aws:region us-west-2)")
 
     alarm_email = validate_alarm_email(config.get("alarmEmail"), environment)
+    sender_email = validate_sender_email(config.get("senderEmail"), environment)
 
     domain_name = config.get("domainName")
     certificate_arn = config.get("certificateArn")
@@ -635,6 +656,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         stripe_publishable_key=stripe_publishable_key,
         dr_region=dr_region if profile.dr_copy else None,
         manage_api_gateway_account=_flag(config, "manageApiGatewayAccount"),
+        sender_email=sender_email,
     )
 
 

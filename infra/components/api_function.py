@@ -27,6 +27,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -82,6 +83,7 @@ def function_policy(
     key_arn: pulumi.Input[str],
     region: str,
     parameter_arns: Sequence[pulumi.Input[str]] = (),
+    statements: Sequence[Mapping[str, Any]] = (),
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
     return policy_document(
@@ -98,6 +100,7 @@ def function_policy(
             "Condition": {"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
         },
         *parameter_read_statements(parameter_arns, key_arn, region),
+        *statements,
     )
 
 
@@ -143,6 +146,8 @@ class ApiFunctionArgs:
     parameters: Mapping[Env, SecureParameter] = field(default_factory=dict)
     # Plain values other components own, by variable (e.g. identity.py's user pool for the token verifier).
     environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
+    # Statements other components own (events.py: events:PutEvents on the bus, after commit).
+    statements: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -283,6 +288,7 @@ class ApiFunction(pulumi.ComponentResource):
                 key_arn=args.key_arn,
                 region=args.settings.region,
                 parameter_arns=[parameter.arn for parameter in args.parameters.values()],
+                statements=args.statements,
             ),
             opts=self._child,
         )

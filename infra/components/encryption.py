@@ -53,8 +53,8 @@ class Encryption(pulumi.ComponentResource):
 
 
 def key_policy(region: str) -> pulumi.Output[str]:
-    """Administration stays with the account; CloudWatch Logs, CloudWatch alarms (SNS) and
-    CloudFront may use the key for this account's resources only."""
+    """Administration stays with the account; CloudWatch Logs, CloudWatch alarms (SNS), EventBridge
+    rules (SQS) and CloudFront may use the key for this account's resources only."""
     identity = aws.get_caller_identity_output()
     partition = aws.get_partition_output()
     account_root = pulumi.Output.format("arn:{0}:iam::{1}:root", partition.partition, identity.account_id)
@@ -87,6 +87,23 @@ def key_policy(region: str) -> pulumi.Output[str]:
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": identity.account_id}},
+        },
+        {
+            # The notify rule delivers to the SSE-KMS notifications queue and its DLQ (EventBridge
+            # user guide, "Amazon SQS permissions" for encrypted queues): this account's rules only.
+            "Sid": "EventBridgeSendsToEncryptedQueues",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": identity.account_id},
+                "ArnLike": {
+                    "aws:SourceArn": pulumi.Output.format(
+                        "arn:{0}:events:{1}:{2}:rule/*", partition.partition, region, identity.account_id
+                    )
+                },
+            },
         },
         {
             # CloudFront (Origin Access Control) reads the SSE-KMS static assets. The key

@@ -49,6 +49,9 @@ MISSING_DATA: dict[str, MissingData] = {
     "db-acu-at-max": "missing",
     "api-5xx-rate": "notBreaching",
     "dynamo-throttles": "notBreaching",
+    # SQS stops sending metrics for a queue idle for six hours (SQS developer guide, "Available
+    # CloudWatch metrics for Amazon SQS"): an empty, idle dead-letter queue reports nothing.
+    "notifications-dlq-depth": "notBreaching",
 }
 
 WIDGET_WIDTH = 8
@@ -110,6 +113,8 @@ class MonitoringArgs:
     proxy_name: pulumi.Input[str] | None
     # Logical table name → physical table name.
     table_names: Mapping[str, pulumi.Input[str]]
+    # The notifications dead-letter queue (notifications.py): any message there is an e-mail not sent.
+    dlq_name: pulumi.Input[str]
 
 
 # --------------------------------------------------------------------------- alarms as data
@@ -224,6 +229,13 @@ ALARMS: tuple[AlarmSpec, ...] = (
         ),
         evaluation_periods=2,
         comparison="GreaterThanThreshold",
+    ),
+    AlarmSpec(
+        "notifications-dlq-depth",
+        "Customer e-mails (or their events) failed MAX_RECEIVE_COUNT times and wait in the dead-letter queue.",
+        1,
+        Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "dlq", "Maximum"),
+        evaluation_periods=1,
     ),
 )
 
@@ -356,6 +368,7 @@ class Monitoring(pulumi.ComponentResource):
             "target_group": {"LoadBalancer": lb, "TargetGroup": tg},
             "api": {"ApiName": args.api_name, "Stage": args.stage_name},
             "cluster": {"DBClusterIdentifier": args.cluster_identifier},
+            "dlq": {"QueueName": args.dlq_name},
         }
         for logical, table_name in args.table_names.items():
             sets[f"table:{logical}"] = {"TableName": table_name}

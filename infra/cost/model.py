@@ -75,7 +75,7 @@ FREE_AT_REST: dict[str, str] = {
     "aws:apigateway/account:Account": "account-level setting (the CloudWatch role)",
     "aws:ssm/parameter:Parameter": "standard-tier parameters cost nothing; reads are API calls (usage)",
     "aws:scheduler/schedule:Schedule": "EventBridge Scheduler: 14 M invocations/month free; the expiry job"
-    " uses 8,640 (every 5 min); its function is priced per invocation",
+    " uses 8,640 (every 5 min), the relay 43,800 (every minute); their functions are priced per invocation",
     "aws:apigateway/apiKey:ApiKey": "no charge for keys",
     "aws:apigateway/deployment:Deployment": "configuration; requests are priced on the REST API",
     "aws:apigateway/integration:Integration": "configuration of the REST API",
@@ -148,6 +148,12 @@ FREE_AT_REST: dict[str, str] = {
     "aws:wafv2/regexPatternSet:RegexPatternSet": "no charge for pattern sets",
     "aws:wafv2/webAclAssociation:WebAclAssociation": "no charge for associating a web ACL",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "log delivery is usage",
+    "aws:cloudwatch/eventRule:EventRule": "no charge for rules; events are priced on the bus",
+    "aws:cloudwatch/eventTarget:EventTarget": "no charge for targets; deliveries to SQS are priced on the queue",
+    "aws:schemas/registry:Registry": "no charge for registries (schema discovery, not used, is billed)",
+    "aws:schemas/schema:Schema": "no charge for schemas in a registry",
+    "aws:sqs/queuePolicy:QueuePolicy": "configuration of the queue",
+    "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy": "configuration of the queue",
     "aws:xray/samplingRule:SamplingRule": "no charge for rules; the traces they keep are priced on the health checks",
 }
 
@@ -770,6 +776,60 @@ def price_distribution(ctx: Context, r: GraphResource) -> list[Line]:
     ]
 
 
+def _usage_line(ctx: Context, r: GraphResource, item: str, unit: str, key: str, note: str) -> list[Line]:
+    return [ctx.line(item, r, 0, unit, key, note, "events")]
+
+
+def price_event_bus(ctx: Context, r: GraphResource) -> list[Line]:
+    return _usage_line(
+        ctx,
+        r,
+        f"event bus {_label(r)}",
+        "million events",
+        "eventbridge_custom_event_million",
+        "per event published (usage)",
+    )
+
+
+def price_event_archive(ctx: Context, r: GraphResource) -> list[Line]:
+    return _usage_line(
+        ctx,
+        r,
+        f"event archive {_label(r)}",
+        "GB archived",
+        "eventbridge_archive_gb",
+        "per GB of events archived, plus storage (usage)",
+    )
+
+
+def price_queue(ctx: Context, r: GraphResource) -> list[Line]:
+    return _usage_line(
+        ctx,
+        r,
+        f"SQS queue {_label(r)}",
+        "million requests",
+        "sqs_request_million",
+        "per request; its consumer's polling is priced on the event source mapping",
+    )
+
+
+def price_email_identity(ctx: Context, r: GraphResource) -> list[Line]:
+    return _usage_line(
+        ctx, r, f"SES identity {_label(r)}", "thousand e-mails", "ses_email_thousand", "per e-mail sent (usage)"
+    )
+
+
+def price_event_source_mapping(ctx: Context, r: GraphResource) -> list[Line]:
+    """Lambda polls an SQS queue even when it is empty: the idle pollers' ReceiveMessage requests."""
+    pollers = ctx.prices.rule("sqs_event_source_idle_pollers")
+    per_minute = pollers * 60 / ctx.prices.rule("sqs_long_poll_seconds")
+    millions = per_minute * 60 * ctx.hours / 1e6
+    note = f"{pollers:g} idle long polls of an empty queue, {per_minute:g} ReceiveMessage a minute"
+    return [
+        ctx.line(f"SQS polling of {_label(r)}", r, millions, "million requests", "sqs_request_million", note, "events")
+    ]
+
+
 Pricer = Callable[[Context, GraphResource], list[Line]]
 
 PRICED: dict[str, Pricer] = {
@@ -799,6 +859,11 @@ PRICED: dict[str, Pricer] = {
     "aws:apigateway/stage:Stage": price_stage,
     "aws:lambda/function:Function": price_function,
     "aws:cloudfront/distribution:Distribution": price_distribution,
+    "aws:cloudwatch/eventBus:EventBus": price_event_bus,
+    "aws:cloudwatch/eventArchive:EventArchive": price_event_archive,
+    "aws:sqs/queue:Queue": price_queue,
+    "aws:sesv2/emailIdentity:EmailIdentity": price_email_identity,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": price_event_source_mapping,
 }
 
 

@@ -16,6 +16,7 @@ GROUPS = {
     "dynamodb": "DynamoDB provisioned capacity",
     "health checks": "ALB health checks (Lambda, X-Ray)",
     "monitoring": "CloudWatch alarms and dashboard",
+    "events": "events and e-mail (SQS polling)",
     "other": "KMS, Secrets Manager, WAF, cache",
     "storage": "storage and logs (usage)",
 }

@@ -93,6 +93,9 @@ class Settings:
     order_token_secret_file: str | None = None
     payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
     browser_stripe: BrowserStripeSettings = BrowserStripeSettings()
+    event_bus_name: str | None = None
+    sender_email: str | None = None
+    storefront_url: str | None = None
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -189,7 +192,17 @@ def parse(env: Mapping[str, str]) -> Settings:
         order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
         payment_window_seconds=_int(env, Env.PAYMENT_WINDOW_SECONDS, PAYMENT_WINDOW_SECONDS, minimum=1),
         browser_stripe=_browser_stripe(env),
+        event_bus_name=_text(env, Env.EVENT_BUS_NAME),
+        sender_email=_sender(env),
+        storefront_url=_text(env, Env.STOREFRONT_URL),
     )
+
+
+def _sender(env: Mapping[str, str]) -> str | None:
+    value = _text(env, Env.SENDER_EMAIL)
+    if value is not None and (value.count("@") != 1 or value.startswith("@") or value.endswith("@")):
+        raise ConfigError(f"{Env.SENDER_EMAIL} must be an e-mail address, got {value!r}")
+    return value
 
 
 settings: Lazy[Settings] = Lazy(lambda: parse(os.environ))

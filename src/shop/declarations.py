@@ -43,6 +43,9 @@ PERSONAL_CACHE_CONTROL = "no-store"
 # the others when it exists), the SSM parameters holding the Stripe secrets (logical names, made
 # physical with ``physical_name``), and how long the function keeps a parameter it has read.
 STRIPE_WEBHOOK_PATH = f"{API_PREFIX}/webhooks/stripe"
+# The local platform's mailbox (``make dev`` only): the e-mails moto's SES accepted. No CloudFront
+# behaviour, edge rule or storefront file serves it (tests/app/test_local_mail.py).
+LOCAL_MAIL_PATH = "/_local/mail"
 STRIPE_SIGNATURE_HEADER = "Stripe-Signature"
 STRIPE_SECRET_KEY_PARAMETER = "stripe-secret-key"
 STRIPE_WEBHOOK_SECRET_PARAMETER = "stripe-webhook-secret"
@@ -328,6 +331,10 @@ class Env(StrEnum):
     # stack config) and, locally only, where Stripe.js is loaded from (default STRIPE_JS_URL).
     STRIPE_PUBLISHABLE_KEY = "STRIPE_PUBLISHABLE_KEY"
     STRIPE_JS_URL = "STRIPE_JS_URL"
+    # Events and e-mail (issue 14): the bus the relay publishes to; the notifier's SES sender.
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    SENDER_EMAIL = "SENDER_EMAIL"
+    STOREFRONT_URL = "STOREFRONT_URL"
 
 
 AttributeType = Literal["S", "N", "B"]

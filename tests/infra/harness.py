@@ -52,6 +52,9 @@ TEST_STOREFRONT_CREDENTIAL = "tester:correct-horse-battery-staple"
 ALARM_EMAIL_KEY = f"{PROJECT}:alarmEmail"
 # Not a reserved example domain (prod refuses those); tests never send mail.
 TEST_ALARM_EMAIL = "oncall@alerts.shop-operations.net"
+SENDER_EMAIL_KEY = f"{PROJECT}:senderEmail"
+# Prod's sender must not be at a reserved domain; the operator sets it (README: E-mail).
+TEST_SENDER_EMAIL = "orders@mail.shop-operations.net"
 # Every stack needs the two Stripe secrets (`pulumi config set --secret ...`); tests use dummies.
 TEST_STRIPE_SECRETS = {
     f"{PROJECT}:stripeSecretKey": "sk_test_harnessdummykey0000",
@@ -584,6 +587,8 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
     # Prod requires a real alarm address, which the operator sets (README: Operations); tests use one.
     if values.get(f"{PROJECT}:environment") == "prod" and ALARM_EMAIL_KEY not in values:
         values[ALARM_EMAIL_KEY] = TEST_ALARM_EMAIL
+    if SENDER_EMAIL_KEY not in values:
+        values[SENDER_EMAIL_KEY] = TEST_SENDER_EMAIL
     for key, value in TEST_STRIPE_SECRETS.items():
         if key not in values:
             values[key] = value

@@ -267,7 +267,17 @@ def test_policy_has_exactly_these_statements(program: Program) -> None:
         "TableEncryptionKeyThroughDynamoDB",
         "ReadOwnParameters",
         "ParameterKeyThroughSsm",
+        "PublishToTheShopsBus",
     }
+
+
+def test_the_function_publishes_to_the_shops_bus_only(program: Program) -> None:
+    """After a commit the function runs one relay batch (shop.events.relay.after_commit)."""
+    bus = program.one("aws:cloudwatch/eventBus:EventBus", "bus")
+    statement = role_policy(program)["PublishToTheShopsBus"]
+    assert statement["Action"] == "events:PutEvents" and statement["Resource"] == bus.outputs["arn"]
+    function = program.one("aws:lambda/function:Function", "api")
+    assert function.inputs["environment"]["variables"]["EVENT_BUS_NAME"] == bus.inputs["name"]
 
 
 def test_the_order_token_secret_is_a_securestring_only_this_function_reads(program: Program) -> None:

@@ -62,6 +62,15 @@ NAME_LIMITS: dict[str, tuple[int, str]] = {
     "aws:ec2/securityGroup:SecurityGroup": (255, r"(?!sg-)[\w .:/()#,@\[\]+=&;{}!$*-]+"),
     "aws:secretsmanager/secret:Secret": (512, r"[\w/+=.@-]+"),
     "aws:ssm/parameter:Parameter": (2048, r"[A-Za-z0-9_./-]+"),
+    # EventBridge (API reference: CreateEventBus, CreateArchive, PutRule; Schemas: CreateRegistry,
+    # CreateSchema), SQS (CreateQueue: 80, letters, digits, - and _), Scheduler (CreateSchedule: 64).
+    "aws:cloudwatch/eventBus:EventBus": (256, r"[/\.\-_A-Za-z0-9]+"),
+    "aws:cloudwatch/eventArchive:EventArchive": (48, r"[\.\-_A-Za-z0-9]+"),
+    "aws:cloudwatch/eventRule:EventRule": (64, r"[\.\-_A-Za-z0-9]+"),
+    "aws:schemas/registry:Registry": (64, r"[\.\-_A-Za-z@]+[\.\-_A-Za-z0-9@]*"),
+    "aws:schemas/schema:Schema": (385, r"[\.\-_A-Za-z@]+[\.\-_A-Za-z0-9@]*"),
+    "aws:sqs/queue:Queue": (80, r"[A-Za-z0-9_-]+"),
+    "aws:scheduler/schedule:Schedule": (64, r"[0-9a-zA-Z-_.]+"),
 }
 # A type nobody listed yet: a conservative limit most AWS names admit (add a row when you know better).
 GENERIC_LIMIT = (64, r"[A-Za-z0-9_./-]+")

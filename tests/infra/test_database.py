@@ -235,14 +235,14 @@ def test_read_only_endpoint_serves_the_readers_from_the_private_subnets(program:
 
 
 def test_the_functions_connect_through_the_proxy_with_an_iam_token(program: Program) -> None:
-    """The API, migration and expiry functions get the proxy's endpoint and may
+    """The API, migration, expiry, relay and notifier functions get the proxy's endpoint and may
     rds-db:connect as the database user on exactly this proxy."""
     functions = {
         f.name: f
         for f in program.of_type("aws:lambda/function:Function")
         if "DB_WRITER_HOST" in ((f.get("environment") or {}).get("variables") or {})
     }
-    assert set(functions) == {"api", "migrate", "expire"}
+    assert set(functions) == {"api", "migrate", "expire", "relay", "notifier"}
     p = proxy(program)
     endpoint = program.one("aws:rds/proxyEndpoint:ProxyEndpoint")
     assert functions["api"]["environment"]["variables"]["DB_READER_HOST"] == endpoint.outputs["endpoint"]
@@ -252,8 +252,8 @@ def test_the_functions_connect_through_the_proxy_with_an_iam_token(program: Prog
         variables = fn["environment"]["variables"]
         assert variables["DB_WRITER_HOST"] == p.outputs["endpoint"]
         assert variables["DB_NAME"] == cluster(program)["databaseName"]
-        # The API and the expiry job sign in as the DML-only application role; migrations as the master user.
-        expected_user = "shop_app" if fn.name in ("api", "expire") else cluster(program)["masterUsername"]
+        # Only migrations sign in as the master user; the rest as the DML-only application role.
+        expected_user = cluster(program)["masterUsername"] if fn.name == "migrate" else "shop_app"
         assert variables["DB_USER"] == expected_user, fn.name
         assert variables["DB_IAM_AUTH"] == "true"
 

@@ -54,7 +54,7 @@ def test_its_role_reads_only_the_stripe_secret_key(program: Program) -> None:
 
 def test_a_schedule_invokes_exactly_the_expiry_function(program: Program) -> None:
     expire = _functions(program)["expire"]
-    [schedule] = program.of_type("aws:scheduler/schedule:Schedule")
+    [schedule] = [s for s in program.of_type("aws:scheduler/schedule:Schedule") if s.name == "expire"]
     assert schedule["scheduleExpression"] == f"rate({EXPIRY_INTERVAL_SECONDS // 60} minutes)"
     assert schedule["target"]["arn"] == expire.outputs["arn"]
     role = next(r for r in program.of_type("aws:iam/role:Role") if r.outputs["arn"] == schedule["target"]["roleArn"])

@@ -194,6 +194,7 @@ def test_every_alarm_watches_the_right_metric_with_the_profile_threshold(program
     fn = {"FunctionName": dims["FunctionName"]}
     tg = {"LoadBalancer": dims["LoadBalancer"], "TargetGroup": dims["TargetGroup"]}
     cluster = {"DBClusterIdentifier": dims["DBClusterIdentifier"]}
+    dlq = {"QueueName": program.one("aws:sqs/queue:Queue", "notifications-dlq")["name"]}
     found = alarms(program)
 
     single = {
@@ -202,6 +203,8 @@ def test_every_alarm_watches_the_right_metric_with_the_profile_threshold(program
         "lambda-throttles": (("AWS/Lambda", "Throttles", fn), profile.alarm_lambda_throttles, "Sum"),
         "db-connections": (("AWS/RDS", "DatabaseConnections", cluster), profile.alarm_db_connections, "Maximum"),
         "db-acu-at-max": (("AWS/RDS", "ServerlessDatabaseCapacity", cluster), profile.aurora_max_acu, "Maximum"),
+        # Any message in the notifications DLQ is a customer e-mail that was not sent (issue 14).
+        "notifications-dlq-depth": (("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq), 1, "Maximum"),
     }
     for name, (metric, threshold, statistic) in single.items():
         alarm = found[name]
@@ -267,6 +270,7 @@ DECIDED_MISSING_DATA = {
     "dynamo-throttles": "notBreaching",
     "db-connections": "missing",
     "db-acu-at-max": "missing",
+    "notifications-dlq-depth": "notBreaching",
 }
 
 

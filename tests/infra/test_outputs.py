@@ -69,6 +69,13 @@ EXPECTED_OUTPUTS = (
     "userPoolIssuer",
     "dashboardName",
     "dashboardUrl",
+    "eventBusName",
+    "eventArchiveName",
+    "relayFunctionName",
+    "notifierFunctionName",
+    "notificationsQueueName",
+    "notificationsDlqName",
+    "senderIdentityArn",
 )
 
 # Only stacks with an RDS Proxy (profile.rds_proxy) export these.

@@ -33,6 +33,7 @@ from infra.preflight import Context, Result, load_stack_settings
 from shop.local.services import DynamoHandle
 from tests.infra.harness import (
     TEST_ALARM_EMAIL,
+    TEST_SENDER_EMAIL,
     TEST_STOREFRONT_CREDENTIAL,
     TEST_STRIPE_PUBLISHABLE_KEY,
     TEST_STRIPE_SECRETS,
@@ -48,7 +49,7 @@ STRIPE = {
 OPERATOR = {
     "dev": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
     "staging": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
-    "prod": {"alarmEmail": TEST_ALARM_EMAIL, **STRIPE},
+    "prod": {"alarmEmail": TEST_ALARM_EMAIL, "senderEmail": TEST_SENDER_EMAIL, **STRIPE},
 }
 DOMAIN = "shop.preflight-tests.net"
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)

@@ -125,10 +125,21 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     head = event.get("httpMethod") == "HEAD" and _serves_get(str(event.get("path") or ""))
     with _resolve_lock:
         response = _handle(app, source, _as_get(event) if head else event, context)
+        _publish_events()
     if head:
         response["body"] = ""
         response["isBase64Encoded"] = False
     return response
+
+
+def _publish_events() -> None:
+    """A request that wrote events publishes them now (one relay batch, never an error)."""
+    from shop.events import outbox
+
+    if outbox.take_mark():
+        from shop.events import relay
+
+        relay.after_commit()
 
 
 def _handle(app: Any, source: str, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from shop.api.models import CheckoutRequest, HistoryEntry, OrderLine, PlacedOrde
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache, carts
 from shop.domain.orders import find_by_cart, iso, order_from_row, order_token
+from shop.events import outbox
 
 # One statement: lock → check → insert the order (unless the cart has one) → take stock → lines.
 # ``placed`` depends on ``verdict`` (and so on ``locked``): product rows are always locked first, in
@@ -240,6 +241,7 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
     # except the payment: without an intent the order cannot be paid, so a Stripe outage answers 503
     # and the retry (same cart, same key) finds the order and creates the intent.
     cache.invalidate()
+    outbox.mark()  # OrderPlaced (and any StockLow) were written by migration 0006's triggers
     _clear_cart(cart_id, order_id)
     order.client_secret = _payment(order_id, order.total_cents, idempotency_key)
     obs.count("OrdersPlaced")

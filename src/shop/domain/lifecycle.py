@@ -7,6 +7,7 @@ writes. :func:`move` is the only way the application changes an order's status::
     UPDATE orders SET status = <to> WHERE id = <id> AND status = <expected>   -- the guard
     INSERT INTO order_history (order_id, from_status, to_status, cause) ...   -- same statement
 
+and, through the history row's trigger (migration 0006), its event in the outbox (``shop.events``);
 so a concurrent change (a webhook racing the expiry job, two admins) makes exactly one of them win;
 the loser sees ``False`` and decides from the order's new status. Stock goes back at most once
 (``orders.stock_released``, :func:`release_stock`).
@@ -22,6 +23,7 @@ from typing import Any
 from shop.api.errors import InvalidTransitionError
 from shop.db.connection import DictConnection
 from shop.declarations import ORDER_TRANSITIONS
+from shop.events import outbox
 
 _MOVE_SQL = """
 WITH moved AS (
@@ -67,7 +69,10 @@ def move(conn: DictConnection, order_id: str, expected: str, to: str, cause: str
         raise ValueError(f"not a transition column: {sorted(unknown)}")
     extra = "".join(f", {name} = %({name})s" for name in _EXTRA_COLUMNS if name in columns)
     params = {"id": order_id, "expected": expected, "to": to, "cause": cause[:255], **columns}
-    return conn.execute(_MOVE_SQL.format(extra=extra), params).fetchone() is not None
+    moved = conn.execute(_MOVE_SQL.format(extra=extra), params).fetchone() is not None
+    if moved:
+        outbox.mark()  # its event row was written by the history row's trigger (migration 0006)
+    return moved
 
 
 def release_stock(conn: DictConnection, order_id: str) -> bool:

@@ -38,6 +38,7 @@ from typing import Any, cast
 from shop import config
 from shop.declarations import (
     HEALTH_PATH,
+    LOCAL_MAIL_PATH,
     STRIPE_WEBHOOK_PATH,
     local_stripe_origins,
     storefront_content_security_policy,
@@ -156,6 +157,29 @@ def _configure_stripe(stripe: Any, ssm_endpoint: str, base: str) -> dict[str, st
     payments.reset()
     log.info("stripe: localstripe at %s, webhook endpoint registered", stripe.url)
     return env
+
+
+def _start_events(endpoint: str, stop: threading.Event, gateway: GatewayConfig) -> None:
+    """In the background: the bus, rule, queues and sender on moto, then the relay's sweep
+    (EventBridge Scheduler in AWS) and the notifier (Lambda's SQS polling) as threads of this process.
+    The gateway's ``/_local/mail`` reads moto's SES."""
+    from shop.events import relay
+    from shop.local import events as local_events
+    from shop.local.services import LOCAL_REGION
+
+    gateway.mail = lambda: local_events.sent_mail(LOCAL_REGION)
+
+    def start() -> None:
+        try:
+            handle = local_events.ensure_events(endpoint, LOCAL_REGION)
+        except Exception:
+            log.exception("events: could not create the bus and queues on moto; no e-mail will be sent")
+            return
+        relay.start_background(stop, interval=local_events.RELAY_SWEEP_SECONDS)
+        local_events.NotifierPoller(handle).start(stop)
+        log.info("events: bus %s, notifier polling %s", handle.bus, handle.queue_url)
+
+    threading.Thread(target=start, name="events-setup", daemon=True).start()
 
 
 def function_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -306,11 +330,19 @@ def run(args: argparse.Namespace) -> int:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         token_secret_file = services.ensure_token_secret(data_dir)
         users = None if users_future is None else users_future.result()
+        # Events and e-mail on our moto server (not on an endpoint given by the user, which may not
+        # emulate them): the function's settings now, the bus, rule and queues after "ready".
+        events_env: dict[str, str] = {}
+        if not args.dynamodb_endpoint:
+            from shop.local import events as local_events
+
+            events_env = local_events.environment(endpoint)
         environment = {
             **services.app_environment(pg_url, endpoint, tables, token_secret_file=token_secret_file),
             **function_environment(args),
             **stripe_env.result(),
             **({} if users is None else users.environment()),
+            **events_env,
         }
         os.environ.update(environment)
         config.reload()
@@ -333,6 +365,8 @@ def run(args: argparse.Namespace) -> int:
         from shop.jobs import expire
 
         expire.start_background(stop_saving)
+        if events_env:
+            _start_events(endpoint, stop_saving, server.config)
         if dynamo_client is not None:
 
             def save_now() -> None:
@@ -359,6 +393,8 @@ def run(args: argparse.Namespace) -> int:
             admin = f"{users.admin_email} / {users.admin_password}"
             print(f"  admin       {admin}  (Cognito user pool {users.user_pool_id})", flush=True)
         print(f"  stripe      {stripe.url}   (localstripe; webhooks to {base}{STRIPE_WEBHOOK_PATH})", flush=True)
+        if events_env:
+            print(f"  mail        {base}{LOCAL_MAIL_PATH}   (e-mails sent through moto's SES)", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
         print(f"  workers     {args.workers} API worker process(es); logs: {args.log_format}", flush=True)
         print("Ctrl-C to stop.\n", flush=True)

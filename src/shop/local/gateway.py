@@ -41,6 +41,7 @@ from shop.declarations import (
     API_PREFIX,
     FRAME_OPTIONS,
     HEALTH_PATH,
+    LOCAL_MAIL_PATH,
     REFERRER_POLICY,
     REQUEST_ID_HEADER,
     REQUEST_ID_PATTERN,
@@ -185,6 +186,12 @@ class GatewayConfig:
     """Runs one API invocation and returns the function's response (set once the API is started)."""
     content_security_policy: str = STOREFRONT_CONTENT_SECURITY_POLICY
     """The storefront CSP; ``make dev`` passes the one admitting localstripe's origin."""
+    mail: Callable[[], list[dict[str, Any]]] | None = None
+    """The e-mails moto's SES accepted (``shop.local.events.sent_mail``): served at ``/_local/mail``."""
+
+
+# An e-mail's HTML part is shown as the customer's mail client would: its inline styles, no scripts.
+MAIL_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src * data:; frame-ancestors 'none'"
 
 
 class PooledHTTPServer(HTTPServer):
@@ -336,7 +343,49 @@ class GatewayHandler(BaseHTTPRequestHandler):
         forwarded = [(e["key"], e["value"]) for entries in result["headers"].values() for e in entries]
         if raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/"):
             return self._api(raw_path, raw_query, forwarded, request_id), request_id
+        if self.server.config.mail is not None and (
+            raw_path == LOCAL_MAIL_PATH or raw_path.startswith(LOCAL_MAIL_PATH + "/")
+        ):
+            return self._mail(raw_path, request_id), request_id
         return self._static(raw_path, request_id), request_id
+
+    def _mail(self, raw_path: str, request_id: str) -> int:
+        """The local mailbox: ``/_local/mail`` (list), ``/_local/mail/messages.json``, ``/_local/mail/<n>``
+        (message n's HTML part, as the customer sees it)."""
+        import html
+
+        assert self.server.config.mail is not None
+        if self.command not in ("GET", "HEAD"):
+            self._send_json(405, error_body("method_not_allowed", "the mailbox is read-only", {}), request_id)
+            return 405
+        messages = self.server.config.mail()
+        rest = raw_path[len(LOCAL_MAIL_PATH) :].strip("/")
+        headers = {"Cache-Control": "no-store", REQUEST_ID_HEADER: request_id}
+        if rest == "messages.json":
+            self._send(200, json.dumps(messages).encode(), {**headers, "Content-Type": "application/json"})
+            return 200
+        if rest:
+            found = [m for m in messages if str(m["index"]) == rest]
+            if not found:
+                self._send_json(404, error_body("not_found", "no such message", {}), request_id)
+                return 404
+            page = {**headers, "Content-Type": "text/html; charset=utf-8"}
+            self._send(200, found[0]["html"].encode(), page, csp=MAIL_CONTENT_SECURITY_POLICY)
+            return 200
+        e = html.escape
+        items = "".join(
+            f"<li><h2><a href='{LOCAL_MAIL_PATH}/{m['index']}'>{e(m['subject'])}</a></h2>"
+            f"<p>To {e(m.get('to', ''))} from {e(m.get('from', ''))}, {e(m.get('date', ''))}"
+            f" (event {e(m.get('event_id', ''))})</p><pre>{e(m['text'])}</pre></li>"
+            for m in reversed(messages)
+        )
+        body = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Local mail</title></head><body>"
+            f"<h1>E-mails sent ({len(messages)})</h1><p>What moto's SES accepted, newest first. Local only."
+            f" <a href='{LOCAL_MAIL_PATH}/messages.json'>JSON</a></p><ol reversed>{items}</ol></body></html>"
+        )
+        self._send(200, body.encode(), {**headers, "Content-Type": "text/html; charset=utf-8"})
+        return 200
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -418,7 +467,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             {"Content-Type": "application/json", REQUEST_ID_HEADER: request_id},
         )
 
-    def _send(self, status: int, payload: bytes, headers: dict[str, str] | list[tuple[str, str]]) -> None:
+    def _send(
+        self, status: int, payload: bytes, headers: dict[str, str] | list[tuple[str, str]], csp: str | None = None
+    ) -> None:
         items = list(headers.items()) if isinstance(headers, dict) else list(headers)
         overridden = {name.lower() for name in SECURITY_HEADERS}
         self.send_response(status)
@@ -428,7 +479,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         for name, value in SECURITY_HEADERS.items():
             if name == "Content-Security-Policy":
-                value = self.server.config.content_security_policy
+                value = csp or self.server.config.content_security_policy
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
