@@ -103,7 +103,9 @@ function stockMessage(error, names) {
   const items = (error.details && error.details.items) || [];
   if (!items.length) return error.message;
   return items.map((item) => {
-    const name = (names && names[item.product_id]) || "One item";
+    // The caller's names, else the cart line on the page (checkout), else a neutral word.
+    const row = document.querySelector('[data-testid="cart-line"][data-product-id="' + CSS.escape(String(item.product_id)) + '"] a');
+    const name = (names && names[item.product_id]) || (row && row.textContent.trim()) || "One item";
     if (!item.available) return name + " is out of stock.";
     return "Not enough stock for " + name + ": only " + item.available + " left (you asked for " + item.requested + ").";
   }).join(" ");

@@ -374,6 +374,36 @@ def test_checkout_shows_field_level_messages_for_an_invalid_email(
     page.close()
 
 
+def test_checkout_out_of_stock_names_the_item_and_what_is_left(browser: Browser, local_platform: LocalPlatform) -> None:
+    page = browser.new_page()
+    problems = watch(page)
+    [product] = first_products(local_platform, 1)
+    fill_cart(page, local_platform, [product])
+    quantity = page.get_by_test_id("cart-quantity")
+    quantity.fill("3")
+    page.get_by_test_id("update-quantity").click()
+    expect(page.get_by_test_id("cart-total")).to_have_text(f"${3 * product['price_cents'] / 100:,.2f}")
+    # Stock sold elsewhere between filling the cart and checking out.
+    with psycopg.connect(database_url(local_platform), autocommit=True) as conn:
+        (stock,) = conn.execute("SELECT stock FROM products WHERE id = %s", (product["id"],)).fetchone() or (0,)
+        conn.execute("UPDATE products SET stock = 2 WHERE id = %s", (product["id"],))
+    try:
+        page.get_by_label("Email for the confirmation").fill("stock@example.com")
+        page.get_by_label("Full name").fill("Ada Shopper")
+        page.get_by_label("Address").fill("1 Main Street")
+        page.get_by_label("City").fill("Springfield")
+        page.get_by_label("Postal code").fill("12345")
+        page.get_by_test_id("checkout-submit").click()
+        expect(page.get_by_test_id("error-message")).to_have_text(
+            f"Not enough stock for {product['name']}: only 2 left (you asked for 3)."
+        )
+    finally:
+        with psycopg.connect(database_url(local_platform), autocommit=True) as conn:
+            conn.execute("UPDATE products SET stock = %s WHERE id = %s", (stock, product["id"]))
+    assert problems == []
+    page.close()
+
+
 def tab_to(page: Page, selector: str, limit: int = 60) -> None:
     """Press Tab until the focused element matches ``selector`` (keyboard only)."""
     for _ in range(limit):
