@@ -1,7 +1,7 @@
 // The storefront: plain JavaScript modules, no build step. Talks to the API with relative /api/...
 // URLs, so the same files work locally (make dev) and behind CloudFront. Views are chosen by the
 // URL hash, through the table below:
-//   #/                      products (optionally #/?category=books)
+//   #/                      products (optionally #/?q=mug&category=books&sort=price)
 //   #/product/<id>          one product
 //   #/cart                  the cart and the checkout form
 //   #/order/<id>            an order confirmation
@@ -23,9 +23,25 @@ function notFound() {
   show(h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the shop")));
 }
 
+// "Skip to content" (#main) is an in-page link, not a route: it moves focus to the content and
+// leaves the URL (and the view) alone. A URL that arrives with such a fragment shows the shop.
+function skipTo(event) {
+  const target = document.getElementById(event.currentTarget.getAttribute("href").slice(1));
+  if (!target) return;
+  event.preventDefault();
+  target.focus();
+}
+document.querySelectorAll(".skip-link").forEach((link) => link.addEventListener("click", skipTo));
+
 async function route() {
   clearMessages();
-  const hash = location.hash.replace(/^#/, "") || "/";
+  let hash = location.hash.replace(/^#/, "") || "/";
+  let inPage = null;
+  if (!hash.startsWith("/") && /^[A-Za-z][\w-]*$/.test(hash) && document.getElementById(hash)) {
+    inPage = document.getElementById(hash);
+    history.replaceState(null, "", "#/");
+    hash = "/";
+  }
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -35,7 +51,8 @@ async function route() {
     const render = Object.hasOwn(VIEWS, name) ? VIEWS[name] : null;
     const shown = render ? await render(parts.slice(1), params) : null;
     if (!render || shown === null) notFound();
-    focusHeading();
+    if (inPage) inPage.focus();
+    else focusHeading();
   } catch (err) {
     show(h("h1", {}, "Something went wrong"), h("p", {}, h("a", { href: "#/" }, "Back to the shop")));
     fail(err);

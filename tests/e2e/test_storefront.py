@@ -74,6 +74,7 @@ def test_browse_add_to_cart_check_out_and_see_the_order(
     category = categories[0]
     in_category = _catalog(local_platform, category=category)
     page.get_by_label("Category").select_option(category)
+    page.get_by_test_id("apply-filters").click()
     expect(page).to_have_url(re.compile(rf"#/\?category={category}$"))
     expect(cards).to_have_count(len(in_category))
     for name in page.get_by_test_id("product-name").all_inner_texts():
