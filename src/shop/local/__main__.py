@@ -333,6 +333,10 @@ def run(args: argparse.Namespace) -> int:
         from shop.jobs import expire
 
         expire.start_background(stop_saving)
+        # Webhooks localstripe could not deliver (it sends each once) are recovered from the intents.
+        from shop.payments import replay
+
+        replay.start_background(stop_saving)
         if dynamo_client is not None:
 
             def save_now() -> None:
