@@ -10,6 +10,8 @@
 import { api, h } from "./core.js";
 
 const SECRETS_KEY = "shop.paymentSecrets";
+// PaymentIntent statuses after which the money is on its way (the webhook makes the order paid).
+const SETTLING = ["succeeded", "processing", "requires_capture"];
 let configPromise = null;
 let stripePromise = null;
 
@@ -86,7 +88,15 @@ export async function confirmCardPayment(secret, mounted, billing) {
       : (error.message || "The payment could not be completed.") + " Please check the card and try again.";
     return { ok: false, message, code: error.code || error.type || "payment_failed" };
   }
-  return { ok: true, status: result && result.paymentIntent ? result.paymentIntent.status : "unknown" };
+  const status = result && result.paymentIntent ? result.paymentIntent.status : "unknown";
+  if (!SETTLING.includes(status)) {
+    // E.g. 3-D Secure failed or was abandoned: the intent needs a payment method again.
+    return {
+      ok: false, code: status,
+      message: "The payment was not completed (the card was not authenticated). No money was taken; try again or use another card.",
+    };
+  }
+  return { ok: true, status };
 }
 
 // What this tab knows about its unpaid orders: { [orderId]: { secret, confirmed, notice } }.

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 
 PAYS = "4242424242424242"
 DECLINES_WHEN_CHARGED = "4000000000000341"
+REQUIRES_3D_SECURE = "4000002500003155"
 PAID_WITHIN_MS = 15_000
 
 
@@ -55,8 +56,9 @@ def fill_card(page: Page, number: str, host: str = "#card-element") -> None:
     card.locator('input[placeholder="postal_code"]').fill("12345")
 
 
-def check_out(page: Page, platform: LocalPlatform, product: dict[str, Any], card: str) -> str:
-    """Add one ``product`` to the cart, fill the checkout form and the card, place the order: its id."""
+def check_out(page: Page, platform: LocalPlatform, product: dict[str, Any], card: str, challenge: str = "") -> str:
+    """Add one ``product`` to the cart, fill the checkout form and the card, place the order: its id.
+    ``challenge``: the 3-D Secure dialog's button to press before the order page shows."""
     page.goto(f"{platform.url}/#/product/{product['id']}")
     page.get_by_role("button", name="Add to cart").click()
     expect(page.get_by_test_id("cart-count")).to_have_text("1")
@@ -70,6 +72,8 @@ def check_out(page: Page, platform: LocalPlatform, product: dict[str, Any], card
     expect(page.locator('#card-element input[placeholder="number"]')).to_be_visible()
     fill_card(page, card)
     page.get_by_role("button", name="Place order and pay").click()
+    if challenge:
+        page.get_by_role("button", name=challenge).click()
     confirmation = page.get_by_test_id("order-confirmation")
     expect(confirmation).to_be_visible()
     order_id = confirmation.get_attribute("data-order-id")
@@ -176,3 +180,22 @@ def test_stripe_js_comes_from_the_configured_origin_under_the_csp(local_platform
     assert directives["script-src"] == ["'self'", origin.group(0)]
     assert directives["connect-src"] == ["'self'", origin.group(0)]
     assert directives["frame-src"] == [origin.group(0)]
+
+
+def test_a_card_that_asks_for_3d_secure_pays_once_authenticated_and_not_when_it_fails(
+    context: BrowserContext, local_platform: LocalPlatform, artifacts: Path
+) -> None:
+    page = context.new_page()
+    product = in_stock(local_platform)
+    # The stand-in's challenge: failing it leaves the order payable with a clear message.
+    order_id = check_out(page, local_platform, product, REQUIRES_3D_SECURE, challenge="Fail authentication")
+    expect(page.get_by_test_id("error-message")).to_contain_text("the card was not authenticated")
+    expect(page.get_by_test_id("order-status")).to_have_text("pending_payment")
+    assert stored_order(page, local_platform, order_id)["status"] == "pending_payment"
+    # Again with the same card, this time completing the challenge.
+    fill_card(page, REQUIRES_3D_SECURE)
+    page.get_by_test_id("pay-submit").click()
+    page.screenshot(path=str(artifacts / "payment-5-3d-secure.png"), full_page=True)
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("paid", timeout=PAID_WITHIN_MS)
+    assert stored_order(page, local_platform, order_id)["status"] == "paid"
