@@ -80,7 +80,7 @@ class HoldingProxy:
 
 
 def printed(platform: LocalPlatform, name: str) -> str:
-    found = re.search(rf"^\s+{name}\s+(\S+)", platform.output(), re.M)
+    found = re.search(rf"^\s+{name}\s+(\S+)", platform.log_path.read_text(errors="replace"), re.M)
     assert found, platform.output()
     return found.group(1)
 
