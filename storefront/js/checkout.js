@@ -1,7 +1,11 @@
-// The checkout form: e-mail, shipping address and zone rate, then POST /api/checkout with one
-// Idempotency-Key per attempt (reused when the request is retried).
+// The checkout form: e-mail, shipping address and zone rate, the card (Stripe's card Element), then
+// POST /api/checkout with one Idempotency-Key per attempt (reused when the request is retried): the
+// order is created pending_payment with its stock reserved, and the card is confirmed in the browser
+// with the order's client secret (./payment.js). The order page then follows it to "paid" or, after
+// a decline, offers another card on the same order.
 import { api, CART_KEY, CHECKOUT_KEY, clearMessages, fail, h, newKey, orderTokens, ORDERS_KEY, price } from "./core.js";
 import { updateCount } from "./cart-state.js";
+import { cardField, payOrder, rememberPayment } from "./payment.js";
 
 export async function checkoutForm(cart) {
   const email = h("input", {
@@ -32,7 +36,10 @@ export async function checkoutForm(cart) {
   const [shipLine1, shipLine1Field] = field("ship-line1", "Address", { required: true, autocomplete: "address-line1", maxlength: 200 });
   const [shipCity, shipCityField] = field("ship-city", "City", { required: true, autocomplete: "address-level2", maxlength: 100 });
   const [shipPostal, shipPostalField] = field("ship-postal", "Postal code", { required: true, autocomplete: "postal-code", maxlength: 16 });
-  const submit = h("button", { type: "submit", class: "button primary", "data-testid": "checkout-submit" }, "Place order");
+  const card = cardField();
+  card.mounted.catch(fail);
+  const submit = h("button", { type: "submit", class: "button primary", "data-testid": "checkout-submit" },
+    "Place order and pay");
   return h("form", {
     class: "checkout", "aria-labelledby": "checkout-heading",
     onsubmit: async (e) => {
@@ -60,6 +67,14 @@ export async function checkoutForm(cart) {
         localStorage.removeItem(CART_KEY);
         sessionStorage.removeItem(CHECKOUT_KEY);
         updateCount(null);
+        if (order.client_secret) rememberPayment(order.order_id, order.client_secret);
+        // The order holds the stock now; the payment's outcome (paid, or a decline to retry with
+        // another card) is shown on the order's page.
+        await payOrder(order.order_id, card.mounted, {
+          name: shipName.value.trim(), email: email.value.trim(),
+          address: { line1: shipLine1.value.trim(), city: shipCity.value.trim(),
+            postal_code: shipPostal.value.trim(), country: country.value },
+        });
         location.hash = "#/order/" + encodeURIComponent(order.order_id);
       } catch (err) {
         if (err.status >= 400 && err.status < 500) sessionStorage.removeItem(CHECKOUT_KEY);
@@ -73,5 +88,6 @@ export async function checkoutForm(cart) {
   shipNameField, shipLine1Field, shipCityField, shipPostalField,
   h("div", { class: "field" }, h("label", { for: "ship-country" }, "Country"), country),
   h("p", { class: "muted small" }, "Shipping ", shippingCell, " · total ", grandCell, " (no tax is charged)"),
+  card.element,
   submit);
 }

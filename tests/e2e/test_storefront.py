@@ -129,13 +129,18 @@ def test_browse_add_to_cart_check_out_and_see_the_order(
     page.get_by_label("Country").select_option("DE")
     expect(page.get_by_test_id("shipping-total")).to_have_text(dollars(2500))
     expect(page.get_by_test_id("grand-total")).to_have_text(dollars(2 * product["price_cents"] + 2500))
+    # Pay with Stripe's test card in the card Element (localstripe's Stripe.js stand-in).
+    card = page.locator("#card-element")
+    for placeholder, value in (("number", "4242424242424242"), ("exp_month", "12"), ("exp_year", "34"), ("cvc", "123")):
+        card.locator(f'input[placeholder="{placeholder}"]').fill(value)
     page.screenshot(path=str(artifacts / "storefront-3-cart.png"), full_page=True)
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("button", name="Place order and pay").click()
 
-    # The confirmation comes from GET /api/orders/{id} with the order token.
+    # The confirmation comes from GET /api/orders/{id} with the order token, and follows the
+    # payment webhook to paid.
     confirmation = page.get_by_test_id("order-confirmation")
     expect(confirmation).to_be_visible()
-    expect(page.get_by_test_id("order-status")).to_have_text("pending_payment")
+    expect(page.get_by_test_id("order-status")).to_have_text("paid", timeout=15_000)
     expect(page.get_by_test_id("order-email")).to_have_text("e2e@example.com")
     expect(page.get_by_test_id("order-total")).to_have_text(dollars(2 * product["price_cents"] + 2500))
     expect(page.get_by_test_id("order-line")).to_have_count(1)
@@ -148,6 +153,7 @@ def test_browse_add_to_cart_check_out_and_see_the_order(
     stored = api(local_platform, "GET", f"/api/orders/{order_id}", headers={ORDER_TOKEN_HEADER: tokens[order_id]})
     assert stored.status_code == 200, stored.text
     assert stored.json()["total_cents"] == 2 * product["price_cents"] + 2500
+    assert stored.json()["status"] == "paid"
     assert stored.json()["shipping_address"]["country"] == "DE"
     assert [(line["product_id"], line["quantity"]) for line in stored.json()["items"]] == [(product["id"], 2)]
     assert api(local_platform, "GET", f"/api/orders/{order_id}").status_code == 404

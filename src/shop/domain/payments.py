@@ -14,7 +14,9 @@
   re-reserve: the stock may have been sold meanwhile, and a refund never oversells.
 * **Refunds we start** (:func:`refund`, :func:`admin_cancel`) take Stripe's answer as authoritative and
   do not wait for ``charge.refunded``; each is recorded in ``refunds`` under the admin request's key,
-  so a retry returns the recorded result and refunds nothing twice.
+  so a retry returns the recorded result and refunds nothing twice. If the commit failed after
+  Stripe refunded, the retry finds nothing recorded, but ``shop.payments.refund`` finds Stripe's
+  refund by its reference (same intent, same key) and returns it instead of refunding again.
 """
 
 from __future__ import annotations

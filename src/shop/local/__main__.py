@@ -367,6 +367,10 @@ def run(args: argparse.Namespace) -> int:
         expire.start_background(stop_saving)
         if events_env:
             _start_events(endpoint, stop_saving, server.config)
+        # Webhooks localstripe could not deliver (it sends each once) are recovered from the intents.
+        from shop.payments import replay
+
+        replay.start_background(stop_saving)
         if dynamo_client is not None:
 
             def save_now() -> None:

@@ -7,14 +7,25 @@ running it twice, or a webhook arriving afterwards, changes nothing more. Use it
 the webhook endpoint (or locally after a crash: localstripe delivers each webhook once, without
 retries). Reading the intents rather than Stripe's event list works on localstripe too, which has no
 event list.
+
+``make dev`` runs it by itself (:func:`start_background`): once as soon as it is ready, so payments
+whose webhook was lost while the platform was down (killed, or stopped while localstripe still had
+an event to deliver) are applied at the next start, and then every ``EXPIRY_INTERVAL_SECONDS``, so
+a webhook lost while it kept running (a worker killed mid-request: localstripe does not retry) is
+applied within minutes too.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import threading
 
+from shop.declarations import EXPIRY_INTERVAL_SECONDS
 from shop.payments.stripe_gateway import WebhookEvent
+
+log = logging.getLogger("shop.payments.replay")
 
 _TYPES = {"succeeded": "payment_intent.succeeded", "canceled": "payment_intent.canceled"}
 
@@ -55,6 +66,25 @@ def replay(limit: int = 1000) -> dict[str, str]:
         if domain.apply_event(event):
             applied[row["id"]] = event_type
     return applied
+
+
+def start_background(stop: threading.Event, interval: float = EXPIRY_INTERVAL_SECONDS) -> threading.Thread:
+    """The local platform's recovery of lost webhooks: replay now, then every ``interval`` s until ``stop``."""
+
+    def loop() -> None:
+        while True:
+            try:
+                applied = replay()
+                if applied:
+                    log.info("replayed %d settled payment(s) whose webhook was lost", len(applied))
+            except Exception:
+                log.exception("the payment replay failed; it runs again in %.0fs", interval)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=loop, name="payment-replay", daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,8 @@ from shop.payments.errors import (
 REQUEST_TIMEOUT_SECONDS = 8
 NETWORK_RETRIES = 2
 MAX_IDEMPOTENCY_KEY_LENGTH = 255  # Stripe's limit
+# The metadata key under which a refund we create carries its reference (see StripeGateway.refund).
+REFUND_REFERENCE_METADATA = "shop_refund"
 
 
 @dataclass(frozen=True)
@@ -219,14 +221,23 @@ class StripeGateway:
 
     # ------------------------------------------------------------ refunds
     def refund(self, intent_id: str, amount_cents: int | None, idempotency_key: str) -> Refund:
-        """Refund ``amount_cents`` of ``intent_id``'s charge (None: all that is left).
+        """Refund ``amount_cents`` of ``intent_id``'s charge (None: all that is left), once per
+        ``idempotency_key``.
 
-        The caller records the refund it asked for before calling (and its ``Refund.id`` after), and
-        does not wait for ``charge.refunded``: the answer here is authoritative.
+        The refund carries a reference derived from ``intent_id`` and ``idempotency_key`` in its
+        metadata, and before creating one the intent's refunds are listed: a refund with that
+        reference is returned instead of refunding again. So a retry after our commit failed (Stripe
+        refunded, our database does not know) never refunds twice, even where Stripe's own
+        Idempotency-Key does not help (localstripe ignores it; Stripe forgets keys after 24 hours).
+        The answer is authoritative: the caller does not wait for ``charge.refunded``.
         """
         if amount_cents is not None and amount_cents <= 0:
             raise ValueError("amount_cents must be positive (or None for a full refund)")
-        params: dict[str, Any] = {"payment_intent": intent_id}
+        reference = stripe_idempotency_key("refund", intent_id, idempotency_key)
+        earlier = self.find_refund(intent_id, reference)
+        if earlier is not None:
+            return earlier
+        params: dict[str, Any] = {"payment_intent": intent_id, "metadata": {REFUND_REFERENCE_METADATA: reference}}
         if amount_cents is not None:
             params["amount"] = amount_cents
         amount_part = "full" if amount_cents is None else str(amount_cents)
@@ -235,6 +246,27 @@ class StripeGateway:
             return _refund(self.client().v1.refunds.create(params=params, options=options))
         except Exception as error:
             raise _translate(error, intent_id=intent_id) from error
+
+    def find_refund(self, intent_id: str, reference: str) -> Refund | None:
+        """The refund of ``intent_id`` that carries ``reference`` in its metadata, if Stripe has one.
+
+        Refunds are listed by the intent's charge: an intent never charged has none (localstripe
+        answers a list by ``payment_intent`` of such an intent with a 500, Stripe with an empty list).
+        """
+        try:
+            charge = self.client().v1.payment_intents.retrieve(intent_id).to_dict().get("latest_charge")
+            if isinstance(charge, dict):
+                charge = charge.get("id")
+            if not isinstance(charge, str):
+                return None
+            page = self.client().v1.refunds.list(params={"charge": charge, "limit": 100})
+            for item in page.auto_paging_iter():
+                metadata = item.to_dict().get("metadata") or {}
+                if metadata.get(REFUND_REFERENCE_METADATA) == reference:
+                    return _refund(item)
+        except Exception as error:
+            raise _translate(error, intent_id=intent_id) from error
+        return None
 
     # ------------------------------------------------------------ webhooks
     def verify_webhook(self, payload: bytes, signature_header: str | None) -> WebhookEvent:
