@@ -19,7 +19,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 
 # Loaded right after the server listens (in this order: what the start-up needs first).
 WARM_BACKENDS = ("moto.dynamodb.models", "moto.cognitoidp.models", "moto.ssm.models")
@@ -31,18 +30,17 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shop.local.moto_server")
     parser.add_argument("--parent", type=int, help="exit if this process is gone (the platform's PID)")
     args = parser.parse_args(argv)
     _die_with_parent()
     if args.parent is not None and os.getppid() != args.parent:
-        return 1  # the parent died before PR_SET_PDEATHSIG was armed
+        sys.exit(1)  # the parent died before PR_SET_PDEATHSIG was armed
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # Ctrl-C in a terminal reaches the whole process group: the platform saves the DynamoDB items
-    # from this server first, then stops it (SIGTERM).
+    # SIGTERM keeps its default action (the state is in memory: nothing to flush). Ctrl-C in a
+    # terminal reaches the whole process group: the platform saves the DynamoDB items from this
+    # server first, then stops it with SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -57,10 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     for module in WARM_BACKENDS:
         with contextlib.suppress(Exception):
             importlib.import_module(module)
-    stop.wait()
-    server.stop()
-    return 0
+    while True:
+        signal.pause()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
