@@ -484,6 +484,14 @@ def prepare_data_dir(data_dir: Path) -> Path:
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
+    # As root, PostgreSQL runs as SERVER_SYSTEM_USER, which must keep reaching <data_dir>/postgres
+    # (its checkpointer reopens files there every few minutes: with a root-owned 0700 parent it
+    # dies at the first checkpoint). That user owns the directory; root reaches it anyway, and
+    # the files in it stay 0600, root's.
+    if os.geteuid() == 0:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(SERVER_SYSTEM_USER)
+            os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     return data_dir
 
 
