@@ -58,8 +58,13 @@ format: bootstrap
 typecheck: bootstrap
 	$(VENV)/bin/mypy
 
+# pytest on PYTEST_WORKERS processes (pytest-xdist): more than the 2 cores CI has, since many tests
+# wait on subprocesses, servers and the browser. --dist loadgroup spreads tests one by one, except
+# those sharing one xdist_group (tests/conftest.py: the e2e tests on the shared local platform),
+# which run on one worker. PYTEST_WORKERS=0 runs everything in this process (pdb, -x).
+PYTEST_WORKERS ?= 3
 pytest: bootstrap
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Read-only checks against the caller's AWS account before `pulumi up` (README, "Deploying to AWS").
 preflight: STACK ?= dev

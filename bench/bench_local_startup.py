@@ -2,14 +2,16 @@
 
 Starts ``python -m shop.local`` as a subprocess three times on one data directory: fresh (initdb,
 migrations, seed), then warm twice (existing data). "Ready" is process start to the first 200 from
-``/api/health`` through the gateway. Then, on the warm platform, times sequential requests through the
-whole local stack (edge checks, API Gateway event, handler, PostgreSQL/DynamoDB) and prints
-percentiles. Usage: ``python bench/bench_local_startup.py [--requests 200]``.
+``/api/health`` through the gateway; each start's own timeline (when PostgreSQL, moto, every setup
+step, the workers and the warm-up ran) is printed with it, and the load average. Then, on the warm
+platform, times sequential requests through the whole local stack (edge checks, API Gateway event,
+handler, PostgreSQL/DynamoDB) and prints percentiles. Usage: ``python bench/bench_local_startup.py [--requests 200]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -42,7 +44,12 @@ def main() -> int:
         data_dir = Path(tmp) / "data"
         for label in ("fresh data dir", "warm data dir", "warm data dir"):
             platform = LocalPlatform(data_dir).start()
-            print(f"ready ({label}): {platform.seconds_to_ready:.2f} s", flush=True)
+            marker = "start-up (s): "
+            steps = [ln.split(marker, 1)[1] for ln in platform.output().splitlines() if marker in ln]
+            load = os.getloadavg()[0]
+            print(f"ready ({label}): {platform.seconds_to_ready:.2f} s at load {load:.1f}", flush=True)
+            if steps:
+                print(f"  steps (s since start): {steps[-1]}", flush=True)
             platform.stop()
 
         platform = LocalPlatform(data_dir).start()

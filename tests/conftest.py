@@ -7,6 +7,12 @@
   restored afterwards); the dict itself is the fixture's value.
 - ``localstripe``: localstripe on a free port; ``stripe_env``: the Stripe secrets in moto's SSM and
   the payments environment applied (``shop.payments`` works against localstripe).
+
+Under pytest-xdist (``make test`` runs ``-n 3 --dist loadgroup``) every worker is its own session:
+these fixtures start one PostgreSQL, moto and localstripe per worker, on free ports and fresh data
+directories, and ``tmp_path`` lives under the worker's own basetemp. A test that would be costly to
+repeat on each worker because of a session fixture (the shared local platform) is put in one
+:data:`XDIST_GROUPS` group, so all of them run on one worker and share it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,18 @@ from shop.local.services import (
     start_localstripe,
     start_postgres,
 )
+
+# Session fixtures → the xdist group of every test that uses them (one instance per session, not
+# per worker). Groups only take effect with --dist loadgroup (the Makefile's pytest target).
+XDIST_GROUPS = {"local_platform": "local-platform"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, group in XDIST_GROUPS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 @pytest.fixture(scope="session")

@@ -107,3 +107,20 @@ def test_local_data_files_are_private(tmp_path: Path) -> None:
     value = secret.read_bytes()
     assert len(value) >= 32
     assert ensure_token_secret(data_dir).read_bytes() == value  # generated once, then kept
+
+
+def test_as_root_the_database_server_keeps_reaching_its_directory(tmp_path: Path) -> None:
+    """Run as root, PostgreSQL is another user: the 0700 data dir must be one it may enter, or its
+    checkpointer dies reopening pg_control a few minutes in (seen under a long test run)."""
+    import pwd
+
+    import pytest
+
+    from shop.local.services import SERVER_SYSTEM_USER, _system_user, prepare_data_dir
+
+    if os.geteuid() != 0:
+        pytest.skip("only root runs PostgreSQL as another user")
+    _system_user()
+    data_dir = prepare_data_dir(tmp_path / "data")
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert data_dir.stat().st_uid == pwd.getpwnam(SERVER_SYSTEM_USER).pw_uid

@@ -5,7 +5,8 @@
 [--workers N] [--log-format text|json] [--log-level LEVEL] [--log-metrics]``
 
 Starts embedded PostgreSQL (data on disk in ``<data-dir>/postgres``), applies the migrations and seeds
-the sample catalog; starts the moto server with the DynamoDB tables of ``shop.declarations.TABLES``
+the sample catalog; starts the moto server (a child process, ``shop.local.moto_server``) with the
+DynamoDB tables of ``shop.declarations.TABLES``
 (items saved to ``<data-dir>/dynamodb.json`` on shutdown and every 2 s when they changed, and loaded
 back on start); starts localstripe (objects in ``<data-dir>/localstripe.pickle``, log in ``localstripe.log``), puts
 the Stripe secrets in moto's SSM and registers the webhook endpoint with localstripe;
@@ -30,10 +31,12 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from shop import config
 from shop.declarations import (
@@ -49,6 +52,7 @@ from shop.local.gateway import GatewayConfig, LambdaHandler, PooledHTTPServer, i
 from shop.local.lock import DataDirBusyError, DataDirLock
 
 log = logging.getLogger("shop.local")
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA_DIR = Path(".local-data")
@@ -57,11 +61,14 @@ SNAPSHOT_FILE = "dynamodb.json"
 SNAPSHOT_INTERVAL_SECONDS = 2.0  # what a SIGKILL can lose of the carts (README "Local data")
 STRIPE_STATE_FILE = "localstripe.pickle"
 STRIPE_LOG_FILE = "localstripe.log"
+MOTO_LOG_FILE = "moto.log"
 # Worker processes running the API function, one invocation at a time each, like Lambda's
-# execution environments (dev's reserved concurrency is 10), all started before "ready": a few
-# requests stuck on a hung dependency leave others (the health check) a worker. See
-# bench/bench_local_load.py for the measurements.
+# execution environments (dev's reserved concurrency is 10): at most --workers (default 8), so a
+# few requests stuck on a hung dependency leave others (the health check) a worker. One per core
+# starts before "ready" (WARM_WORKERS); the pool grows on demand, each new worker a fork of the
+# preloaded forkserver. See bench/bench_local_load.py and bench/bench_local_startup.py.
 DEFAULT_WORKERS = 8
+WARM_WORKERS = max(1, min(DEFAULT_WORKERS, os.cpu_count() or 1))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -83,7 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=DEFAULT_WORKERS,
-        help=f"API worker processes (default {DEFAULT_WORKERS}; 1 = the handler in-process)",
+        help=f"API worker processes at most (default {DEFAULT_WORKERS}; one per core starts before ready, "
+        "the rest on demand; 1 = the handler in-process)",
     )
     parser.add_argument(
         "--log-format",
@@ -223,9 +231,113 @@ def configure_logging(args: argparse.Namespace) -> None:
     logging.getLogger("shop.local.access").setLevel(max(access, logging.getLevelName(args.log_level)))
 
 
-def run(args: argparse.Namespace) -> int:
+# ------------------------------------------------------------------------------------ start-up
+# Threads for the start-up: PostgreSQL (start, migrate, seed) and each setup step at once.
+SETUP_THREADS = 8
+
+
+class Timeline:
+    """When each start-up step ran (seconds since the start): one log line once ready."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.spans: list[tuple[str, float, float]] = []
+
+    def timed(self, name: str, function: Callable[..., T]) -> Callable[..., T]:
+        def run(*args: Any, **kwargs: Any) -> T:
+            begin = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.spans.append((name, begin - self.started, time.perf_counter() - self.started))
+
+        return run
+
+    def report(self) -> None:
+        spans = sorted(self.spans, key=lambda span: span[1])
+        log.info("start-up (s): %s", ", ".join(f"{name} {begin:.2f}-{end:.2f}" for name, begin, end in spans))
+
+
+@dataclass
+class SetupContext:
+    """What a setup step may use; it stores what it made for others in ``results``."""
+
+    data_dir: Path
+    endpoint: str  # the moto server (DynamoDB, Cognito, SSM, ...), or the --dynamodb-endpoint
+    own_moto: bool  # False with --dynamodb-endpoint: only DynamoDB tables are set up there
+    base: str  # the gateway's origin (webhook URLs)
+    stripe: Any  # services.StripeHandle
+    snapshot_path: Path
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def _setup_dynamodb(context: SetupContext) -> dict[str, str]:
+    """The tables of shop.declarations.TABLES, and the items saved in the data dir put back."""
+    from shop.local import services, snapshot
+
+    tables = services.ensure_tables(context.endpoint)
+    context.results["tables"] = tables
+    if context.own_moto:
+        client = services.dynamodb_client(context.endpoint)
+        restored = snapshot.restore(client, tables, context.snapshot_path)
+        context.results["dynamo_client"] = client
+        log.info("dynamodb: %s, %d items restored", context.endpoint, restored)
+    return {}  # the table names are part of services.app_environment
+
+
+def _setup_cognito(context: SetupContext) -> dict[str, str]:
+    """Customer accounts: a user pool on our moto server (none on an endpoint given by the user)."""
+    from shop.local import services
+
+    if not context.own_moto:
+        return {}
+    users = services.ensure_user_pool(context.endpoint, context.data_dir)
+    context.results["users"] = users
+    return users.environment()
+
+
+def _setup_stripe(context: SetupContext) -> dict[str, str]:
+    # The slowest step: moto loads its SSM backend (and EC2's, which that imports) on the first call.
+    return _configure_stripe(context.stripe, context.endpoint, context.base)
+
+
+SetupStep = Callable[[SetupContext], dict[str, str]]
+# What is set up on the moto server before "ready", each step in its own thread as soon as moto
+# listens, independently of the others (and of PostgreSQL): each returns the function-environment
+# entries it adds. A new local AWS service (EventBridge, SQS, SES, ...) adds one entry here.
+SETUP_STEPS: dict[str, SetupStep] = {
+    "dynamodb": _setup_dynamodb,
+    "cognito": _setup_cognito,
+    "stripe": _setup_stripe,
+}
+
+
+def _prepare_postgres(args: argparse.Namespace, pg_dir: Path) -> tuple[Any, str]:
+    """PostgreSQL (embedded on disk, or the one the user pointed at), migrated and seeded."""
     from shop.db.migrate import migrate
     from shop.db.seed import seed
+    from shop.local import services
+
+    handle = None
+    if args.database_url:
+        url = args.database_url
+    else:
+        fresh = not (pg_dir / "PG_VERSION").exists()
+        handle = services.start_postgres(pg_dir, stop_at_exit=False)
+        url = handle.url
+        log.info("postgres: %s (%s)", url, "new data directory" if fresh else "existing data")
+    try:
+        applied = migrate(url)
+        inserted = seed(url)
+    except BaseException:
+        if handle is not None:
+            handle.stop()
+        raise
+    log.info("schema: %s; catalog: %d sample products added", ", ".join(applied) or "up to date", inserted)
+    return handle, url
+
+
+def run(args: argparse.Namespace) -> int:
     from shop.local import services, snapshot
 
     started = time.perf_counter()
@@ -265,34 +377,20 @@ def run(args: argparse.Namespace) -> int:
         (data_dir / STRIPE_STATE_FILE).unlink(missing_ok=True)
     services.prepare_data_dir(data_dir)  # 0700: carts, the token secret, localstripe's objects
 
-    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=2) as pool:
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    with contextlib.ExitStack() as stack, ThreadPoolExecutor(max_workers=SETUP_THREADS) as pool:
         stack.callback(lock.release)
         stack.callback(server.server_close)
+        timeline = Timeline(started)
+        # Everything that runs in another process starts first, so that it uses the other core
+        # while this one imports moto and sets it up: the API workers' forkserver (it imports the
+        # handler's dependencies), PostgreSQL (pg_ctl), localstripe.
+        moto = None if args.dynamodb_endpoint else services.start_moto_process(data_dir / MOTO_LOG_FILE)
+        if moto is not None:
+            stack.callback(moto.stop)
         if args.workers > 1:
-            workers_module.start_forkserver()  # imports the handler's dependencies while databases start
-
-        # PostgreSQL (embedded on disk, or the one the user pointed at) starts in the background
-        # while moto starts here: the two take about the same time.
-        def prepare_postgres() -> tuple[Any, str]:
-            handle = None
-            if args.database_url:
-                url = args.database_url
-            else:
-                fresh = not (pg_dir / "PG_VERSION").exists()
-                handle = services.start_postgres(pg_dir, stop_at_exit=False)
-                url = handle.url
-                log.info("postgres: %s (%s)", url, "new data directory" if fresh else "existing data")
-            try:
-                applied = migrate(url)
-                inserted = seed(url)
-            except BaseException:
-                if handle is not None:
-                    handle.stop()
-                raise
-            log.info("schema: %s; catalog: %d sample products added", ", ".join(applied) or "up to date", inserted)
-            return handle, url
-
-        postgres_future = pool.submit(prepare_postgres)
+            workers_module.start_forkserver()
+        postgres_future = pool.submit(timeline.timed("postgres", _prepare_postgres), args, pg_dir)
 
         def stop_postgres() -> None:
             with contextlib.suppress(Exception):
@@ -303,33 +401,28 @@ def run(args: argparse.Namespace) -> int:
         stack.callback(stop_postgres)
         stripe = _start_stripe(stack, data_dir, stripe_port)
 
-        # DynamoDB: moto in this process (items persisted to the data dir), or an existing endpoint.
-        dynamo_client: Any = None
-        if args.dynamodb_endpoint:
-            endpoint = args.dynamodb_endpoint
-        else:
-            dynamo = services.start_dynamodb()
-            stack.callback(dynamo.stop)
-            endpoint = dynamo.endpoint_url
-        # Customer accounts: a user pool on our moto server (none on an endpoint given by the user),
-        # set up in the background like PostgreSQL.
-        users_future = None
-        if not args.dynamodb_endpoint:
-            users_pool = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-            users_future = users_pool.submit(services.ensure_user_pool, endpoint, data_dir)
-        # Stripe's configuration runs beside the rest of the start: moto loads its SSM backend (and
-        # EC2's, which that imports) on the first SSM call, and localstripe may still be starting.
-        stripe_env = pool.submit(_configure_stripe, stripe, endpoint, f"http://127.0.0.1:{server.server_address[1]}")
-        tables = services.ensure_tables(endpoint)
-        if not args.dynamodb_endpoint:
-            dynamo_client = services.dynamodb_client(endpoint)
-            restored = snapshot.restore(dynamo_client, tables, snapshot_path)
-            log.info("dynamodb: %s, %d items restored", endpoint, restored)
-
+        # DynamoDB, Cognito, SSM: our moto server (DynamoDB items persisted to the data dir), or the
+        # endpoint the user gave. Then every setup step that needs it, concurrently.
+        endpoint = args.dynamodb_endpoint if moto is None else timeline.timed("moto", moto.wait_ready)()
+        context = SetupContext(
+            data_dir=data_dir,
+            endpoint=endpoint,
+            own_moto=not args.dynamodb_endpoint,
+            base=base,
+            stripe=stripe,
+            snapshot_path=snapshot_path,
+        )
+        steps = {name: pool.submit(timeline.timed(name, step), context) for name, step in SETUP_STEPS.items()}
+        step_environment: dict[str, str] = {}
+        for future in steps.values():
+            step_environment.update(future.result())
         _, pg_url = postgres_future.result()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        # After PostgreSQL: this re-tightens the data dir, which start_postgres opens to the server's
+        # system user when we run as root.
         token_secret_file = services.ensure_token_secret(data_dir)
-        users = None if users_future is None else users_future.result()
+        users = context.results.get("users")
+        dynamo_client = context.results.get("dynamo_client")
+        tables = context.results["tables"]
         # Events and e-mail on our moto server (not on an endpoint given by the user, which may not
         # emulate them): the function's settings now, the bus, rule and queues after "ready".
         events_env: dict[str, str] = {}
@@ -340,8 +433,7 @@ def run(args: argparse.Namespace) -> int:
         environment = {
             **services.app_environment(pg_url, endpoint, tables, token_secret_file=token_secret_file),
             **function_environment(args),
-            **stripe_env.result(),
-            **({} if users is None else users.environment()),
+            **step_environment,
             **events_env,
         }
         os.environ.update(environment)
@@ -351,11 +443,12 @@ def run(args: argparse.Namespace) -> int:
         if args.workers > 1:
             api = workers_module.ApiWorkers(args.workers, environment)
             stack.callback(api.close)
-            api.start(args.workers)
+            timeline.timed("workers", api.start)(min(WARM_WORKERS, args.workers))
             server.config.invoke = api.invoke
         else:
             server.config.invoke = in_process(_api_handler)
-        warm_status = warm_up(server.config.invoke)
+        warm_status = timeline.timed("warm-up", warm_up)(server.config.invoke)
+        timeline.report()
         if warm_status != 200:
             log.error("the API handler answered the health check with %d", warm_status)
             return 1
@@ -400,7 +493,9 @@ def run(args: argparse.Namespace) -> int:
         if events_env:
             print(f"  mail        {base}{LOCAL_MAIL_PATH}   (e-mails sent through moto's SES)", flush=True)
         print(f"  data        {data_dir}" + ("  (storefront credential required)" if credential else ""), flush=True)
-        print(f"  workers     {args.workers} API worker process(es); logs: {args.log_format}", flush=True)
+        warm = min(WARM_WORKERS, args.workers) if args.workers > 1 else 1
+        workers = f"{warm} API worker process(es) warm, up to {args.workers} on demand"
+        print(f"  workers     {workers}; logs: {args.log_format}", flush=True)
         print("Ctrl-C to stop.\n", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever(poll_interval=0.2)

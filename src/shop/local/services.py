@@ -80,7 +80,12 @@ def _system_user() -> str | None:
     try:
         pwd.getpwnam(SERVER_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", SERVER_SYSTEM_USER], check=True, capture_output=True)
+        created = subprocess.run(["useradd", "--system", "--no-create-home", SERVER_SYSTEM_USER], capture_output=True)
+        # Exit 9: another process (a parallel test worker) created it first.
+        if created.returncode not in (0, 9):
+            raise RuntimeError(
+                f"useradd {SERVER_SYSTEM_USER} failed: {created.stderr.decode(errors='replace')}"
+            ) from None
     return SERVER_SYSTEM_USER
 
 
@@ -244,6 +249,21 @@ def start_postgres(data_dir: Path, port: int | None = None, *, stop_at_exit: boo
     running = _running_port(data_dir)
     started = False
     if running is None:
+        chosen = _pg_ctl_start(data_dir, user, port)
+        started = True
+        running = chosen
+
+    handle = PostgresHandle(data_dir=data_dir, port=running, system_user=user)
+    _ensure_database(handle)
+    if started and stop_at_exit:
+        atexit.register(handle.stop)
+    return handle
+
+
+def _pg_ctl_start(data_dir: Path, user: str | None, port: int | None, attempts: int = 3) -> int:
+    """Start the server on ``port`` (or a free one); returns the port. A free port can be taken by
+    another process between choosing and binding it (parallel test workers): then it tries another."""
+    for attempt in range(attempts):
         # A stale pid file from a killed server would make pg_ctl refuse to start.
         (data_dir / "postmaster.pid").unlink(missing_ok=True)
         chosen = port or free_port()
@@ -255,31 +275,24 @@ def start_postgres(data_dir: Path, port: int | None = None, *, stop_at_exit: boo
             f"-c listen_addresses=127.0.0.1 -p {chosen} -c unix_socket_directories='' "
             "-c max_connections=200 -c fsync=off -c full_page_writes=off"
         )
-        _run(
-            [
-                str(_pg_bin("pg_ctl")),
-                "-D",
-                str(data_dir),
-                "-w",
-                "-t",
-                "60",
-                "-l",
-                str(data_dir / "server.log"),
-                "-o",
-                options,
-                "start",
-            ],
-            user,
-            timeout=90,
-        )
-        started = True
-        running = chosen
-
-    handle = PostgresHandle(data_dir=data_dir, port=running, system_user=user)
-    _ensure_database(handle)
-    if started and stop_at_exit:
-        atexit.register(handle.stop)
-    return handle
+        log = data_dir / "server.log"
+        logged = log.stat().st_size if log.exists() else 0
+        try:
+            _run(
+                [str(_pg_bin("pg_ctl")), "-D", str(data_dir), "-w", "-t", "60", "-l", str(log), "-o", options, "start"],
+                user,
+                timeout=90,
+            )
+        except RuntimeError:
+            taken = False
+            with contextlib.suppress(OSError), log.open("rb") as handle:
+                handle.seek(logged)
+                taken = b"Address already in use" in handle.read()
+            if port is not None or not taken or attempt == attempts - 1:
+                raise
+            continue
+        return chosen
+    raise AssertionError("unreachable")
 
 
 def _ensure_database(handle: PostgresHandle) -> None:
@@ -337,6 +350,63 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
     server.start()
     host, bound = server.get_host_and_port()
     return DynamoHandle(server=server, host=host, port=int(bound))
+
+
+@dataclass
+class MotoProcessHandle:
+    """moto's server in a child process (``shop.local.moto_server``); ``port`` is known once ready."""
+
+    process: subprocess.Popen[bytes]
+    host: str = "127.0.0.1"
+    port: int | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the moto server is not ready yet (wait_ready)")
+        return f"http://{self.host}:{self.port}"
+
+    def wait_ready(self, timeout: float = 120) -> str:
+        """Block until the server listens; its endpoint URL. RuntimeError if it exited or stayed silent."""
+        import select
+
+        if self.port is not None:
+            return self.endpoint_url
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline().decode(errors="replace").strip() if ready else ""
+        if not line.startswith("port "):
+            self.stop()
+            raise RuntimeError(f"the moto server did not start (exit {self.process.poll()}; see its log)")
+        self.port = int(line.split()[1])
+        return self.endpoint_url
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def start_moto_process(log_file: Path | None = None) -> MotoProcessHandle:
+    """Start moto's server in a child process without waiting for it (see ``wait_ready``).
+
+    It stops with this process, even on SIGKILL (Linux). ``log_file`` gets its stderr."""
+    import sys
+
+    command = [sys.executable, "-m", "shop.local.moto_server", "--parent", str(os.getpid())]
+    log = open(log_file, "ab") if log_file is not None else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+    finally:
+        if log_file is not None:
+            log.close()  # type: ignore[union-attr]
+    return MotoProcessHandle(process=process)
 
 
 def dynamodb_client(endpoint_url: str) -> Any:
@@ -414,6 +484,14 @@ def prepare_data_dir(data_dir: Path) -> Path:
     data_dir = Path(data_dir).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data_dir.chmod(0o700)
+    # As root, PostgreSQL runs as SERVER_SYSTEM_USER, which must keep reaching <data_dir>/postgres
+    # (its checkpointer reopens files there every few minutes: with a root-owned 0700 parent it
+    # dies at the first checkpoint). That user owns the directory; root reaches it anyway, and
+    # the files in it stay 0600, root's.
+    if os.geteuid() == 0:
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(SERVER_SYSTEM_USER)
+            os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     return data_dir
 
 
