@@ -339,15 +339,24 @@ IDEMPOTENCY_TABLE = TableSpec(
 TABLES: tuple[TableSpec, ...] = (SESSIONS_TABLE, CACHE_TABLE, IDEMPOTENCY_TABLE)
 
 
-# public: anyone; api_key: partners and admin tools on API Gateway; customer: a signed-in
-# customer's Cognito ID token (API Gateway's Cognito authorizer, and the function's own verifier).
-Access = Literal["public", "api_key", "customer"]
+# public: anyone; customer: a signed-in customer's Cognito ID token (API Gateway's Cognito
+# authorizer, and the function's own verifier); admin and staff: the back office (ARCHITECTURE.md
+# "Admin and staff"): the partner API key on API Gateway, or an ID token whose groups include one
+# of ``ACCESS_GROUPS[access]`` on every entry point (the function verifies token and group).
+Access = Literal["public", "customer", "admin", "staff"]
+BACK_OFFICE_ACCESS: tuple[Access, ...] = ("admin", "staff")
 
 # Cognito groups with a meaning to the API: admin may do every admin operation, staff may fulfil
 # orders but not change the catalog or prices.
 ADMIN_GROUP = "admin"
 STAFF_GROUP = "staff"
 USER_GROUPS: tuple[str, ...] = (ADMIN_GROUP, STAFF_GROUP)
+# The groups whose tokens a back-office route admits: admin may do everything, staff reads and
+# fulfils orders but never changes the catalog, prices or stock, and never refunds.
+ACCESS_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "admin": (ADMIN_GROUP,),
+    "staff": (ADMIN_GROUP, STAFF_GROUP),
+}
 # The user pool's rules, for the deployed pool (infra/components/identity.py) and the local one
 # (shop.local.services) alike: passwords of 12+ characters with all four classes; the storefront's
 # client signs in with USER_PASSWORD_AUTH and refreshes with REFRESH_TOKEN_AUTH (ARCHITECTURE.md).
@@ -373,11 +382,16 @@ class Route:
     query: tuple[str, ...] = ()  # query parameters the operation reads (all optional)
 
 
+def is_back_office(route: Route) -> bool:
+    """An admin or staff route: API key (API Gateway) or a token with the group (every entry point)."""
+    return route.access in BACK_OFFICE_ACCESS
+
+
 def served_behind_cloudfront(route: Route) -> bool:
-    """Whether CloudFront -> ALB serves ``route`` (the edge forwards it): every route but the API-key
-    ones, which exist on API Gateway only. Customer routes are served on both (the function checks
-    the token)."""
-    return route.access != "api_key"
+    """Whether CloudFront -> ALB serves ``route`` (the edge forwards it): every route. Customer and
+    back-office routes need a token there (the edge forwards /api/admin/* only with one, the
+    function verifies it and its groups); the API key is accepted on API Gateway only."""
+    return route.access in ("public", "customer", *BACK_OFFICE_ACCESS)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -401,14 +415,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
     Route("GET", f"{API_PREFIX}/me", "get_me", access="customer", personal=True),
     Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True),
-    Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
-    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
-    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
+    Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="admin", body="ProductCreate"),
+    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="admin", body="ProductUpdate"),
+    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="admin", body="StockUpdate"),
     Route(
         "POST",
         f"{ADMIN_PREFIX}/orders/{{order_id}}/fulfilment",
         "fulfil_order",
-        access="api_key",
+        access="staff",
         body="Fulfilment",
         personal=True,
     ),
@@ -416,11 +430,11 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{ADMIN_PREFIX}/orders/{{order_id}}/refunds",
         "refund_order",
-        access="api_key",
+        access="admin",
         body="RefundRequest",
         personal=True,
     ),
-    Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="api_key", personal=True),
+    Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="admin", personal=True),
 )
 
 

@@ -15,7 +15,7 @@ from infra.components import api_gateway as gw
 from infra.components.api_gateway import body_schema, deployment_fingerprint, to_draft4
 from infra.settings import PROFILES
 from shop import declarations
-from shop.declarations import ROUTES, Route
+from shop.declarations import ROUTES, Route, is_back_office
 from tests.app.events import ADDRESS
 from tests.infra.harness import ACCOUNT, ROOT, Program, Resource, run_program
 
@@ -96,8 +96,11 @@ def test_admin_routes_require_the_api_key_and_public_routes_do_not(program: Prog
     actual = methods(program)
     for route in ROUTES:
         method = actual[(route.method, route.path)]
-        assert method.inputs["apiKeyRequired"] is (route.access == "api_key"), route
-    assert all(r.path.startswith(declarations.ADMIN_PREFIX) for r in ROUTES if r.access == "api_key")
+        assert method.inputs["apiKeyRequired"] is (route.access in ("admin", "staff")), route
+    # Exactly the admin paths are back-office routes, and every one of them needs the key here.
+    assert {r.path for r in ROUTES if r.path.startswith(declarations.ADMIN_PREFIX)} == {
+        r.path for r in ROUTES if declarations.is_back_office(r)
+    }
 
 
 def test_every_route_is_a_lambda_proxy_integration_to_the_api_function(program: Program) -> None:
@@ -271,7 +274,7 @@ def test_fingerprint_covers_methods_models_and_integrations() -> None:
     assert deployment_fingerprint(ROUTES, models, integration, {}) == base
     other_method = tuple(dataclasses.replace(r, method="POST") if r.operation == "set_stock" else r for r in ROUTES)
     assert deployment_fingerprint(other_method, models, integration, {}) != base
-    other_access = tuple(dataclasses.replace(r, access="public") if r.access == "api_key" else r for r in ROUTES)
+    other_access = tuple(dataclasses.replace(r, access="public") if is_back_office(r) else r for r in ROUTES)
     assert deployment_fingerprint(other_access, models, integration, {}) != base
     other_model = {"CheckoutRequest": {"type": "object", "required": ["cart_id", "email"]}}
     assert deployment_fingerprint(ROUTES, other_model, integration, {}) != base

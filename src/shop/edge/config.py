@@ -28,6 +28,8 @@ HEALTH_PATH = "/api/health"
 # (the API verifies Stripe's signature instead).
 STRIPE_WEBHOOK_PATH = "/api/webhooks/stripe"
 ADMIN_PREFIX = "/api/admin"
+ID_TOKEN_HEADER = "X-Id-Token"
+API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
 
