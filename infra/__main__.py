@@ -89,6 +89,7 @@ cdn = Cdn(
         logs_ready=storage.logs_ready,
         alb_dns_name=load_balancer.load_balancer.dns_name,
         vpc_origin_id=load_balancer.vpc_origin.id,
+        key_arn=encryption.key.arn,
     ),
 )
 identity = Identity("identity", IdentityArgs(settings=settings))
@@ -109,7 +110,13 @@ api_function = ApiFunction(
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
         parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
-        environment=identity.function_environment(),
+        environment={
+            **identity.function_environment(),
+            # Product images: presigned uploads to the static bucket under media/, with the stack's key.
+            Env.MEDIA_BUCKET: storage.static_bucket.bucket,
+            Env.MEDIA_KMS_KEY_ID: encryption.key.arn,
+        },
+        media_bucket_arn=storage.static_bucket.arn,
     ),
 )
 migrations = Migrations(

@@ -27,6 +27,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -49,7 +50,15 @@ from infra.lambda_helpers import (
     parameter_read_statements,
 )
 from infra.settings import Settings
-from shop.declarations import CACHE_TTL_SECONDS, CART_TTL_SECONDS, METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
+from shop.declarations import (
+    CACHE_TTL_SECONDS,
+    CART_TTL_SECONDS,
+    MEDIA_PREFIX,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    TABLES,
+    Env,
+)
 
 __all__ = ["ENI_ACTIONS", "LOG_ACTIONS", "ApiFunction", "ApiFunctionArgs", "function_policy"]
 
@@ -82,9 +91,11 @@ def function_policy(
     key_arn: pulumi.Input[str],
     region: str,
     parameter_arns: Sequence[pulumi.Input[str]] = (),
+    media_bucket_arn: pulumi.Input[str] | None = None,
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
     return policy_document(
+        *media_upload_statements(media_bucket_arn, key_arn, region),
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": [*table_arns, *index_arns]},
         *database_statements(database, key_arn, region),
         own_log_group_statement(log_group_arn),
@@ -99,6 +110,30 @@ def function_policy(
         },
         *parameter_read_statements(parameter_arns, key_arn, region),
     )
+
+
+def media_upload_statements(
+    bucket_arn: pulumi.Input[str] | None, key_arn: pulumi.Input[str], region: str
+) -> list[dict[str, Any]]:
+    """What a presigned image POST needs of its signer: PutObject below media/ (nothing else in the
+    bucket) and, for SSE-KMS, a data key from the stack's key through S3 only."""
+    if bucket_arn is None:
+        return []
+    return [
+        {
+            "Sid": "ProductImageUploads",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": pulumi.Output.format("{0}/{1}/*", bucket_arn, MEDIA_PREFIX),
+        },
+        {
+            "Sid": "ProductImageEncryptionThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:GenerateDataKey",
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
+    ]
 
 
 def function_environment(
@@ -143,6 +178,8 @@ class ApiFunctionArgs:
     parameters: Mapping[Env, SecureParameter] = field(default_factory=dict)
     # Plain values other components own, by variable (e.g. identity.py's user pool for the token verifier).
     environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
+    # The bucket product images are uploaded to (presigned POSTs the function signs, below media/).
+    media_bucket_arn: pulumi.Input[str] | None = None
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -283,6 +320,7 @@ class ApiFunction(pulumi.ComponentResource):
                 key_arn=args.key_arn,
                 region=args.settings.region,
                 parameter_arns=[parameter.arn for parameter in args.parameters.values()],
+                media_bucket_arn=args.media_bucket_arn,
             ),
             opts=self._child,
         )

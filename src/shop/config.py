@@ -80,6 +80,9 @@ class Settings:
     order_token_secret_parameter: str | None = None
     order_token_secret_file: str | None = None
     payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
+    # Product image uploads (the back office): bucket and, in AWS, the KMS key uploads must use.
+    media_bucket: str | None = None
+    media_kms_key_id: str | None = None
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -164,6 +167,8 @@ def parse(env: Mapping[str, str]) -> Settings:
         order_token_secret_parameter=_text(env, Env.ORDER_TOKEN_SECRET_PARAMETER),
         order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
         payment_window_seconds=_int(env, Env.PAYMENT_WINDOW_SECONDS, PAYMENT_WINDOW_SECONDS, minimum=1),
+        media_bucket=_text(env, Env.MEDIA_BUCKET),
+        media_kms_key_id=_text(env, Env.MEDIA_KMS_KEY_ID),
     )
 
 

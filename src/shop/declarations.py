@@ -79,11 +79,12 @@ def local_stripe_origins(origin: str) -> StripeOrigins:
     return StripeOrigins(script=(origin,), connect=(origin,), frame=(origin,))
 
 
-def storefront_content_security_policy(stripe: StripeOrigins) -> str:
+def storefront_content_security_policy(stripe: StripeOrigins, connect: tuple[str, ...] = ()) -> str:
     """The storefront's Content-Security-Policy, admitting exactly ``stripe``'s origins.
 
     The storefront is one page with its own script and stylesheet calling /api on the same origin;
-    product images may come from any HTTPS host; Stripe.js comes from ``stripe``.
+    product images may come from any HTTPS host; Stripe.js comes from ``stripe``. ``connect``: the
+    other origins the pages call (the back office: Cognito's API and the image bucket's endpoint).
     """
 
     def sources(*extra: str) -> str:
@@ -95,7 +96,7 @@ def storefront_content_security_policy(stripe: StripeOrigins) -> str:
             f"script-src {sources(*stripe.script)}",
             "style-src 'self'",
             "img-src 'self' https: data:",
-            f"connect-src {sources(*stripe.connect)}",
+            f"connect-src {sources(*stripe.connect, *connect)}",
             f"frame-src {' '.join(stripe.frame)}",
             "font-src 'self'",
             "object-src 'none'",
@@ -104,6 +105,17 @@ def storefront_content_security_policy(stripe: StripeOrigins) -> str:
             "frame-ancestors 'none'",
         ]
     )
+
+
+def cognito_origin(region: str) -> str:
+    """Where the browser calls Cognito's JSON API (sign-in) in ``region``."""
+    return f"https://cognito-idp.{region}.amazonaws.com"
+
+
+def media_upload_origin(bucket: str, region: str) -> str:
+    """Where the back office posts images: the bucket's regional virtual-hosted endpoint (the
+    function presigns for exactly this endpoint, see shop.domain.back_office)."""
+    return f"https://{bucket}.s3.{region}.amazonaws.com"
 
 
 # Security headers every storefront response carries: CloudFront's response headers policy sets
@@ -264,6 +276,10 @@ class Env(StrEnum):
     STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
     STRIPE_WEBHOOK_SECRET_PARAMETER = "STRIPE_WEBHOOK_SECRET_PARAMETER"
     STRIPE_API_BASE = "STRIPE_API_BASE"
+    # Product images (the back office's presigned uploads): the bucket (the static bucket, under
+    # MEDIA_PREFIX) and, in AWS, the KMS key every upload must be encrypted with.
+    MEDIA_BUCKET = "MEDIA_BUCKET"
+    MEDIA_KMS_KEY_ID = "MEDIA_KMS_KEY_ID"
 
 
 AttributeType = Literal["S", "N", "B"]
@@ -435,6 +451,40 @@ ROUTES: tuple[Route, ...] = (
         personal=True,
     ),
     Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="admin", personal=True),
+    Route(
+        "GET",
+        f"{ADMIN_PREFIX}/orders",
+        "list_admin_orders",
+        access="staff",
+        personal=True,
+        query=("status", "created_from", "created_to", "q", "limit", "cursor"),
+    ),
+    Route("GET", f"{ADMIN_PREFIX}/orders/{{order_id}}", "get_admin_order", access="staff", personal=True),
+    Route("GET", f"{ADMIN_PREFIX}/products", "list_admin_products", access="staff", query=("limit", "cursor")),
+    Route("POST", f"{ADMIN_PREFIX}/products/{{product_id}}/archive", "archive_product", access="admin"),
+    Route(
+        "POST",
+        f"{ADMIN_PREFIX}/products/{{product_id}}/image-upload",
+        "create_image_upload",
+        access="admin",
+        body="ImageUploadRequest",
+    ),
+)
+
+
+# Product images: uploaded by the back office straight to S3 with a presigned POST (the policy limits
+# size and content type and, in AWS, requires the stack's KMS key) under MEDIA_PREFIX of the static
+# bucket; CloudFront serves them at the same path (behaviour MEDIA_PATH_PATTERN), the local gateway
+# from the moto server's S3. A product keeps the object's key; its image_url is "/<key>".
+MEDIA_PREFIX = "media"
+MEDIA_PATH_PATTERN = f"/{MEDIA_PREFIX}/*"
+IMAGE_CONTENT_TYPES: Mapping[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+IMAGE_UPLOAD_EXPIRES_SECONDS = 300
+# products/<product id>/<32 hex>.<extension>, below MEDIA_PREFIX.
+IMAGE_KEY_PATTERN = (
+    rf"^{MEDIA_PREFIX}/products/[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}"
+    r"/[0-9a-f]{32}\.(jpg|png|webp)$"
 )
 
 

@@ -243,6 +243,11 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),
+    "list_admin_orders": (503,),
+    "get_admin_order": (404, 503),
+    "list_admin_products": (503,),
+    "archive_product": (404, 503),
+    "create_image_upload": (404, 503),
 }
 # What any request can get before or around the function: the edge (CloudFront viewer request)
 # answers 400 (malformed URI, header or Content-Length), 401 (the storefront credential outside

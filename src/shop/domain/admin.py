@@ -12,7 +12,7 @@ from shop.domain import cache, catalog
 
 _COLUMNS = catalog.PRODUCT_COLUMNS
 # Column names come from the model's fields, never from the request's keys.
-_UPDATABLE = ("name", "description", "category", "price_cents", "image_url")
+_UPDATABLE = ("name", "description", "category", "price_cents", "image_url", "image_key")
 
 
 def _write(query: str, params: dict[str, Any]) -> Product | None:

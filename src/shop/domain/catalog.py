@@ -11,7 +11,12 @@ from shop.api.models import Product, ProductList
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache
 
-PRODUCT_COLUMNS = "id::text AS id, sku, name, description, category, price_cents, currency, stock, image_url"
+PRODUCT_COLUMNS = (
+    "id::text AS id, sku, name, description, category, price_cents, currency, stock, image_url, image_key,"
+    " archived_at IS NOT NULL AS archived"
+)
+# The storefront never shows an archived product (the back office does: shop.domain.back_office).
+FOR_SALE = "archived_at IS NULL"
 
 
 def parse_uuid(value: str) -> str | None:
@@ -32,7 +37,10 @@ def product_dict(row: dict[str, Any]) -> dict[str, Any]:
         "price_cents": int(row["price_cents"]),
         "currency": str(row["currency"]).strip(),
         "stock": int(row["stock"]),
-        "image_url": row["image_url"],
+        # An uploaded image (served by CloudFront at /<key>) wins over an external URL.
+        "image_url": f"/{row['image_key']}" if row.get("image_key") else row["image_url"],
+        "image_key": row.get("image_key"),
+        "archived": bool(row.get("archived")),
     }
 
 
@@ -55,7 +63,9 @@ def decode_cursor(cursor: str) -> str:
 
 def fetch_product(product_id: str) -> dict[str, Any] | None:
     def work(conn: DictConnection) -> dict[str, Any] | None:
-        row = conn.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s AND {FOR_SALE}", (product_id,)
+        ).fetchone()
         return product_dict(row) if row else None
 
     return run(Role.READER, work)
@@ -63,7 +73,7 @@ def fetch_product(product_id: str) -> dict[str, Any] | None:
 
 def fetch_page(category: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     """One page ordered by (name, id) with keyset pagination."""
-    conditions: list[str] = []
+    conditions: list[str] = [FOR_SALE]
     params: list[Any] = []
     if category is not None:
         conditions.append("category = %s")

@@ -39,6 +39,7 @@ from shop import config
 from shop.declarations import (
     HEALTH_PATH,
     STRIPE_WEBHOOK_PATH,
+    Env,
     local_stripe_origins,
     storefront_content_security_policy,
 )
@@ -297,6 +298,13 @@ def run(args: argparse.Namespace) -> int:
         # EC2's, which that imports) on the first SSM call, and localstripe may still be starting.
         stripe_env = pool.submit(_configure_stripe, stripe, endpoint, f"http://127.0.0.1:{server.server_address[1]}")
         tables = services.ensure_tables(endpoint)
+        # Product images: a bucket on the same moto server; the gateway serves /media/* from it and
+        # the CSP admits the moto origin (Cognito and S3 uploads from the browser).
+        media_env = services.ensure_media_bucket(endpoint)
+        server.config.media = services.media_reader(endpoint, media_env[str(Env.MEDIA_BUCKET)])
+        server.config.content_security_policy = storefront_content_security_policy(
+            local_stripe_origins(f"http://127.0.0.1:{stripe_port}"), connect=(endpoint,)
+        )
         if not args.dynamodb_endpoint:
             dynamo_client = services.dynamodb_client(endpoint)
             restored = snapshot.restore(dynamo_client, tables, snapshot_path)
@@ -311,6 +319,7 @@ def run(args: argparse.Namespace) -> int:
             **function_environment(args),
             **stripe_env.result(),
             **({} if users is None else users.environment()),
+            **media_env,
         }
         os.environ.update(environment)
         config.reload()

@@ -41,6 +41,7 @@ from shop.declarations import (
     API_PREFIX,
     FRAME_OPTIONS,
     HEALTH_PATH,
+    MEDIA_PREFIX,
     REFERRER_POLICY,
     REQUEST_ID_HEADER,
     REQUEST_ID_PATTERN,
@@ -185,6 +186,8 @@ class GatewayConfig:
     """Runs one API invocation and returns the function's response (set once the API is started)."""
     content_security_policy: str = STOREFRONT_CONTENT_SECURITY_POLICY
     """The storefront CSP; ``make dev`` passes the one admitting localstripe's origin."""
+    media: Callable[[str], tuple[bytes, str] | None] | None = None
+    """Reads a product image by S3 key (CloudFront's /media/* behaviour: moto's S3 locally)."""
 
 
 class PooledHTTPServer(HTTPServer):
@@ -390,6 +393,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "HEAD"):
             self._send_json(405, error_body("method_not_allowed", "static files are read-only", {}), request_id)
             return 405
+        if raw_path.startswith(f"/{MEDIA_PREFIX}/"):
+            return self._media(unquote(raw_path).lstrip("/"), request_id)
         root = self.server.config.storefront_dir.resolve()
         relative = unquote(raw_path).lstrip("/") or "index.html"
         target = (root / relative).resolve()
@@ -407,6 +412,21 @@ class GatewayHandler(BaseHTTPRequestHandler):
             content_type += "; charset=utf-8"
         headers = {"Content-Type": content_type, "Cache-Control": "no-cache", REQUEST_ID_HEADER: request_id}
         self._send(200, target.read_bytes(), headers)
+        return 200
+
+    def _media(self, key: str, request_id: str) -> int:
+        reader = self.server.config.media
+        found = reader(key) if reader is not None else None
+        if found is None:
+            self._send(404, b"Not found", {"Content-Type": "text/plain; charset=utf-8", REQUEST_ID_HEADER: request_id})
+            return 404
+        payload, content_type = found
+        headers = {
+            "Content-Type": content_type,
+            "Cache-Control": "public, max-age=31536000, immutable",
+            REQUEST_ID_HEADER: request_id,
+        }
+        self._send(200, payload, headers)
         return 200
 
     # ------------------------------------------------------------------

@@ -12,15 +12,30 @@ Gateway only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from shop.api.models import Fulfilment, Order, Product, ProductCreate, ProductUpdate, RefundRequest, StockUpdate
+from shop.api.models import (
+    UUID_PATTERN,
+    AdminOrderPage,
+    AdminProductPage,
+    Fulfilment,
+    ImageUpload,
+    ImageUploadRequest,
+    Order,
+    OrderStatus,
+    Product,
+    ProductCreate,
+    ProductUpdate,
+    RefundRequest,
+    StockUpdate,
+)
 from shop.api.routes import new_router, path, route
 from shop.auth.requests import require_group
 from shop.declarations import ACCESS_GROUPS, IDEMPOTENCY_HEADER
-from shop.domain import admin, fulfilment
+from shop.domain import admin, back_office, fulfilment
 from shop.domain import payments as order_payments
 
 router = new_router()
@@ -52,6 +67,7 @@ def create_product(body: ProductCreate) -> Product:
 @router.put(path("update_product"), tags=["admin"], operation_id="update_product", summary="Change product fields")
 def update_product(product_id: str, body: ProductUpdate) -> Product:
     authorize("update_product")
+    back_office.check_image_key(product_id, body.image_key)
     return admin.update_product(product_id, body)
 
 
@@ -96,3 +112,68 @@ def admin_cancel_order(
 ) -> Order:
     authorize("admin_cancel_order")
     return order_payments.admin_cancel(order_id, idempotency_key)
+
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+_CURSOR = "next_cursor of the previous page"
+
+
+@router.get(path("list_admin_orders"), tags=["admin"], operation_id="list_admin_orders", summary="Orders, newest first")
+def list_admin_orders(
+    status: Annotated[OrderStatus | None, Query(description="only orders in this status")] = None,
+    created_from: Annotated[datetime | None, Query(description="created at or after (ISO-8601 with zone)")] = None,
+    created_to: Annotated[datetime | None, Query(description="created before (ISO-8601 with zone)")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=254, description="an order id, or an e-mail address or its start")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512, description=_CURSOR)] = None,
+) -> AdminOrderPage:
+    authorize("list_admin_orders")
+    return back_office.list_orders(status, created_from, created_to, q, limit, cursor)
+
+
+@router.get(
+    path("get_admin_order"), tags=["admin"], operation_id="get_admin_order", summary="An order with its history"
+)
+def get_admin_order(order_id: str) -> Order:
+    authorize("get_admin_order")
+    return back_office.get_order(order_id)
+
+
+@router.get(
+    path("list_admin_products"),
+    tags=["admin"],
+    operation_id="list_admin_products",
+    summary="Every product by name, archived ones included",
+)
+def list_admin_products(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(pattern=UUID_PATTERN, description=_CURSOR)] = None,
+) -> AdminProductPage:
+    authorize("list_admin_products")
+    return back_office.list_products(limit, cursor)
+
+
+@router.post(
+    path("archive_product"),
+    tags=["admin"],
+    operation_id="archive_product",
+    summary="Archive a product (hidden from the storefront, stock 0; never deleted)",
+)
+def archive_product(product_id: str) -> Product:
+    authorize("archive_product")
+    return back_office.archive_product(product_id)
+
+
+@router.post(
+    path("create_image_upload"),
+    tags=["admin"],
+    operation_id="create_image_upload",
+    status_code=201,
+    summary="A presigned S3 POST for a product image (then set image_key)",
+)
+def create_image_upload(product_id: str, body: ImageUploadRequest) -> ImageUpload:
+    authorize("create_image_upload")
+    return back_office.image_upload(product_id, body.content_type)
