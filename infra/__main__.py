@@ -112,6 +112,7 @@ api_function = ApiFunction(
         parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
         environment={
             **identity.function_environment(),
+            **payments.function_environment(),
             # Product images: presigned uploads to the static bucket under media/, with the stack's key.
             Env.MEDIA_BUCKET: storage.static_bucket.bucket,
             Env.MEDIA_KMS_KEY_ID: encryption.key.arn,

@@ -72,6 +72,13 @@ STRIPE_ORIGINS = StripeOrigins(
 )
 # The path localstripe serves its Stripe.js stand-in at (the storefront loads <origin><path>).
 LOCALSTRIPE_JS_PATH = "/js.stripe.com/v3/"
+# Where the storefront loads Stripe.js from in AWS (its origin is STRIPE_ORIGINS.script); locally
+# ``make dev`` sets Env.STRIPE_JS_URL to localstripe's origin + LOCALSTRIPE_JS_PATH.
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+# What a Stripe publishable key looks like (test or live mode; the browser's key, not a secret).
+STRIPE_PUBLISHABLE_KEY_PATTERN = r"^pk_(test|live)_[A-Za-z0-9_]+$"
+# How long browsers may keep GET /api/storefront-config (public, the same for everyone).
+STOREFRONT_CONFIG_MAX_AGE_SECONDS = 300
 
 
 def local_stripe_origins(origin: str) -> StripeOrigins:
@@ -280,6 +287,10 @@ class Env(StrEnum):
     # MEDIA_PREFIX) and, in AWS, the KMS key every upload must be encrypted with.
     MEDIA_BUCKET = "MEDIA_BUCKET"
     MEDIA_KMS_KEY_ID = "MEDIA_KMS_KEY_ID"
+    # The storefront's Stripe.js settings (GET /api/storefront-config): the publishable key (plain
+    # stack config) and, locally only, where Stripe.js is loaded from (default STRIPE_JS_URL).
+    STRIPE_PUBLISHABLE_KEY = "STRIPE_PUBLISHABLE_KEY"
+    STRIPE_JS_URL = "STRIPE_JS_URL"
 
 
 AttributeType = Literal["S", "N", "B"]
@@ -396,6 +407,13 @@ class Route:
     # ``Cache-Control: PERSONAL_CACHE_CONTROL``, errors included, so no browser or proxy keeps a copy.
     personal: bool = False
     query: tuple[str, ...] = ()  # query parameters the operation reads (all optional)
+    # Public and the same for every caller: a 2xx answer carries ``Cache-Control: public,
+    # max-age=<max_age>`` (never together with ``personal``).
+    max_age: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_age is not None and (self.personal or self.access != "public" or self.method != "GET"):
+            raise ValueError(f"route {self.operation}: only a public, non-personal GET may be cached")
 
 
 def is_back_office(route: Route) -> bool:
@@ -429,6 +447,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/orders/{{order_id}}/cancel", "cancel_order", personal=True),
     Route("GET", f"{API_PREFIX}/shipping-rates", "list_shipping_rates"),
     Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
+    Route("GET", f"{API_PREFIX}/storefront-config", "get_storefront_config", max_age=STOREFRONT_CONFIG_MAX_AGE_SECONDS),
     Route("GET", f"{API_PREFIX}/me", "get_me", access="customer", personal=True),
     Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="admin", body="ProductCreate"),

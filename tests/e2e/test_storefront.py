@@ -202,7 +202,7 @@ def test_storefront_credential_is_enforced_when_asked(tmp_path: Path) -> None:
 
 
 def test_responses_carry_the_cdn_security_headers(local_platform: LocalPlatform) -> None:
-    for path in ("/", "/app.js", "/api/products", "/api/admin/products", "/missing.html"):
+    for path in ("/", "/js/main.js", "/api/products", "/api/admin/products", "/missing.html"):
         response = api(local_platform, "GET", path)
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
         assert response.headers["X-Frame-Options"] == "DENY", path

@@ -28,7 +28,7 @@ from shop.api import body
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.handler import header_value
-from shop.api.routers import admin, cart, catalog, checkout, health, me, orders, webhooks
+from shop.api.routers import admin, cart, catalog, checkout, health, me, orders, storefront, webhooks
 from shop.api.routes import route_methods
 from shop.config import settings
 from shop.declarations import (
@@ -55,6 +55,7 @@ PUBLIC_ROUTERS = (
     orders.router,
     webhooks.router,
     me.router,
+    storefront.router,
 )
 
 
@@ -238,6 +239,7 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "refund_order": (404, 409, 503),
     "admin_cancel_order": (404, 409, 503),
     "stripe_webhook": (503,),
+    "get_storefront_config": (),
     "get_me": (503,),
     "list_my_orders": (503,),
     "create_product": (409, 503),
