@@ -180,12 +180,23 @@ def test_admin_paths_with_a_token_are_forwarded_for_the_function_to_verify(value
     assert declarations.API_KEY_HEADER.lower() not in forwarded["headers"]
 
 
+def test_the_back_office_page_is_served_from_its_index() -> None:
+    forwarded = assert_forwarded(edge.process(cf_request("/admin/"), OPEN))
+    assert forwarded["uri"] == "/admin/index.html"
+    assert assert_forwarded(edge.process(cf_request("/admin/js/main.js"), OPEN))["uri"] == "/admin/js/main.js"
+    redirect = edge.process(cf_request("/admin"), OPEN)
+    assert redirect["status"] == "301"
+    assert redirect["headers"]["location"][0]["value"] == "/admin/"
+    # Outside prod the storefront credential still comes first.
+    assert_rejected(edge.process(cf_request("/admin/"), LOCKED), 401, "unauthorized")
+
+
 def test_an_api_key_alone_does_not_open_admin_paths() -> None:
     request = cf_request("/api/admin/products", method="POST", headers={declarations.API_KEY_HEADER: "partner"})
     assert_rejected(edge.process(request, OPEN), 401, "unauthorized")
 
 
-@pytest.mark.parametrize("uri", ["/api/administrators", "/admin", "/api/products/admin", "/static/api/admin"])
+@pytest.mark.parametrize("uri", ["/api/administrators", "/admin/x", "/api/products/admin", "/static/api/admin"])
 def test_does_not_overmatch_admin(uri: str) -> None:
     assert_forwarded(edge.process(cf_request(uri), OPEN))
 

@@ -219,6 +219,16 @@ def error_response(rejection: RejectedError, request_id: str) -> Response:
     }
 
 
+def _redirect(location: str, request_id: str) -> Response:
+    headers = {"Location": location, "Cache-Control": "no-store", edge_config.REQUEST_ID_HEADER: request_id}
+    return {
+        "status": "301",
+        "statusDescription": "Moved Permanently",
+        "headers": {name.lower(): [{"key": name, "value": value}] for name, value in headers.items()},
+        "body": "",
+    }
+
+
 def process(request: Request, config: edge_config.EdgeConfig) -> Request | Response:
     """Check one CloudFront viewer request.
 
@@ -240,8 +250,13 @@ def process(request: Request, config: edge_config.EdgeConfig) -> Request | Respo
                 )
             # The credential is for the edge only: never forward it to an origin.
             request.get("headers", {}).pop("authorization", None)
+        if path == edge_config.BACK_OFFICE_PATH.rstrip("/"):
+            return _redirect(edge_config.BACK_OFFICE_PATH, request_id)
     except RejectedError as rejection:
         return error_response(rejection, request_id)
+    if path == edge_config.BACK_OFFICE_PATH:
+        # The back office's page (S3 has no directory index; CloudFront's root object is / only).
+        request["uri"] = edge_config.BACK_OFFICE_PATH + "index.html"
     request.setdefault("headers", {})[REQUEST_ID_KEY] = [{"key": edge_config.REQUEST_ID_HEADER, "value": request_id}]
     return request
 
