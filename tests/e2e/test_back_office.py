@@ -24,7 +24,13 @@ pytestmark = pytest.mark.e2e
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-ADDRESS = {"name": "Ada Shopper", "line1": "1 Main Street", "city": "Springfield", "postal_code": "12345", "country": "US"}
+ADDRESS = {
+    "name": "Ada Shopper",
+    "line1": "1 Main Street",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
 
 
 @pytest.fixture
@@ -145,7 +151,8 @@ def test_admin_signs_in_creates_a_product_with_an_image_fulfils_and_refunds(
     assert src is not None and src.startswith("/media/products/")
     served = api(local_platform, "GET", src)
     assert served.status_code == 200 and served.content == PNG and served.headers["Content-Type"] == "image/png"
-    storefront = {p["sku"]: p for p in api(local_platform, "GET", "/api/products", params={"limit": 100}).json()["items"]}
+    listed = api(local_platform, "GET", "/api/products", params={"limit": 100}).json()["items"]
+    storefront = {p["sku"]: p for p in listed}
     assert storefront["E2E-POT"]["image_url"] == src and storefront["E2E-POT"]["price_cents"] == 1850
     page.screenshot(path=str(artifacts / "back-office-2-products.png"), full_page=True)
 
