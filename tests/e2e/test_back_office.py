@@ -122,9 +122,9 @@ def test_admin_signs_in_creates_a_product_with_an_image_fulfils_and_refunds(
     page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
     page.on(
         "console",
-        lambda message: problems.append(message.text)
-        if message.type == "error" and "status of 4" not in message.text
-        else None,
+        lambda message: (
+            problems.append(message.text) if message.type == "error" and "status of 4" not in message.text else None
+        ),
     )
 
     page.goto(local_platform.url + "/admin/")
