@@ -198,3 +198,48 @@ def test_a_signed_out_visitor_sees_only_the_sign_in(browser: Browser, local_plat
     cognito = api(local_platform, "GET", "/api/storefront-config").json()["cognito"]["endpoint"].rstrip("/")
     connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
     assert cognito in connect.split()
+
+
+def test_staff_with_a_temporary_password_sets_one_and_sees_orders_only(
+    browser: Browser, local_platform: LocalPlatform, artifacts: Path
+) -> None:
+    """An account created as the README says (admin-create-user, a temporary password, group staff)."""
+    import uuid
+
+    import boto3
+
+    config = api(local_platform, "GET", "/api/storefront-config").json()["cognito"]
+    client = boto3.client(
+        "cognito-idp",
+        endpoint_url=config["endpoint"],
+        region_name=config["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    pools = client.list_user_pools(MaxResults=60)["UserPools"]
+    (pool,) = [p for p in pools if p["Name"] == "ecommerce-users-local"]
+    email = f"staff-{uuid.uuid4().hex[:8]}@shop.localhost"
+    client.admin_create_user(
+        UserPoolId=pool["Id"],
+        Username=email,
+        TemporaryPassword="Temp-Passw0rd!x",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )
+    client.admin_add_user_to_group(UserPoolId=pool["Id"], Username=email, GroupName="staff")
+
+    page = browser.new_page()
+    page.goto(local_platform.url + "/admin/")
+    page.get_by_test_id("signin-email").fill(email)
+    page.get_by_test_id("signin-password").fill("Temp-Passw0rd!x")
+    page.get_by_test_id("signin-submit").click()
+    page.get_by_test_id("new-password").fill("short")
+    page.get_by_test_id("new-password").evaluate("el => el.removeAttribute('minlength')")
+    page.get_by_test_id("new-password-submit").click()
+    expect(page.get_by_test_id("error-message")).to_contain_text("12 or more characters")
+    page.get_by_test_id("new-password").fill("My-own-Passw0rd-42")
+    page.get_by_test_id("new-password-submit").click()
+    expect(page.get_by_test_id("signed-in-as")).to_contain_text("(staff)")
+    expect(page.get_by_test_id("nav-products")).to_be_hidden()
+    expect(page.get_by_test_id("order-filters")).to_be_visible()
+    page.screenshot(path=str(artifacts / "back-office-6-staff.png"), full_page=True)

@@ -466,7 +466,19 @@ CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
             {"name": "Mug", "category": "kitchen", "price_cents": 1299, "stock": 5},
         ],
     ),
-    "ProductUpdate": ([{"price_cents": 999}, {"name": "Big mug"}], [{"price_cents": -5}]),
+    "ProductUpdate": (
+        [
+            {"price_cents": 999},
+            {"name": "Big mug"},
+            {"image_key": f"media/products/0b6c1f3e-1111-4222-8333-444455556666/{'a' * 32}.png"},
+            {"image_key": None},
+        ],
+        [{"price_cents": -5}, {"image_key": "media/elsewhere.png"}, {"image_key": "../x.png"}],
+    ),
+    "ImageUploadRequest": (
+        [{"content_type": "image/png"}, {"content_type": "image/webp"}],
+        [{"content_type": "image/gif"}, {}, {"content_type": "image/png", "size": 1}],
+    ),
     "StockUpdate": ([{"stock": 0}, {"stock": 12}], [{"stock": -1}, {"stock": 1.5}, {}]),
 }
 

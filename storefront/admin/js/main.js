@@ -71,8 +71,13 @@ function signInView() {
     event.preventDefault();
     say("Signing in…");
     try {
-      await session.signIn(emailInput.value.trim(), password.value);
+      const outcome = await session.signIn(emailInput.value.trim(), password.value);
       password.value = "";
+      if (outcome === "new_password") {
+        say("");
+        newPasswordView();
+        return;
+      }
       if (!isStaff()) {
         session.signOut();
         throw new session.SignInError("This account is not in the admin or staff group.");
@@ -84,6 +89,26 @@ function signInView() {
     }
   });
   show("Sign in", form);
+}
+
+function newPasswordView() {
+  const password = h("input", { type: "password", name: "new-password", autocomplete: "new-password", required: true, minlength: "12", "data-testid": "new-password" });
+  const form = h("form", { class: "panel sign-in", "data-testid": "new-password-form" },
+    h("p", {}, "Your account has a temporary password. Choose your own to continue."),
+    field("New password", password),
+    h("p", {}, h("button", { type: "submit", class: "button", "data-testid": "new-password-submit" }, "Set password and sign in")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await session.setNewPassword(password.value);
+      password.value = "";
+      say("");
+      route();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  show("Choose a password", form);
 }
 
 // ------------------------------------------------------------------ orders

@@ -7,6 +7,7 @@ const EARLY_REFRESH_SECONDS = 300;
 let config = null;
 let idToken = null;
 let claims = null;
+let pending = null; // a NEW_PASSWORD_REQUIRED challenge (first sign-in with a temporary password)
 
 export class SignInError extends Error {}
 
@@ -43,6 +44,9 @@ async function cognito(target, payload) {
     if (kind === "NotAuthorizedException" || kind === "UserNotFoundException") {
       throw new SignInError("The e-mail address or password is not right.");
     }
+    if (kind === "InvalidPasswordException") {
+      throw new SignInError("Choose a password of 12 or more characters with upper and lower case letters, a digit and a symbol.");
+    }
     throw new SignInError("Sign-in failed (" + (kind || response.status) + ").");
   }
   return body;
@@ -61,6 +65,8 @@ function keep(result) {
   if (result.RefreshToken) sessionStorage.setItem(REFRESH_KEY, result.RefreshToken);
 }
 
+// Signs in; returns "new_password" when Cognito asks for a new password first (an account created
+// with a temporary one), then call setNewPassword.
 export async function signIn(email, password) {
   const { client_id } = await cognitoConfig();
   const body = await cognito("InitiateAuth", {
@@ -68,8 +74,26 @@ export async function signIn(email, password) {
     ClientId: client_id,
     AuthParameters: { USERNAME: email, PASSWORD: password },
   });
-  if (!body.AuthenticationResult) throw new SignInError("This account needs a step the back office does not support yet.");
   sessionStorage.setItem(USER_KEY, email);
+  if (body.ChallengeName === "NEW_PASSWORD_REQUIRED") {
+    pending = { session: body.Session, username: email };
+    return "new_password";
+  }
+  if (!body.AuthenticationResult) throw new SignInError("This account needs a step the back office does not support yet.");
+  keep(body.AuthenticationResult);
+  return "signed_in";
+}
+
+export async function setNewPassword(password) {
+  if (!pending) throw new SignInError("Sign in with the temporary password first.");
+  const { client_id } = await cognitoConfig();
+  const body = await cognito("RespondToAuthChallenge", {
+    ChallengeName: "NEW_PASSWORD_REQUIRED",
+    ClientId: client_id,
+    Session: pending.session,
+    ChallengeResponses: { USERNAME: pending.username, NEW_PASSWORD: password },
+  });
+  pending = null;
   keep(body.AuthenticationResult);
 }
 
