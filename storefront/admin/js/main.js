@@ -133,7 +133,7 @@ async function ordersView(params) {
   from.value = params.get("from") || "";
   to.value = params.get("to") || "";
   q.value = params.get("q") || "";
-  const form = h("form", { class: "filters", role: "search", "data-testid": "order-filters" }, field("Status", status), field("From", from), field("To", to), field("Search", q), h("button", { type: "submit", class: "button" }, "Show"));
+  const form = h("form", { class: "filters", role: "search", "data-testid": "order-filters" }, field("Status", status), field("From (UTC)", from), field("To (UTC)", to), field("Search", q), h("button", { type: "submit", class: "button" }, "Show"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const next = new URLSearchParams();
@@ -403,5 +403,8 @@ document.querySelector("[data-skip]").addEventListener("click", (event) => {
   event.preventDefault();
   document.getElementById("content").focus();
 });
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  say("");
+  route();
+});
 route();
