@@ -67,6 +67,8 @@ def test_openapi_matches_the_declarations() -> None:
         if route.access in ("admin", "staff"):
             assert operation["security"] == [{"apiKey": []}, {"cognitoIdToken": []}]
             assert {"401", "403"} <= set(operation["responses"])
+        query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        assert query == set(route.query), route.operation
         error = operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
         assert error == "#/components/schemas/ErrorBody"
 

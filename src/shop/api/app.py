@@ -226,6 +226,7 @@ def build_alb() -> ALBResolver:
 ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "health": (503,),
     "list_products": (503,),
+    "list_categories": (503,),
     "get_product": (404, 503),
     "create_cart": (503,),
     "get_cart": (404, 503),
@@ -259,7 +260,10 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
 EVERY_OPERATION = (400, 401, 403, 413, 414, 422, 429, 500)
 BODY_OPERATION = (415,)
 _ERROR_DESCRIPTIONS = {
-    400: "Malformed request (edge, API Gateway), or a body that is not decodable, too deep or not I-JSON",
+    400: (
+        "Malformed request (edge, API Gateway), a body that is not decodable, too deep or not I-JSON, or"
+        " cursor_mismatch (a page cursor presented with another sort, category or search)"
+    ),
     401: (
         "The storefront credential is required (non-production stacks with one, at the edge), or no"
         " valid sign-in token on a customer or admin route (missing, expired, invalid: one answer for all)"

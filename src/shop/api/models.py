@@ -88,7 +88,16 @@ class Product(BaseModel):
 
 class ProductList(BaseModel):
     items: list[Product]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(default=None, description="pass as cursor for the next page; null on the last")
+
+
+class CategoryCount(BaseModel):
+    category: str
+    count: int = Field(description="products listed in the category")
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryCount]
 
 
 class ProductCreate(_Request):

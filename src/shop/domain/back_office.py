@@ -116,7 +116,10 @@ def list_products(limit: int, cursor: str | None) -> AdminProductPage:
     params: dict[str, Any] = {"limit": limit + 1}
     after = ""
     if cursor is not None:
-        params["after"] = catalog.decode_cursor(cursor)
+        after_id = catalog.parse_uuid(cursor)
+        if after_id is None:
+            raise _invalid("cursor", "not a cursor")
+        params["after"] = after_id
         after = "WHERE (name, id) > (SELECT a.name, a.id FROM products AS a WHERE a.id = %(after)s::uuid)"
     query = f"SELECT {catalog.PRODUCT_COLUMNS} FROM products {after} ORDER BY name, id LIMIT %(limit)s"
 
