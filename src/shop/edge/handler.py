@@ -272,8 +272,8 @@ def handler(event: dict[str, Any], context: Any) -> Request | Response:
     """Lambda@Edge entry point (viewer request)."""
     request: Request = event["Records"][0]["cf"]["request"]
     result = process(request, _config())
-    if "status" in result:
-        # One JSON line per rejection in the edge location's regional log group.
+    if "status" in result and int(result["status"]) >= 400:
+        # One JSON line per rejection in the edge location's regional log group (not the /admin redirect).
         print(
             json.dumps(
                 {
