@@ -92,6 +92,7 @@ cdn = Cdn(
         logs_ready=storage.logs_ready,
         alb_dns_name=load_balancer.load_balancer.dns_name,
         vpc_origin_id=load_balancer.vpc_origin.id,
+        key_arn=encryption.key.arn,
     ),
 )
 identity = Identity("identity", IdentityArgs(settings=settings))
@@ -117,8 +118,12 @@ api_function = ApiFunction(
             **identity.function_environment(),
             **payments.function_environment(),
             Env.EVENT_BUS_NAME: events.bus.name,
+            # Product images: presigned uploads to the static bucket under media/, with the stack's key.
+            Env.MEDIA_BUCKET: storage.static_bucket.bucket,
+            Env.MEDIA_KMS_KEY_ID: encryption.key.arn,
         },
         statements=[events.publish_statement()],
+        media_bucket_arn=storage.static_bucket.arn,
     ),
 )
 migrations = Migrations(

@@ -50,7 +50,15 @@ from infra.lambda_helpers import (
     parameter_read_statements,
 )
 from infra.settings import Settings
-from shop.declarations import CACHE_TTL_SECONDS, CART_TTL_SECONDS, METRICS_NAMESPACE, SERVICE_NAME, TABLES, Env
+from shop.declarations import (
+    CACHE_TTL_SECONDS,
+    CART_TTL_SECONDS,
+    MEDIA_PREFIX,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    TABLES,
+    Env,
+)
 
 __all__ = ["ENI_ACTIONS", "LOG_ACTIONS", "ApiFunction", "ApiFunctionArgs", "function_policy"]
 
@@ -84,9 +92,11 @@ def function_policy(
     region: str,
     parameter_arns: Sequence[pulumi.Input[str]] = (),
     statements: Sequence[Mapping[str, Any]] = (),
+    media_bucket_arn: pulumi.Input[str] | None = None,
 ) -> pulumi.Output[str]:
     """The function role's policy document: one statement per thing the code does."""
     return policy_document(
+        *media_upload_statements(media_bucket_arn, key_arn, region),
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": [*table_arns, *index_arns]},
         *database_statements(database, key_arn, region),
         own_log_group_statement(log_group_arn),
@@ -102,6 +112,30 @@ def function_policy(
         *parameter_read_statements(parameter_arns, key_arn, region),
         *statements,
     )
+
+
+def media_upload_statements(
+    bucket_arn: pulumi.Input[str] | None, key_arn: pulumi.Input[str], region: str
+) -> list[dict[str, Any]]:
+    """What a presigned image POST needs of its signer: PutObject below media/ (nothing else in the
+    bucket) and, for SSE-KMS, a data key from the stack's key through S3 only."""
+    if bucket_arn is None:
+        return []
+    return [
+        {
+            "Sid": "ProductImageUploads",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": pulumi.Output.format("{0}/{1}/*", bucket_arn, MEDIA_PREFIX),
+        },
+        {
+            "Sid": "ProductImageEncryptionThroughS3",
+            "Effect": "Allow",
+            "Action": "kms:GenerateDataKey",
+            "Resource": key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        },
+    ]
 
 
 def function_environment(
@@ -148,6 +182,8 @@ class ApiFunctionArgs:
     environment: Mapping[Env, pulumi.Input[str]] = field(default_factory=dict)
     # Statements other components own (events.py: events:PutEvents on the bus, after commit).
     statements: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    # The bucket product images are uploaded to (presigned POSTs the function signs, below media/).
+    media_bucket_arn: pulumi.Input[str] | None = None
 
 
 class ApiFunction(pulumi.ComponentResource):
@@ -289,6 +325,7 @@ class ApiFunction(pulumi.ComponentResource):
                 region=args.settings.region,
                 parameter_arns=[parameter.arn for parameter in args.parameters.values()],
                 statements=args.statements,
+                media_bucket_arn=args.media_bucket_arn,
             ),
             opts=self._child,
         )

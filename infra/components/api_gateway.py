@@ -1,7 +1,10 @@
 """API Gateway (REST) in front of the API function, for partners and admin tools.
 
 - Resources and methods for exactly ``shop.declarations.ROUTES`` (Lambda proxy
-  integration); ``access="api_key"`` routes require the partner API key;
+  integration); back-office routes (``access`` ``admin`` or ``staff``) require the
+  partner API key here (API Gateway cannot accept "a key or a token" on one method
+  without a Lambda authorizer: ARCHITECTURE.md "Admin and staff"; tokens reach them
+  through CloudFront and the ALB, where the function verifies token and group);
   ``access="customer"`` routes go through a Cognito user-pool authorizer (the
   ID token in ``X-Id-Token``, shop.declarations.ID_TOKEN_HEADER; the function verifies the token again, the
   authorizer is an extra layer), and its 401 answers in the platform's error body.
@@ -51,6 +54,7 @@ from shop.declarations import (
     GatewayResponse,
     Route,
     error_json,
+    is_back_office,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -388,7 +392,7 @@ class ApiGateway(pulumi.ComponentResource):
                 http_method=route.method,
                 authorization="COGNITO_USER_POOLS" if customer else "NONE",
                 authorizer_id=self.authorizer.id if customer and self.authorizer else None,
-                api_key_required=route.access == "api_key",
+                api_key_required=is_back_office(route),
                 operation_name=route.operation,
                 request_validator_id=validator.id if route.body else None,
                 request_models={"application/json": models[route.body].name} if route.body else None,

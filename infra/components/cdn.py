@@ -18,7 +18,13 @@
   on both behaviours. Outside prod ``config.json`` carries the SHA-256 of the
   storefront credential, never the credential.
 - The storefront page (``storefront/``, when present) is uploaded to the
-  static bucket.
+  static bucket; the back office (``storefront/admin/``) with it, under /admin/.
+- ``/media/*``: product images in the static bucket below ``media/``, uploaded
+  by the back office with presigned POSTs (the bucket admits them only
+  SSE-KMS-encrypted with the stack's key, and answers the CORS preflight for
+  POST from the storefront's origin only); cached for a year (keys are never
+  reused). The CSP's connect-src admits Cognito's API and the bucket's
+  regional endpoint, which the browser calls for sign-in and uploads.
 
 Destroying a stack: CloudFront keeps replicas of an edge function for a while
 after the distribution is gone (usually a few hours), and Lambda refuses to
@@ -48,8 +54,13 @@ from shop.declarations import (
     API_PREFIX,
     FRAME_OPTIONS,
     HSTS_MAX_AGE_SECONDS,
+    MEDIA_PATH_PATTERN,
+    MEDIA_PREFIX,
     REFERRER_POLICY,
-    STOREFRONT_CONTENT_SECURITY_POLICY,
+    STRIPE_ORIGINS,
+    cognito_origin,
+    media_upload_origin,
+    storefront_content_security_policy,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +122,8 @@ class CdnArgs:
     # CloudFront's VPC origin for it.
     alb_dns_name: pulumi.Input[str]
     vpc_origin_id: pulumi.Input[str]
+    # The stack's KMS key: product image uploads must be encrypted with it (static bucket policy).
+    key_arn: pulumi.Input[str]
 
 
 class Cdn(pulumi.ComponentResource):
@@ -137,15 +150,15 @@ class Cdn(pulumi.ComponentResource):
         self._policies()
         self._firewall()
         aliases = self._distribution(edge)
-        self._static_bucket_policy()
-        self._storefront()
-
         self.url = pulumi.Output.format("https://{0}/", self.distribution.domain_name)
         self.origin = (
             pulumi.Output.from_input(f"https://{aliases[0]}")
             if aliases
             else pulumi.Output.format("https://{0}", self.distribution.domain_name)
         )
+        self._static_bucket_policy()
+        self._storefront()
+
         self.register_outputs(
             {
                 "domainName": self.distribution.domain_name,
@@ -260,10 +273,20 @@ class Cdn(pulumi.ComponentResource):
                     referrer_policy=REFERRER_POLICY, override=True
                 ),
                 content_security_policy=headers.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
-                    content_security_policy=STOREFRONT_CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=self._content_security_policy(), override=True
                 ),
             ),
             opts=child,
+        )
+
+    def _content_security_policy(self) -> pulumi.Output[str]:
+        """The storefront's CSP plus the origins the back office calls: Cognito (sign-in) and the
+        static bucket's regional endpoint (presigned image uploads)."""
+        region = self._args.settings.region
+        return pulumi.Output.from_input(self._args.static_bucket_id).apply(
+            lambda bucket: storefront_content_security_policy(
+                STRIPE_ORIGINS, connect=(cognito_origin(region), media_upload_origin(bucket, region))
+            )
         )
 
     # -------------------------------------------------------- firewall
@@ -314,6 +337,24 @@ class Cdn(pulumi.ComponentResource):
                 ),
             ),
         ]
+
+    def _media_behavior(self, edge: pulumi.Input[str]) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
+        """/media/*: product images from the static bucket, read-only, cached (keys are never reused)."""
+        return aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=MEDIA_PATH_PATTERN,
+            target_origin_id=STATIC_ORIGIN,
+            viewer_protocol_policy="redirect-to-https",
+            allowed_methods=["GET", "HEAD"],
+            cached_methods=["GET", "HEAD"],
+            compress=False,  # JPEG, PNG and WebP are compressed already
+            cache_policy_id=aws.cloudfront.get_cache_policy_output(name="Managed-CachingOptimized").id,
+            response_headers_policy_id=self.response_headers_policy.id,
+            lambda_function_associations=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
+                    event_type="viewer-request", lambda_arn=edge, include_body=False
+                )
+            ],
+        )
 
     def _behaviors(
         self, edge: pulumi.Input[str]
@@ -377,7 +418,7 @@ class Cdn(pulumi.ComponentResource):
             origins=origins,
             web_acl_id=self.waf.web_acl.arn if self.waf is not None else None,
             default_cache_behavior=static,
-            ordered_cache_behaviors=[api],
+            ordered_cache_behaviors=[api, self._media_behavior(edge)],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
             ),
@@ -408,8 +449,33 @@ class Cdn(pulumi.ComponentResource):
                     "Resource": pulumi.Output.format("{0}/*", bucket_arn),
                     "Condition": {"StringEquals": {"AWS:SourceArn": self.distribution.arn}},
                 },
+                {
+                    # Presigned image uploads (and anything else) below media/ only with the stack's key.
+                    "Sid": "MediaUploadsUseTheStackKey",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.format("{0}/{1}/*", bucket_arn, MEDIA_PREFIX),
+                    "Condition": {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": self._args.key_arn}
+                    },
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.static_bucket_ready)),
+        )
+        # The browser posts images straight to the bucket: CORS for POST from the storefront only.
+        aws.s3.BucketCorsConfiguration(
+            "static-uploads",
+            bucket=self._args.static_bucket_id,
+            cors_rules=[
+                aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                    allowed_methods=["POST"],
+                    allowed_origins=[self.origin],
+                    allowed_headers=["*"],
+                    max_age_seconds=600,
+                )
+            ],
+            opts=self._child,
         )
 
     # -------------------------------------------------------- storefront

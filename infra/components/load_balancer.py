@@ -10,14 +10,17 @@ else. Only distributions of this account can use a VPC origin at all. The API fu
 VPC is involved). The function registers itself in the target group (see
 :class:`infra.components.api_function.ApiFunction`): the ALB exists before the
 function so that CloudFront, and through it the function's CORS origin, can
-be declared first. Admin paths are never forwarded: they exist on API Gateway
-only, behind the API key.
+be declared first. Admin paths are forwarded only with an ID token (the function
+verifies it and its groups; the API key is honoured on API Gateway only).
 
 Listener rules, by priority:
 
-1. ``/api/admin`` and ``/api/admin/*`` → fixed 403 (JSON error body).
-2. ``/api/*`` → the function.
-3. anything else (default action) → fixed 404 (JSON error body).
+1. ``/api/admin`` and ``/api/admin/*`` with a non-empty ``X-Id-Token`` → the function.
+2. ``/api/admin`` and ``/api/admin/*`` otherwise → fixed 401 (JSON error body).
+3. ``/api/*`` → the function.
+4. anything else (default action) → fixed 404 (JSON error body).
+
+With ``originVerifySecret`` set, every forwarding rule also requires CloudFront's secret header.
 
 With ``certificateArn`` set the rules live on an HTTPS listener and port 80
 redirects to it; otherwise they live on the HTTP listener.
@@ -33,7 +36,7 @@ import pulumi_aws as aws
 
 from infra.components.storage import ALB_LOG_PREFIX
 from infra.settings import Settings
-from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH, error_json
+from shop.declarations import ADMIN_PREFIX, API_PREFIX, HEALTH_PATH, ID_TOKEN_HEADER, error_json
 
 # One check a minute per ALB node (3 nodes: ~131,000 invocations a month instead of
 # ~1.58 M at 5 s); an unhealthy function shows after two failed checks, about 2 minutes.
@@ -48,6 +51,7 @@ HEALTH_SAMPLING_PRIORITY = 1
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # CloudFront adds this header (with ``originVerifySecret``) to every request it sends the ALB.
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ADMIN_TOKEN_RULE_PRIORITY = 5
 ADMIN_RULE_PRIORITY = 10
 API_RULE_PRIORITY = 20
 
@@ -244,44 +248,61 @@ class LoadBalancer(pulumi.ComponentResource):
 
     # ------------------------------------------------------------ rules
     def _rules(self) -> None:
-        """Admin paths are refused here; /api/* goes to the function (with the origin secret, if set)."""
-        settings, child = self._settings, self._child
+        """/api/* goes to the function (with the origin secret, if set); admin paths only with an ID token.
+
+        Defence in depth behind the edge function, which already refuses /api/admin/* without a
+        token: an admin request without ``X-Id-Token`` is answered 401 here too; with one it goes
+        to the function, which verifies the token and its groups (the ALB cannot verify a JWT).
+        """
+        child = self._child
+        origin = self._origin_conditions()
+        admin_paths = aws.lb.ListenerRuleConditionArgs(
+            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[ADMIN_PREFIX, f"{ADMIN_PREFIX}/*"])
+        )
         aws.lb.ListenerRule(
-            "admin-forbidden",
+            "admin-with-token",
+            listener_arn=self.listener.arn,
+            priority=ADMIN_TOKEN_RULE_PRIORITY,
+            conditions=[
+                admin_paths,
+                # "?*": a header with at least one character (an empty one does not match).
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ID_TOKEN_HEADER, values=["?*"]
+                    )
+                ),
+                *origin,
+            ],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            opts=child,
+        )
+        aws.lb.ListenerRule(
+            "admin-unauthorized",
             listener_arn=self.listener.arn,
             priority=ADMIN_RULE_PRIORITY,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[ADMIN_PREFIX, f"{ADMIN_PREFIX}/*"])
-                )
-            ],
+            conditions=[admin_paths],
             actions=[
                 aws.lb.ListenerRuleActionArgs(
                     type="fixed-response",
                     fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
                         content_type="application/json",
-                        status_code="403",
-                        message_body=error_json("forbidden", "admin operations are not served here"),
+                        status_code="401",
+                        message_body=error_json("unauthorized", "sign-in required"),
                     ),
                 )
             ],
-            opts=child,
+            # The rule that answered 403 before: updated in place (same priority), not replaced,
+            # so no second rule ever claims priority 10 while the first still holds it.
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(aliases=[pulumi.Alias(name="admin-forbidden")])
+            ),
         )
         api_conditions = [
             aws.lb.ListenerRuleConditionArgs(
                 path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[f"{API_PREFIX}/*"])
-            )
+            ),
+            *origin,
         ]
-        if settings.origin_verify_secret is not None:
-            # Defence in depth: only our distribution knows the secret; another distribution
-            # of this account pointed at the VPC origin gets the default 404.
-            api_conditions.append(
-                aws.lb.ListenerRuleConditionArgs(
-                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                        http_header_name=ORIGIN_VERIFY_HEADER, values=[settings.origin_verify_secret]
-                    )
-                )
-            )
         aws.lb.ListenerRule(
             "api",
             listener_arn=self.listener.arn,
@@ -290,3 +311,17 @@ class LoadBalancer(pulumi.ComponentResource):
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
             opts=child,
         )
+
+    def _origin_conditions(self) -> list[aws.lb.ListenerRuleConditionArgs]:
+        """Defence in depth: only our distribution knows the secret; another distribution of this
+        account pointed at the VPC origin gets the default 404."""
+        secret = self._settings.origin_verify_secret
+        if secret is None:
+            return []
+        return [
+            aws.lb.ListenerRuleConditionArgs(
+                http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                    http_header_name=ORIGIN_VERIFY_HEADER, values=[secret]
+                )
+            )
+        ]

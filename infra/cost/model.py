@@ -136,6 +136,7 @@ FREE_AT_REST: dict[str, str] = {
     "aws:s3/bucketObjectv2:BucketObjectv2": "storage is priced on the bucket",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "configuration of the bucket",
     "aws:s3/bucketPolicy:BucketPolicy": "configuration of the bucket",
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": "configuration of the bucket",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "configuration of the bucket",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
         "no charge at rest (SSE-S3, or SSE-KMS with a bucket key)"

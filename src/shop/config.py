@@ -92,6 +92,9 @@ class Settings:
     order_token_secret_parameter: str | None = None
     order_token_secret_file: str | None = None
     payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
+    # Product image uploads (the back office): bucket and, in AWS, the KMS key uploads must use.
+    media_bucket: str | None = None
+    media_kms_key_id: str | None = None
     browser_stripe: BrowserStripeSettings = BrowserStripeSettings()
     event_bus_name: str | None = None
     sender_email: str | None = None
@@ -191,6 +194,8 @@ def parse(env: Mapping[str, str]) -> Settings:
         order_token_secret_parameter=_text(env, Env.ORDER_TOKEN_SECRET_PARAMETER),
         order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
         payment_window_seconds=_int(env, Env.PAYMENT_WINDOW_SECONDS, PAYMENT_WINDOW_SECONDS, minimum=1),
+        media_bucket=_text(env, Env.MEDIA_BUCKET),
+        media_kms_key_id=_text(env, Env.MEDIA_KMS_KEY_ID),
         browser_stripe=_browser_stripe(env),
         event_bus_name=_text(env, Env.EVENT_BUS_NAME),
         sender_email=_sender(env),

@@ -89,11 +89,12 @@ def local_stripe_origins(origin: str) -> StripeOrigins:
     return StripeOrigins(script=(origin,), connect=(origin,), frame=(origin,))
 
 
-def storefront_content_security_policy(stripe: StripeOrigins) -> str:
+def storefront_content_security_policy(stripe: StripeOrigins, connect: tuple[str, ...] = ()) -> str:
     """The storefront's Content-Security-Policy, admitting exactly ``stripe``'s origins.
 
     The storefront is one page with its own script and stylesheet calling /api on the same origin;
-    product images may come from any HTTPS host; Stripe.js comes from ``stripe``.
+    product images may come from any HTTPS host; Stripe.js comes from ``stripe``. ``connect``: the
+    other origins the pages call (the back office: Cognito's API and the image bucket's endpoint).
     """
 
     def sources(*extra: str) -> str:
@@ -105,7 +106,7 @@ def storefront_content_security_policy(stripe: StripeOrigins) -> str:
             f"script-src {sources(*stripe.script)}",
             "style-src 'self'",
             "img-src 'self' https: data:",
-            f"connect-src {sources(*stripe.connect)}",
+            f"connect-src {sources(*stripe.connect, *connect)}",
             f"frame-src {' '.join(stripe.frame)}",
             "font-src 'self'",
             "object-src 'none'",
@@ -114,6 +115,17 @@ def storefront_content_security_policy(stripe: StripeOrigins) -> str:
             "frame-ancestors 'none'",
         ]
     )
+
+
+def cognito_origin(region: str) -> str:
+    """Where the browser calls Cognito's JSON API (sign-in) in ``region``."""
+    return f"https://cognito-idp.{region}.amazonaws.com"
+
+
+def media_upload_origin(bucket: str, region: str) -> str:
+    """Where the back office posts images: the bucket's regional virtual-hosted endpoint (the
+    function presigns for exactly this endpoint, see shop.domain.back_office)."""
+    return f"https://{bucket}.s3.{region}.amazonaws.com"
 
 
 # Security headers every storefront response carries: CloudFront's response headers policy sets
@@ -327,6 +339,10 @@ class Env(StrEnum):
     STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
     STRIPE_WEBHOOK_SECRET_PARAMETER = "STRIPE_WEBHOOK_SECRET_PARAMETER"
     STRIPE_API_BASE = "STRIPE_API_BASE"
+    # Product images (the back office's presigned uploads): the bucket (the static bucket, under
+    # MEDIA_PREFIX) and, in AWS, the KMS key every upload must be encrypted with.
+    MEDIA_BUCKET = "MEDIA_BUCKET"
+    MEDIA_KMS_KEY_ID = "MEDIA_KMS_KEY_ID"
     # The storefront's Stripe.js settings (GET /api/storefront-config): the publishable key (plain
     # stack config) and, locally only, where Stripe.js is loaded from (default STRIPE_JS_URL).
     STRIPE_PUBLISHABLE_KEY = "STRIPE_PUBLISHABLE_KEY"
@@ -410,15 +426,24 @@ IDEMPOTENCY_TABLE = TableSpec(
 TABLES: tuple[TableSpec, ...] = (SESSIONS_TABLE, CACHE_TABLE, IDEMPOTENCY_TABLE)
 
 
-# public: anyone; api_key: partners and admin tools on API Gateway; customer: a signed-in
-# customer's Cognito ID token (API Gateway's Cognito authorizer, and the function's own verifier).
-Access = Literal["public", "api_key", "customer"]
+# public: anyone; customer: a signed-in customer's Cognito ID token (API Gateway's Cognito
+# authorizer, and the function's own verifier); admin and staff: the back office (ARCHITECTURE.md
+# "Admin and staff"): the partner API key on API Gateway, or an ID token whose groups include one
+# of ``ACCESS_GROUPS[access]`` on every entry point (the function verifies token and group).
+Access = Literal["public", "customer", "admin", "staff"]
+BACK_OFFICE_ACCESS: tuple[Access, ...] = ("admin", "staff")
 
 # Cognito groups with a meaning to the API: admin may do every admin operation, staff may fulfil
 # orders but not change the catalog or prices.
 ADMIN_GROUP = "admin"
 STAFF_GROUP = "staff"
 USER_GROUPS: tuple[str, ...] = (ADMIN_GROUP, STAFF_GROUP)
+# The groups whose tokens a back-office route admits: admin may do everything, staff reads and
+# fulfils orders but never changes the catalog, prices or stock, and never refunds.
+ACCESS_GROUPS: Mapping[str, tuple[str, ...]] = {
+    "admin": (ADMIN_GROUP,),
+    "staff": (ADMIN_GROUP, STAFF_GROUP),
+}
 # The user pool's rules, for the deployed pool (infra/components/identity.py) and the local one
 # (shop.local.services) alike: passwords of 12+ characters with all four classes; the storefront's
 # client signs in with USER_PASSWORD_AUTH and refreshes with REFRESH_TOKEN_AUTH (ARCHITECTURE.md).
@@ -451,11 +476,16 @@ class Route:
             raise ValueError(f"route {self.operation}: only a public, non-personal GET may be cached")
 
 
+def is_back_office(route: Route) -> bool:
+    """An admin or staff route: API key (API Gateway) or a token with the group (every entry point)."""
+    return route.access in BACK_OFFICE_ACCESS
+
+
 def served_behind_cloudfront(route: Route) -> bool:
-    """Whether CloudFront -> ALB serves ``route`` (the edge forwards it): every route but the API-key
-    ones, which exist on API Gateway only. Customer routes are served on both (the function checks
-    the token)."""
-    return route.access != "api_key"
+    """Whether CloudFront -> ALB serves ``route`` (the edge forwards it): every route. Customer and
+    back-office routes need a token there (the edge forwards /api/admin/* only with one, the
+    function verifies it and its groups); the API key is accepted on API Gateway only."""
+    return route.access in ("public", "customer", *BACK_OFFICE_ACCESS)
 
 
 # GET /api/products: search text, category filter, sort, page size, and the cursor of the last page.
@@ -486,14 +516,14 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True, query=("limit", "cursor")
     ),
-    Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
-    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),
-    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="api_key", body="StockUpdate"),
+    Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="admin", body="ProductCreate"),
+    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="admin", body="ProductUpdate"),
+    Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="admin", body="StockUpdate"),
     Route(
         "POST",
         f"{ADMIN_PREFIX}/orders/{{order_id}}/fulfilment",
         "fulfil_order",
-        access="api_key",
+        access="staff",
         body="Fulfilment",
         personal=True,
     ),
@@ -501,11 +531,45 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         f"{ADMIN_PREFIX}/orders/{{order_id}}/refunds",
         "refund_order",
-        access="api_key",
+        access="admin",
         body="RefundRequest",
         personal=True,
     ),
-    Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="api_key", personal=True),
+    Route("POST", f"{ADMIN_PREFIX}/orders/{{order_id}}/cancel", "admin_cancel_order", access="admin", personal=True),
+    Route(
+        "GET",
+        f"{ADMIN_PREFIX}/orders",
+        "list_admin_orders",
+        access="staff",
+        personal=True,
+        query=("status", "created_from", "created_to", "q", "limit", "cursor"),
+    ),
+    Route("GET", f"{ADMIN_PREFIX}/orders/{{order_id}}", "get_admin_order", access="staff", personal=True),
+    Route("GET", f"{ADMIN_PREFIX}/products", "list_admin_products", access="staff", query=("limit", "cursor")),
+    Route("POST", f"{ADMIN_PREFIX}/products/{{product_id}}/archive", "archive_product", access="admin"),
+    Route(
+        "POST",
+        f"{ADMIN_PREFIX}/products/{{product_id}}/image-upload",
+        "create_image_upload",
+        access="admin",
+        body="ImageUploadRequest",
+    ),
+)
+
+
+# Product images: uploaded by the back office straight to S3 with a presigned POST (the policy limits
+# size and content type and, in AWS, requires the stack's KMS key) under MEDIA_PREFIX of the static
+# bucket; CloudFront serves them at the same path (behaviour MEDIA_PATH_PATTERN), the local gateway
+# from the moto server's S3. A product keeps the object's key; its image_url is "/<key>".
+MEDIA_PREFIX = "media"
+MEDIA_PATH_PATTERN = f"/{MEDIA_PREFIX}/*"
+IMAGE_CONTENT_TYPES: Mapping[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+IMAGE_UPLOAD_EXPIRES_SECONDS = 300
+# products/<product id>/<32 hex>.<extension>, below MEDIA_PREFIX.
+IMAGE_KEY_PATTERN = (
+    rf"^{MEDIA_PREFIX}/products/[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}"
+    r"/[0-9a-f]{32}\.(jpg|png|webp)$"
 )
 
 

@@ -1,4 +1,4 @@
-"""Admin routes: API Gateway with an API key only."""
+"""Admin routes with the partner API key (API Gateway); tokens: tests/app/test_back_office_auth.py."""
 
 from __future__ import annotations
 
@@ -62,14 +62,16 @@ def test_unknown_products_are_404(admin: Call) -> None:
         assert admin("PUT", f"{path}/stock", body={"stock": 1}).error_code == "not_found"
 
 
-def test_admin_is_not_served_behind_the_alb(alb: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
+def test_an_api_key_header_means_nothing_behind_the_alb(alb: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
+    """Only API Gateway validates the key (and says so in requestContext): a header alone is no credential."""
     mug = shop["MUG-001"]
-    assert alb("POST", "/api/admin/products", body=NEW).status == 404
-    assert alb("PUT", f"/api/admin/products/{mug['id']}/stock", body={"stock": 0}).status == 404
+    headers = {"x-api-key": "test-admin-key"}
+    assert alb("POST", "/api/admin/products", body=NEW, headers=headers).status == 401
+    assert alb("PUT", f"/api/admin/products/{mug['id']}/stock", body={"stock": 0}, headers=headers).status == 401
     assert db.execute("SELECT stock FROM products WHERE id = %s", (mug["id"],)).fetchone()[0] == mug["stock"]
 
 
-def test_admin_without_an_api_key_identity_is_refused(rest: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
-    reply = rest("POST", "/api/admin/products", body=NEW)
-    assert (reply.status, reply.error_code) == (403, "forbidden")
+def test_admin_without_key_identity_or_token_is_401(rest: Call, shop: dict[str, dict[str, Any]], db: Any) -> None:
+    reply = rest("POST", "/api/admin/products", body=NEW, headers={"x-api-key": "not-validated"})
+    assert (reply.status, reply.error_code) == (401, "unauthorized")
     assert db.execute("SELECT count(*) FROM products WHERE sku = 'PLT-400'").fetchone()[0] == 0

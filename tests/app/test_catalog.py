@@ -13,7 +13,19 @@ from shop.domain import catalog
 from tests.app.conftest import Call
 from tests.app.events import ADDRESS
 
-PRODUCT_KEYS = {"id", "sku", "name", "description", "category", "price_cents", "currency", "stock", "image_url"}
+PRODUCT_KEYS = {
+    "id",
+    "sku",
+    "name",
+    "description",
+    "category",
+    "price_cents",
+    "currency",
+    "stock",
+    "image_url",
+    "image_key",  # the back office's uploaded image (issue 14)
+    "archived",
+}
 
 
 def test_list_walks_every_product_once_in_name_order(api: Call, shop: dict[str, dict[str, Any]]) -> None:

@@ -154,18 +154,64 @@ def test_rejection_echoes_the_incoming_request_id() -> None:
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
-def test_rejects_admin_paths(uri: str, method: str) -> None:
-    assert_rejected(edge.process(cf_request(uri, method=method), OPEN), 403, "forbidden")
+def test_admin_paths_without_a_token_are_401(uri: str, method: str) -> None:
+    result = edge.process(cf_request(uri, method=method), OPEN)
+    assert_rejected(result, 401, "unauthorized")
+    # Not a Basic challenge: the back office signs in with Cognito, not with the browser's dialog.
+    assert "www-authenticate" not in result["headers"]
 
 
-@pytest.mark.parametrize("uri", ["/api/administrators", "/admin", "/api/products/admin", "/static/api/admin"])
+@pytest.mark.parametrize(
+    "value", ["", " ", "Bearer", "Bearer  ", ["header.payload.sig", "header.payload.sig"]], ids=repr
+)
+def test_admin_paths_with_an_empty_or_repeated_token_are_401(value: str | list[str]) -> None:
+    request = cf_request("/api/admin/products", method="POST", headers={declarations.ID_TOKEN_HEADER: value})
+    assert_rejected(edge.process(request, OPEN), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("value", ["header.payload.sig", "Bearer header.payload.sig", "bearer x"])
+def test_admin_paths_with_a_token_are_forwarded_for_the_function_to_verify(value: str) -> None:
+    request = cf_request(
+        "/api/admin/orders", headers={declarations.ID_TOKEN_HEADER: value, declarations.API_KEY_HEADER: "k"}
+    )
+    forwarded = assert_forwarded(edge.process(request, OPEN))
+    assert forwarded["headers"][declarations.ID_TOKEN_HEADER.lower()][0]["value"] == value
+    # Behind CloudFront the API key means nothing: it is never forwarded on admin paths.
+    assert declarations.API_KEY_HEADER.lower() not in forwarded["headers"]
+
+
+def test_the_back_office_page_is_served_from_its_index() -> None:
+    forwarded = assert_forwarded(edge.process(cf_request("/admin/"), OPEN))
+    assert forwarded["uri"] == "/admin/index.html"
+    assert assert_forwarded(edge.process(cf_request("/admin/js/main.js"), OPEN))["uri"] == "/admin/js/main.js"
+    redirect = edge.process(cf_request("/admin"), OPEN)
+    assert redirect["status"] == "301"
+    assert redirect["headers"]["location"][0]["value"] == "/admin/"
+    # Outside prod the storefront credential still comes first.
+    assert_rejected(edge.process(cf_request("/admin/"), LOCKED), 401, "unauthorized")
+
+
+def test_an_api_key_alone_does_not_open_admin_paths() -> None:
+    request = cf_request("/api/admin/products", method="POST", headers={declarations.API_KEY_HEADER: "partner"})
+    assert_rejected(edge.process(request, OPEN), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("uri", ["/api/administrators", "/admin/x", "/api/products/admin", "/static/api/admin"])
 def test_does_not_overmatch_admin(uri: str) -> None:
     assert_forwarded(edge.process(cf_request(uri), OPEN))
 
 
-def test_admin_is_rejected_even_with_a_valid_credential() -> None:
+def test_admin_needs_a_token_even_with_a_valid_credential() -> None:
     request = cf_request("/api/admin/products", method="POST", headers={"Authorization": basic(CREDENTIAL)})
-    assert_rejected(edge.process(request, LOCKED), 403, "forbidden")
+    assert_rejected(edge.process(request, LOCKED), 401, "unauthorized")
+
+
+def test_admin_with_a_token_still_needs_the_storefront_credential_outside_prod() -> None:
+    token = {declarations.ID_TOKEN_HEADER: "header.payload.sig"}
+    assert_rejected(edge.process(cf_request("/api/admin/orders", headers=token), LOCKED), 401, "unauthorized")
+    both = cf_request("/api/admin/orders", headers={**token, "Authorization": basic(CREDENTIAL)})
+    forwarded = assert_forwarded(edge.process(both, LOCKED))
+    assert "authorization" not in forwarded["headers"]
 
 
 # ---------------------------------------------------------------- malformed and oversized
@@ -363,6 +409,8 @@ def test_constants_mirror_the_shared_declarations() -> None:
     assert edge_config.HEALTH_PATH == declarations.HEALTH_PATH
     assert edge_config.STRIPE_WEBHOOK_PATH == declarations.STRIPE_WEBHOOK_PATH
     assert edge_config.ADMIN_PREFIX == declarations.ADMIN_PREFIX
+    assert edge_config.ID_TOKEN_HEADER == declarations.ID_TOKEN_HEADER
+    assert edge_config.API_KEY_HEADER == declarations.API_KEY_HEADER
     assert edge_config.REQUEST_ID_HEADER == declarations.REQUEST_ID_HEADER
 
 
@@ -421,8 +469,8 @@ def test_package_runs_standalone_as_top_level_handler(tmp_path: Path) -> None:
     assert_rejected(results["anonymous"], 401, "unauthorized")
     assert_forwarded(results["authorized"])
     assert "authorization" not in results["authorized"]["headers"]
-    assert_rejected(results["admin"], 403, "forbidden")
+    assert_rejected(results["admin"], 401, "unauthorized")
     assert_forwarded(results["health"])
     # Each rejection logs one JSON line.
     logged = [json.loads(line) for line in log_lines]
-    assert sorted(entry["status"] for entry in logged) == [401, 403]
+    assert sorted(entry["status"] for entry in logged) == [401, 401]

@@ -195,11 +195,17 @@ def test_stock_crossing_the_threshold_and_product_changes_are_events(
     assert rest("POST", "/api/checkout", body=body).status == 201
     # 6 → 4 crosses the default threshold of 5; 4 → 3 (another admin change) does not again.
     assert admin("PUT", f"/api/admin/products/{mug['id']}/stock", body={"stock": 3}).status == 200
+    assert admin("POST", f"/api/admin/products/{mug['id']}/archive").status == 200
     published = received(events, tap)
     for event in published:
         assert_valid(event)
     kinds = [(e["detail-type"], e["detail"].get("change")) for e in published if e["detail-type"] != "OrderPlaced"]
-    assert kinds == [("ProductChanged", "stock"), ("StockLow", None), ("ProductChanged", "stock")]
+    assert kinds == [
+        ("ProductChanged", "stock"),
+        ("StockLow", None),
+        ("ProductChanged", "stock"),
+        ("ProductChanged", "archived"),
+    ]
     low = next(e["detail"] for e in published if e["detail-type"] == "StockLow")
     assert (low["sku"], low["previous_stock"], low["stock"], low["threshold"]) == ("MUG-001", 6, 4, 5)
 

@@ -152,7 +152,7 @@ def test_admin_fulfils_a_paid_order_only(admin: Call, rest: Call, shop: dict[str
     body = {"carrier": "DHL", "tracking_reference": "JD0142"}
     early = admin("POST", path, body=body)
     assert (early.status, early.error_code) == (409, "invalid_transition")
-    assert rest("POST", path, body=body).status == 403  # no API key
+    assert rest("POST", path, body=body).status == 401  # no API key, no token
     _force(db, order["order_id"], ["paid"])
     done = admin("POST", path, body=body)
     assert done.status == 200 and done.body["status"] == "fulfilled"

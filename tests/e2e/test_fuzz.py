@@ -21,9 +21,9 @@ more cases (see README, "Fuzzing"). The test fails on any failure schemathesis r
 the run tested fewer operations or cases than it should (a run that tests nothing cannot pass).
 
 The admin operations (and the Stripe webhook, see PUBLIC_OPERATIONS) are excluded: the edge
-rejects ``/api/admin/*`` (as CloudFront does), so
-locally they are reachable only by calling the handler directly (tests/app/test_admin.py); API
-Gateway serves them in AWS.
+answers ``/api/admin/*`` 401 without an ID token (as CloudFront does), and a fuzzer has no admin
+token; tests/app/test_admin.py and tests/app/test_back_office_auth.py drive them with a key and
+with real tokens.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from shop.declarations import ADMIN_PREFIX, ROUTES, STRIPE_WEBHOOK_PATH, served_behind_cloudfront
+from shop.declarations import ADMIN_PREFIX, ROUTES, STRIPE_WEBHOOK_PATH, is_back_office, served_behind_cloudfront
 from tests.e2e.conftest import ROOT, LocalPlatform
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,11 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # The Stripe webhook is excluded too: every request it accepts carries a signature made with the
 # endpoint secret, which a fuzzer cannot produce (tests/app/test_payments.py posts signed, forged,
 # stale and garbage events to it).
-PUBLIC_OPERATIONS = sum(1 for route in ROUTES if served_behind_cloudfront(route) and route.path != STRIPE_WEBHOOK_PATH)
+PUBLIC_OPERATIONS = sum(
+    1
+    for route in ROUTES
+    if served_behind_cloudfront(route) and not is_back_office(route) and route.path != STRIPE_WEBHOOK_PATH
+)
 # Cases grow with the per-operation budget (fuzzing) plus a fixed coverage set; a run must generate
 # at least this many (a floor, so that a run that silently stops generating fails; make fuzz sets
 # it to 50,000).

@@ -547,6 +547,8 @@ class RecordingMonitor(MockMonitor):
                         },
                         # The old parent URNs a resource answers to (Alias(parent=...)).
                         "aliasParents": [a.spec.parentUrn for a in request.aliases if a.spec.parentUrn],
+                        # The old names a resource answers to (Alias(name=...)): renamed, not replaced.
+                        "aliasNames": [a.spec.name for a in request.aliases if a.spec.name],
                     },
                 )
             )

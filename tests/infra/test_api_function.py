@@ -268,6 +268,8 @@ def test_policy_has_exactly_these_statements(program: Program) -> None:
         "ReadOwnParameters",
         "ParameterKeyThroughSsm",
         "PublishToTheShopsBus",
+        "ProductImageUploads",
+        "ProductImageEncryptionThroughS3",
     }
 
 
@@ -278,6 +280,31 @@ def test_the_function_publishes_to_the_shops_bus_only(program: Program) -> None:
     assert statement["Action"] == "events:PutEvents" and statement["Resource"] == bus.outputs["arn"]
     function = program.one("aws:lambda/function:Function", "api")
     assert function.inputs["environment"]["variables"]["EVENT_BUS_NAME"] == bus.inputs["name"]
+
+
+def test_image_uploads_reach_the_static_buckets_media_prefix_only(program: Program) -> None:
+    """The function signs presigned POSTs: it may put objects below media/ of the static bucket and
+    nothing else there (no read, no delete, no other prefix), and use the stack key only via S3."""
+    statements = role_policy(program)
+    static = program.one("aws:s3/bucket:Bucket", "static")
+    key = program.one("aws:kms/key:Key", "data")
+    uploads = statements["ProductImageUploads"]
+    assert uploads["Action"] == "s3:PutObject"
+    assert uploads["Resource"] == f"{static.outputs['arn']}/media/*"
+    s3_actions = [
+        action
+        for statement in statements.values()
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        if action.startswith("s3:")
+    ]
+    assert s3_actions == ["s3:PutObject"]
+    encryption = statements["ProductImageEncryptionThroughS3"]
+    assert encryption["Action"] == "kms:GenerateDataKey" and encryption["Resource"] == key.outputs["arn"]
+    region = program.config["aws:region"]
+    assert encryption["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}
+    env = program.one("aws:lambda/function:Function", "api").inputs["environment"]["variables"]
+    assert env["MEDIA_BUCKET"] == static.outputs["bucket"]
+    assert env["MEDIA_KMS_KEY_ID"] == key.outputs["arn"]
 
 
 def test_the_order_token_secret_is_a_securestring_only_this_function_reads(program: Program) -> None:

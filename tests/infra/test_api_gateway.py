@@ -15,7 +15,7 @@ from infra.components import api_gateway as gw
 from infra.components.api_gateway import body_schema, deployment_fingerprint, to_draft4
 from infra.settings import PROFILES
 from shop import declarations
-from shop.declarations import ROUTES, Route
+from shop.declarations import ROUTES, Route, is_back_office
 from tests.app.events import ADDRESS
 from tests.infra.harness import ACCOUNT, ROOT, Program, Resource, run_program
 
@@ -96,8 +96,11 @@ def test_admin_routes_require_the_api_key_and_public_routes_do_not(program: Prog
     actual = methods(program)
     for route in ROUTES:
         method = actual[(route.method, route.path)]
-        assert method.inputs["apiKeyRequired"] is (route.access == "api_key"), route
-    assert all(r.path.startswith(declarations.ADMIN_PREFIX) for r in ROUTES if r.access == "api_key")
+        assert method.inputs["apiKeyRequired"] is (route.access in ("admin", "staff")), route
+    # Exactly the admin paths are back-office routes, and every one of them needs the key here.
+    assert {r.path for r in ROUTES if r.path.startswith(declarations.ADMIN_PREFIX)} == {
+        r.path for r in ROUTES if declarations.is_back_office(r)
+    }
 
 
 def test_every_route_is_a_lambda_proxy_integration_to_the_api_function(program: Program) -> None:
@@ -281,7 +284,7 @@ def test_fingerprint_covers_methods_models_and_integrations() -> None:
     assert deployment_fingerprint(ROUTES, models, integration, {}) == base
     other_method = tuple(dataclasses.replace(r, method="POST") if r.operation == "set_stock" else r for r in ROUTES)
     assert deployment_fingerprint(other_method, models, integration, {}) != base
-    other_access = tuple(dataclasses.replace(r, access="public") if r.access == "api_key" else r for r in ROUTES)
+    other_access = tuple(dataclasses.replace(r, access="public") if is_back_office(r) else r for r in ROUTES)
     assert deployment_fingerprint(other_access, models, integration, {}) != base
     other_model = {"CheckoutRequest": {"type": "object", "required": ["cart_id", "email"]}}
     assert deployment_fingerprint(ROUTES, other_model, integration, {}) != base
@@ -473,7 +476,19 @@ CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
             {"name": "Mug", "category": "kitchen", "price_cents": 1299, "stock": 5},
         ],
     ),
-    "ProductUpdate": ([{"price_cents": 999}, {"name": "Big mug"}], [{"price_cents": -5}]),
+    "ProductUpdate": (
+        [
+            {"price_cents": 999},
+            {"name": "Big mug"},
+            {"image_key": f"media/products/0b6c1f3e-1111-4222-8333-444455556666/{'a' * 32}.png"},
+            {"image_key": None},
+        ],
+        [{"price_cents": -5}, {"image_key": "media/elsewhere.png"}, {"image_key": "../x.png"}],
+    ),
+    "ImageUploadRequest": (
+        [{"content_type": "image/png"}, {"content_type": "image/webp"}],
+        [{"content_type": "image/gif"}, {}, {"content_type": "image/png", "size": 1}],
+    ),
     "StockUpdate": ([{"stock": 0}, {"stock": 12}], [{"stock": -1}, {"stock": 1.5}, {}]),
 }
 

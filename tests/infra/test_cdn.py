@@ -172,7 +172,7 @@ def test_edge_zip_runs_on_its_own_as_lambda_would_load_it(program: Program, tmp_
     report = json.loads(completed.stdout.strip().splitlines()[-1])  # the handler logs to stdout too
     assert Path(report["module"]).resolve().parent == tmp_path.resolve()  # the zip's copy, not the repo's
     results = report["results"]
-    assert results["admin"] == "403"
+    assert results["admin"] == "401"  # no ID token
     assert results["authorised"] == "forwarded"
     assert results["health"] == "forwarded"
     assert results["anonymous"] == ("forwarded" if program.stack == "prod" else "401")
@@ -255,6 +255,16 @@ def test_api_behaviour_goes_to_the_alb_uncached_with_viewer_headers(program: Pro
     assert "forwardedValues" not in api
 
 
+def test_media_behaviour_serves_product_images_from_the_static_bucket_read_only(program: Program) -> None:
+    media = behaviours(program)["/media/*"]
+    assert media["targetOriginId"] == "static"  # the bucket, through the same OAC and policy
+    assert set(media["allowedMethods"]) == {"GET", "HEAD"}
+    assert media["cachePolicyId"] == "managed-Managed-CachingOptimized"
+    # Ordered behaviours match first: /api/* and /media/* never shadow each other.
+    patterns = [b["pathPattern"] for b in distribution(program).inputs["orderedCacheBehaviors"]]
+    assert patterns == ["/api/*", "/media/*"]
+
+
 def test_viewers_never_use_plain_http(program: Program) -> None:
     for name, behaviour in behaviours(program).items():
         assert behaviour["viewerProtocolPolicy"] in ("redirect-to-https", "https-only"), name
@@ -271,8 +281,19 @@ def test_security_headers_on_every_response(program: Program) -> None:
     assert headers["frameOptions"]["frameOption"] == "DENY"
     assert headers["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
     csp = headers["contentSecurityPolicy"]["contentSecurityPolicy"]
-    assert csp == STOREFRONT_CONTENT_SECURITY_POLICY
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
+    base = dict(d.split(" ", 1) for d in STOREFRONT_CONTENT_SECURITY_POLICY.split("; "))
+    # The storefront's policy, plus the back office's calls: Cognito sign-in and image uploads to the
+    # static bucket's regional endpoint (nothing else is added).
+    static = program.one("aws:s3/bucket:Bucket", "static")
+    region = program.one("aws:kms/key:Key", "data").outputs["arn"].split(":")[3]
+    assert directives["connect-src"] == (
+        f"{base['connect-src']} https://cognito-idp.{region}.amazonaws.com"
+        f" https://{static.id}.s3.{region}.amazonaws.com"
+    )
+    assert {k: v for k, v in directives.items() if k != "connect-src"} == {
+        k: v for k, v in base.items() if k != "connect-src"
+    }
     assert directives["default-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.components.load_balancer import HEALTH_CHECK_INTERVAL_SECONDS, HEALTH_CHECK_TIMEOUT_SECONDS
-from shop.declarations import HEALTH_PATH, ROUTES
+from shop.declarations import HEALTH_PATH, ID_TOKEN_HEADER, ROUTES
 from tests.infra.harness import ACCOUNT, Program, Resource, run_program
 
 CERT = f"arn:aws:acm:us-west-2:{ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555"
@@ -208,16 +208,18 @@ def test_plain_http_listener_without_a_certificate(program: Program) -> None:
         ("/api/products/p-1", "forward"),
         ("/api/carts/c-1/items/p-1", "forward"),
         ("/api/checkout", "forward"),
-        ("/api/admin", 403),
-        ("/api/admin/products", 403),
-        ("/api/admin/products/p-1/stock", 403),
+        ("/api/admin", 401),
+        ("/api/admin/products", 401),
+        ("/api/admin/products/p-1/stock", 401),
         ("/", 404),
         ("/index.html", 404),
         ("/apix", 404),
         ("/API/products", 404),
     ],
 )
-def test_only_api_paths_reach_the_function_and_admin_never_does(program: Program, path: str, expected: Any) -> None:
+def test_only_api_paths_reach_the_function_and_admin_not_without_a_token(
+    program: Program, path: str, expected: Any
+) -> None:
     (listener,) = program.of_type("aws:lb/listener:Listener")
     action, target = route(program, listener, path)
     if expected == "forward":
@@ -233,6 +235,7 @@ def test_fixed_responses_use_the_platform_error_shape(program: Program) -> None:
     ]
     bodies += [a["fixedResponse"] for a in listener.inputs["defaultActions"]]
     assert len(bodies) == 2
+    assert {fixed["statusCode"] for fixed in bodies} == {"401", "404"}
     for fixed in bodies:
         assert fixed["contentType"] == "application/json"
         error = json.loads(fixed["messageBody"])["error"]
@@ -256,9 +259,9 @@ def test_https_with_redirect_when_a_certificate_is_configured() -> None:
     assert redirect["type"] == "redirect"
     assert redirect["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
     # The rules sit on the HTTPS listener; plain HTTP only redirects.
-    assert len(rules_on(program, https)) == 2 and not rules_on(program, http)
+    assert len(rules_on(program, https)) == 3 and not rules_on(program, http)
     assert route(program, https, "/api/products") == ("forward", target_group(program).outputs["arn"])
-    assert route(program, https, "/api/admin/products") == ("fixed", 403)
+    assert route(program, https, "/api/admin/products") == ("fixed", 401)
 
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -288,7 +291,36 @@ def test_with_an_origin_secret_only_requests_carrying_it_reach_the_function() ->
     # ... and what another distribution of the account, pointed at the VPC origin, can send.
     assert route(program, listener, "/api/products") == ("fixed", 404)
     assert route(program, listener, "/api/products", {"X-Origin-Verify": "guess"}) == ("fixed", 404)
-    assert route(program, listener, "/api/admin/products", {header["name"]: header["value"]}) == ("fixed", 403)
+    assert route(program, listener, "/api/admin/products", {header["name"]: header["value"]}) == ("fixed", 401)
+    token = {ID_TOKEN_HEADER: "header.payload.sig"}
+    assert route(program, listener, "/api/admin/products", {header["name"]: header["value"], **token}) == forward
+    # A token does not replace the origin secret.
+    assert route(program, listener, "/api/admin/products", token) == ("fixed", 401)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("header.payload.sig", "forward"), ("x", "forward"), ("", 401)])
+def test_admin_paths_reach_the_function_only_with_a_token(program: Program, value: str, expected: Any) -> None:
+    (listener,) = program.of_type("aws:lb/listener:Listener")
+    action = route(program, listener, "/api/admin/orders", {ID_TOKEN_HEADER: value})
+    want = ("forward", target_group(program).outputs["arn"]) if expected == "forward" else ("fixed", expected)
+    assert action == want
+
+
+def test_rules_stay_within_albs_five_match_evaluations() -> None:
+    """ALB counts every value of every condition of a rule; more than five is refused at deploy time
+    (Elastic Load Balancing, "Listener rules": "up to five match evaluations per rule")."""
+    program = run_program("prod", {"originVerifySecret": SECRET})
+    for rule in program.of_type("aws:lb/listenerRule:ListenerRule"):
+        evaluations = sum(len(next(iter(c.values()))["values"]) for c in rule.inputs["conditions"])
+        assert evaluations <= 5, rule.name
+
+
+def test_the_old_admin_rule_is_updated_in_place_not_replaced(program: Program) -> None:
+    """Same priority as the rule that answered 403 before, aliased to it: a replacement would create
+    the new rule while the old one still holds the priority (PriorityInUse)."""
+    rule = program.one("aws:lb/listenerRule:ListenerRule", "admin-unauthorized")
+    assert rule.inputs["priority"] == 10
+    assert rule.options["aliasNames"] == ["admin-forbidden"]
 
 
 @pytest.mark.parametrize("secret", ["too-short", "x" * 129, "has spaces in it and is long enough!!"])

@@ -178,13 +178,38 @@ def test_static_bucket_is_readable_by_this_distribution_only(program: Program) -
     static = bucket(program, "static")
     distribution = program.one("aws:cloudfront/distribution:Distribution")
     statements = {s.get("Sid"): s for s in policy_of(program, static)["Statement"]}
-    assert set(statements) == {"DenyInsecureTransport", "ThisDistributionReads"}
+    assert set(statements) == {"DenyInsecureTransport", "ThisDistributionReads", "MediaUploadsUseTheStackKey"}
     read = statements["ThisDistributionReads"]
     assert read["Effect"] == "Allow"
     assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert read["Action"] == "s3:GetObject"
     assert read["Resource"] == f"{static.outputs['arn']}/*"
     assert read["Condition"] == {"StringEquals": {"AWS:SourceArn": distribution.outputs["arn"]}}
+
+
+def test_product_images_are_accepted_only_encrypted_with_the_stacks_key(program: Program) -> None:
+    """Whoever signs the upload (the API function's presigned POST), an object below media/ without
+    SSE-KMS under the stack's key is refused by the bucket itself."""
+    static = bucket(program, "static")
+    statements = {s.get("Sid"): s for s in policy_of(program, static)["Statement"]}
+    deny = statements["MediaUploadsUseTheStackKey"]
+    key = program.one("aws:kms/key:Key", "data")
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert deny["Action"] == "s3:PutObject"
+    assert deny["Resource"] == f"{static.outputs['arn']}/media/*"
+    assert deny["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key.outputs["arn"]}
+    }
+
+
+def test_the_static_bucket_takes_browser_uploads_from_the_storefront_origin_only(program: Program) -> None:
+    static = bucket(program, "static")
+    (cors,) = program.of_type("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    assert cors.inputs["bucket"] == static.id
+    (rule,) = cors.inputs["corsRules"]
+    assert rule["allowedMethods"] == ["POST"]
+    distribution = program.one("aws:cloudfront/distribution:Distribution")
+    assert rule["allowedOrigins"] == [f"https://{distribution.outputs['domainName']}"]
 
 
 def test_cloudfront_may_decrypt_the_static_assets_for_this_accounts_distributions_only(program: Program) -> None:

@@ -210,10 +210,12 @@ def build_rest() -> APIGatewayRestResolver:
 
 
 def build_alb() -> ALBResolver:
-    # ALB passes query strings undecoded. Admin routes are not served behind the ALB.
+    # ALB passes query strings undecoded. Back-office routes are served here with a token only
+    # (an ALB event never carries an API-key identity, see shop.api.routers.admin).
     app = ALBResolver(enable_validation=True, cors=_cors(), decode_query_parameters=True)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
+    app.include_router(admin.router)
     _install_body_parser(app)
     _install_error_handlers(app, tuple(route for route in ROUTES if served_behind_cloudfront(route)))
     return app
@@ -244,10 +246,15 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),
+    "list_admin_orders": (503,),
+    "get_admin_order": (404, 503),
+    "list_admin_products": (503,),
+    "archive_product": (404, 503),
+    "create_image_upload": (404, 503),
 }
 # What any request can get before or around the function: the edge (CloudFront viewer request)
 # answers 400 (malformed URI, header or Content-Length), 401 (the storefront credential outside
-# prod), 403 (admin paths), 413 (headers or body too large) and 414 (URI or query too long); API
+# prod; an admin path without a token), 413 (headers or body too large) and 414 (URI or query too long); API
 # Gateway answers 400 (a body failing its model), 403 (no or a bad API key, no such resource), 413
 # and 429 (throttled); the function answers 422 and 500.
 EVERY_OPERATION = (400, 401, 403, 413, 414, 422, 429, 500)
@@ -259,9 +266,12 @@ _ERROR_DESCRIPTIONS = {
     ),
     401: (
         "The storefront credential is required (non-production stacks with one, at the edge), or no"
-        " valid sign-in token on a customer route (missing, expired, invalid: one answer for all)"
+        " valid sign-in token on a customer or admin route (missing, expired, invalid: one answer for all)"
     ),
-    403: "Forbidden: admin paths at the edge, or API Gateway without a valid API key",
+    403: (
+        "Forbidden: API Gateway without a valid API key on an admin operation, or a token whose"
+        " groups do not allow the operation"
+    ),
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, invalid_transition (the"
     " order's status does not allow this), or conflict (existing sku)",
@@ -274,6 +284,16 @@ _ERROR_DESCRIPTIONS = {
     503: "A backing service is unavailable",
 }
 
+
+# What each operation's access (shop.declarations.ROUTES) means as OpenAPI security: back-office
+# operations take either credential (alternatives are separate requirement objects), customer ones
+# the ID token.
+_SECURITY_BY_ACCESS: dict[str, list[dict[str, list[str]]]] = {
+    "customer": [{"cognitoIdToken": []}],
+    "admin": [{"apiKey": []}, {"cognitoIdToken": []}],
+    "staff": [{"apiKey": []}, {"cognitoIdToken": []}],
+}
+SECURITY = {route.operation: _SECURITY_BY_ACCESS[route.access] for route in ROUTES if route.access != "public"}
 
 # OpenAPI links: how one operation's answer feeds the next (a client's, and the stateful fuzzer's, map).
 _CART = {"cart_id": "$response.body#/cart_id"}
@@ -332,7 +352,10 @@ def openapi_document() -> dict[str, Any]:
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "JWT",
-            "description": "the Cognito ID token of the signed-in customer",
+            "description": (
+                "the Cognito ID token of the signed-in customer; on admin operations one whose"
+                " cognito:groups include admin (staff: fulfilment and order reads)"
+            ),
         },
     }
     for operations in document["paths"].values():
@@ -342,10 +365,8 @@ def openapi_document() -> dict[str, Any]:
             responses = operation["responses"]
             for code in sorted(codes):
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
-            if operation.get("tags") == ["admin"]:
-                operation["security"] = [{"apiKey": []}]
-            elif operation.get("tags") == ["me"]:
-                operation["security"] = [{"cognitoIdToken": []}]
+            if operation["operationId"] in SECURITY:
+                operation["security"] = SECURITY[operation["operationId"]]
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETER_PATTERNS:
                     parameter["schema"]["pattern"] = PATH_PARAMETER_PATTERNS[parameter["name"]]

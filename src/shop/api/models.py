@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from shop.declarations import IMAGE_KEY_PATTERN
+
 Currency = Literal["USD"]
 MAX_QUANTITY = 99
 
@@ -32,6 +34,7 @@ Description = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\u0
 Category = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 ImageUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\u0000-\u0020\u007f]+$")]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+ImageKey = Annotated[str, StringConstraints(max_length=200, pattern=IMAGE_KEY_PATTERN)]
 # Cart ids are what create_cart issues (secrets.token_urlsafe); order and product ids are UUIDs.
 CART_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 CartId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CART_ID_PATTERN)]
@@ -79,6 +82,8 @@ class Product(BaseModel):
     currency: Currency = "USD"
     stock: int
     image_url: str | None = None
+    image_key: str | None = Field(default=None, description="the uploaded image's S3 key (served at /<key>)")
+    archived: bool = Field(default=False, description="hidden from the storefront and not for sale")
 
 
 class ProductList(BaseModel):
@@ -115,6 +120,9 @@ class ProductUpdate(_Request):
     category: Category | None = None
     price_cents: Cents | None = None
     image_url: ImageUrl | None = None
+    image_key: ImageKey | None = Field(
+        default=None, description="the key an image upload returned, once the image is uploaded; null removes it"
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> ProductUpdate:
@@ -301,3 +309,30 @@ class Me(BaseModel):
 class OrderPage(BaseModel):
     items: list[Order] = Field(description="newest first")
     next_cursor: str | None = None
+
+
+# --------------------------------------------------------------------------- back office
+
+
+class AdminOrderPage(BaseModel):
+    items: list[Order] = Field(description="newest first")
+    next_cursor: str | None = None
+
+
+class AdminProductPage(BaseModel):
+    items: list[Product] = Field(description="by name, archived ones included")
+    next_cursor: str | None = None
+
+
+class ImageUploadRequest(_Request):
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+
+
+class ImageUpload(BaseModel):
+    """A presigned S3 POST: send ``fields`` and then the file (form field ``file``) to ``url``."""
+
+    url: str
+    fields: dict[str, str]
+    key: str = Field(description="set it as the product's image_key once the upload succeeded")
+    max_bytes: int
+    expires_in_seconds: int

@@ -13,7 +13,7 @@ from shop.events import outbox
 
 _COLUMNS = catalog.PRODUCT_COLUMNS
 # Column names come from the model's fields, never from the request's keys.
-_UPDATABLE = ("name", "description", "category", "price_cents", "image_url")
+_UPDATABLE = ("name", "description", "category", "price_cents", "image_url", "image_key")
 
 
 def _write(query: str, params: dict[str, Any], change: outbox.ProductChange) -> Product | None:

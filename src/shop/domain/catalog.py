@@ -25,11 +25,16 @@ from shop.api.models import CategoryList, Product, ProductList
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache
 
-PRODUCT_COLUMNS = "id::text AS id, sku, name, description, category, price_cents, currency, stock, image_url"
+PRODUCT_COLUMNS = (
+    "id::text AS id, sku, name, description, category, price_cents, currency, stock, image_url, image_key,"
+    " archived_at IS NOT NULL AS archived"
+)
+# The storefront never shows an archived product (the back office does: shop.domain.back_office).
+FOR_SALE = "archived_at IS NULL"
 
-# Conditions every shopper-facing catalog read applies (the product list and the category counts).
-# The back office's archived flag (migration 0008) becomes one more entry here: "NOT archived".
-LISTED: tuple[str, ...] = ()
+# Conditions every shopper-facing catalog read applies (the product list and the category counts):
+# archived products (the back office, migration 0008) are never listed.
+LISTED: tuple[str, ...] = (FOR_SALE,)
 
 Sort = Literal["name", "price", "price_desc", "newest"]
 
@@ -92,7 +97,10 @@ def product_dict(row: dict[str, Any]) -> dict[str, Any]:
         "price_cents": int(row["price_cents"]),
         "currency": str(row["currency"]).strip(),
         "stock": int(row["stock"]),
-        "image_url": row["image_url"],
+        # An uploaded image (served by CloudFront at /<key>) wins over an external URL.
+        "image_url": f"/{row['image_key']}" if row.get("image_key") else row["image_url"],
+        "image_key": row.get("image_key"),
+        "archived": bool(row.get("archived")),
     }
 
 
@@ -191,7 +199,9 @@ def decode_cursor(cursor: str, sort: str, bound: str) -> tuple[Any, str]:
 
 def fetch_product(product_id: str) -> dict[str, Any] | None:
     def work(conn: DictConnection) -> dict[str, Any] | None:
-        row = conn.execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
+        row = conn.execute(
+            f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s AND {FOR_SALE}", (product_id,)
+        ).fetchone()
         return product_dict(row) if row else None
 
     return run(Role.READER, work)

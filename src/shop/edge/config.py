@@ -28,6 +28,10 @@ HEALTH_PATH = "/api/health"
 # (the API verifies Stripe's signature instead).
 STRIPE_WEBHOOK_PATH = "/api/webhooks/stripe"
 ADMIN_PREFIX = "/api/admin"
+ID_TOKEN_HEADER = "X-Id-Token"
+# The back office's page (storefront/admin/index.html in the static bucket).
+BACK_OFFICE_PATH = "/admin/"
+API_KEY_HEADER = "x-api-key"
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
 

@@ -7,8 +7,10 @@ origin, it:
   are too long (414), too many or too large headers and bodies over the ALB's
   1 MB Lambda limit (413), and malformed requests: bad percent-encoding,
   control characters, path traversal (400);
-* rejects ``/api/admin/*`` (403): admin exists only on API Gateway, with an
-  API key;
+* forwards ``/api/admin/*`` only when the request carries an ID token
+  (``X-Id-Token``, 401 without one) and never forwards an ``x-api-key`` there:
+  behind CloudFront the back office is token-only, the API key is for API
+  Gateway; the function verifies the token's signature and groups;
 * outside prod, when a credential hash is baked in, requires HTTP Basic
   credentials (401 with ``WWW-Authenticate``), except on the health check;
 * sets ``X-Request-Id`` to a new UUID unless the viewer sent a well-formed one.
@@ -157,6 +159,15 @@ def _is_admin(path: str) -> bool:
     return [s.lower() for s in _segments(path)[: len(admin)]] == admin
 
 
+def _has_id_token(request: Request) -> bool:
+    """A non-empty ID token header (bare or ``Bearer <token>``); its checks are the function's."""
+    values = _header_values(request, edge_config.ID_TOKEN_HEADER)
+    if len(values) != 1:
+        return False
+    scheme, _, rest = values[0].strip().partition(" ")
+    return bool(rest.strip()) if scheme.lower() == "bearer" else bool(scheme)
+
+
 def _is_health(path: str) -> bool:
     return _segments(path) == _segments(edge_config.HEALTH_PATH)
 
@@ -208,6 +219,16 @@ def error_response(rejection: RejectedError, request_id: str) -> Response:
     }
 
 
+def _redirect(location: str, request_id: str) -> Response:
+    headers = {"Location": location, "Cache-Control": "no-store", edge_config.REQUEST_ID_HEADER: request_id}
+    return {
+        "status": "301",
+        "statusDescription": "Moved Permanently",
+        "headers": {name.lower(): [{"key": name, "value": value}] for name, value in headers.items()},
+        "body": "",
+    }
+
+
 def process(request: Request, config: edge_config.EdgeConfig) -> Request | Response:
     """Check one CloudFront viewer request.
 
@@ -219,7 +240,9 @@ def process(request: Request, config: edge_config.EdgeConfig) -> Request | Respo
         _check_shape(request)
         path = _decode_path(str(request["uri"]))
         if _is_admin(path):
-            raise RejectedError(403, "forbidden", "admin operations are not available here")
+            if not _has_id_token(request):
+                raise RejectedError(401, "unauthorized", "sign-in required")
+            request.get("headers", {}).pop(edge_config.API_KEY_HEADER.lower(), None)
         if config.basic_auth_sha256 is not None and not _needs_no_credential(path):
             if not _authorized(request, config.basic_auth_sha256):
                 raise RejectedError(
@@ -227,8 +250,13 @@ def process(request: Request, config: edge_config.EdgeConfig) -> Request | Respo
                 )
             # The credential is for the edge only: never forward it to an origin.
             request.get("headers", {}).pop("authorization", None)
+        if path == edge_config.BACK_OFFICE_PATH.rstrip("/"):
+            return _redirect(edge_config.BACK_OFFICE_PATH, request_id)
     except RejectedError as rejection:
         return error_response(rejection, request_id)
+    if path == edge_config.BACK_OFFICE_PATH:
+        # The back office's page (S3 has no directory index; CloudFront's root object is / only).
+        request["uri"] = edge_config.BACK_OFFICE_PATH + "index.html"
     request.setdefault("headers", {})[REQUEST_ID_KEY] = [{"key": edge_config.REQUEST_ID_HEADER, "value": request_id}]
     return request
 
@@ -244,8 +272,8 @@ def handler(event: dict[str, Any], context: Any) -> Request | Response:
     """Lambda@Edge entry point (viewer request)."""
     request: Request = event["Records"][0]["cf"]["request"]
     result = process(request, _config())
-    if "status" in result:
-        # One JSON line per rejection in the edge location's regional log group.
+    if "status" in result and int(result["status"]) >= 400:
+        # One JSON line per rejection in the edge location's regional log group (not the /admin redirect).
         print(
             json.dumps(
                 {

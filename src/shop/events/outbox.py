@@ -19,7 +19,7 @@ from typing import Literal
 from shop.db.connection import DictConnection
 from shop.events import DETAIL_VERSION, DetailType
 
-ProductChange = Literal["created", "updated", "stock"]
+ProductChange = Literal["created", "updated", "stock", "archived"]
 
 _PRODUCT_CHANGED_SQL = f"""
 INSERT INTO outbox (id, detail_type, subject_id, detail)

@@ -43,6 +43,7 @@ from shop.declarations import (
     HEALTH_PATH,
     LOCAL_MAIL_PATH,
     STRIPE_WEBHOOK_PATH,
+    Env,
     local_stripe_origins,
     storefront_content_security_policy,
 )
@@ -301,6 +302,17 @@ def _setup_stripe(context: SetupContext) -> dict[str, str]:
     return _configure_stripe(context.stripe, context.endpoint, context.base)
 
 
+def _setup_media(context: SetupContext) -> dict[str, str]:
+    """Product images: a bucket on our moto server; the gateway serves /media/* from it."""
+    from shop.local import services
+
+    if not context.own_moto:
+        return {}
+    media_env = services.ensure_media_bucket(context.endpoint)
+    context.results["media"] = services.media_reader(context.endpoint, media_env[str(Env.MEDIA_BUCKET)])
+    return media_env
+
+
 SetupStep = Callable[[SetupContext], dict[str, str]]
 # What is set up on the moto server before "ready", each step in its own thread as soon as moto
 # listens, independently of the others (and of PostgreSQL): each returns the function-environment
@@ -309,6 +321,7 @@ SETUP_STEPS: dict[str, SetupStep] = {
     "dynamodb": _setup_dynamodb,
     "cognito": _setup_cognito,
     "stripe": _setup_stripe,
+    "media": _setup_media,
 }
 
 
@@ -416,6 +429,11 @@ def run(args: argparse.Namespace) -> int:
         step_environment: dict[str, str] = {}
         for future in steps.values():
             step_environment.update(future.result())
+        server.config.media = context.results.get("media")
+        # The CSP admits the moto origin: Cognito and S3 uploads from the browser.
+        server.config.content_security_policy = storefront_content_security_policy(
+            local_stripe_origins(f"http://127.0.0.1:{stripe_port}"), connect=(endpoint,)
+        )
         _, pg_url = postgres_future.result()
         # After PostgreSQL: this re-tightens the data dir, which start_postgres opens to the server's
         # system user when we run as root.

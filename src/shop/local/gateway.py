@@ -42,6 +42,7 @@ from shop.declarations import (
     FRAME_OPTIONS,
     HEALTH_PATH,
     LOCAL_MAIL_PATH,
+    MEDIA_PREFIX,
     REFERRER_POLICY,
     REQUEST_ID_HEADER,
     REQUEST_ID_PATTERN,
@@ -188,6 +189,8 @@ class GatewayConfig:
     """The storefront CSP; ``make dev`` passes the one admitting localstripe's origin."""
     mail: Callable[[], list[dict[str, Any]]] | None = None
     """The e-mails moto's SES accepted (``shop.local.events.sent_mail``): served at ``/_local/mail``."""
+    media: Callable[[str], tuple[bytes, str] | None] | None = None
+    """Reads a product image by S3 key (CloudFront's /media/* behaviour: moto's S3 locally)."""
 
 
 # An e-mail's HTML part is shown as the customer's mail client would: its inline styles, no scripts.
@@ -439,6 +442,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "HEAD"):
             self._send_json(405, error_body("method_not_allowed", "static files are read-only", {}), request_id)
             return 405
+        if raw_path.startswith(f"/{MEDIA_PREFIX}/"):
+            return self._media(unquote(raw_path).lstrip("/"), request_id)
         root = self.server.config.storefront_dir.resolve()
         relative = unquote(raw_path).lstrip("/") or "index.html"
         target = (root / relative).resolve()
@@ -456,6 +461,21 @@ class GatewayHandler(BaseHTTPRequestHandler):
             content_type += "; charset=utf-8"
         headers = {"Content-Type": content_type, "Cache-Control": "no-cache", REQUEST_ID_HEADER: request_id}
         self._send(200, target.read_bytes(), headers)
+        return 200
+
+    def _media(self, key: str, request_id: str) -> int:
+        reader = self.server.config.media
+        found = reader(key) if reader is not None else None
+        if found is None:
+            self._send(404, b"Not found", {"Content-Type": "text/plain; charset=utf-8", REQUEST_ID_HEADER: request_id})
+            return 404
+        payload, content_type = found
+        headers = {
+            "Content-Type": content_type,
+            "Cache-Control": "public, max-age=31536000, immutable",
+            REQUEST_ID_HEADER: request_id,
+        }
+        self._send(200, payload, headers)
         return 200
 
     # ------------------------------------------------------------------

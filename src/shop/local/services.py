@@ -568,6 +568,56 @@ def app_environment(
     return {str(k): v for k, v in env.items()}
 
 
+# ------------------------------------------------------------------ S3 (product images)
+
+
+def ensure_media_bucket(endpoint_url: str, suffix: str = "local") -> dict[str, str]:
+    """The bucket product images are uploaded to (the static bucket's stand-in) on the moto server,
+    with the CORS rule the back office's presigned POSTs from the gateway's origin need; returns the
+    function's environment for it. moto keeps objects in memory: images last until ``make dev`` stops."""
+    import boto3
+
+    bucket = physical_name("static", suffix)
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
+        client.create_bucket(Bucket=bucket)
+    client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [{"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"]}]
+        },
+    )
+    return {str(Env.MEDIA_BUCKET): bucket, "AWS_ENDPOINT_URL_S3": endpoint_url}
+
+
+def media_reader(endpoint_url: str, bucket: str) -> Any:
+    """``read(key) -> (body, content type) | None``: what CloudFront's /media/* behaviour serves."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    def read(key: str) -> tuple[bytes, str] | None:
+        try:
+            found = client.get_object(Bucket=bucket, Key=key)
+        except client.exceptions.NoSuchKey:
+            return None
+        return found["Body"].read(), str(found.get("ContentType") or "application/octet-stream")
+
+    return read
+
+
 # ------------------------------------------------------------------ Cognito (moto's cognito-idp)
 
 # The seeded admin's sign-in name locally (a reserved domain: no mail is ever sent).

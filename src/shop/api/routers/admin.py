@@ -1,55 +1,85 @@
-"""Admin: create and update products and stock (API Gateway with an API key only).
+"""The back office: products, stock and orders (admin and staff routes, both entry points).
 
-The ALB resolver does not include this router (CloudFront's edge function also rejects
-``/api/admin/*``). On API Gateway the method requires an API key; as a second line of defence the
-handler refuses an admin request whose event carries no API key identity.
+Who may call is declared once per route (``shop.declarations.ROUTES``, access ``admin`` or
+``staff``) and checked by :func:`authorize` before the domain call: an API Gateway event whose
+method required the partner API key (API Gateway validated it and names it in
+``requestContext.identity``), or, on every entry point, a Cognito ID token in ``X-Id-Token`` that
+the function verifies itself and whose groups include one of ``ACCESS_GROUPS[access]``: no token
+401, a token without the group 403. An ALB event never carries an API-key identity (the ALB sets
+no such field and a client cannot write ``requestContext``), so the API key is honoured on API
+Gateway only.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
-from shop.api.errors import ForbiddenError
-from shop.api.models import Fulfilment, Order, Product, ProductCreate, ProductUpdate, RefundRequest, StockUpdate
-from shop.api.routes import new_router, path
-from shop.declarations import IDEMPOTENCY_HEADER
-from shop.domain import admin, fulfilment
+from shop.api.models import (
+    UUID_PATTERN,
+    AdminOrderPage,
+    AdminProductPage,
+    Fulfilment,
+    ImageUpload,
+    ImageUploadRequest,
+    Order,
+    OrderStatus,
+    Product,
+    ProductCreate,
+    ProductUpdate,
+    RefundRequest,
+    StockUpdate,
+)
+from shop.api.routes import new_router, path, route
+from shop.auth.requests import require_group
+from shop.declarations import ACCESS_GROUPS, IDEMPOTENCY_HEADER
+from shop.domain import admin, back_office, fulfilment
 from shop.domain import payments as order_payments
 
 router = new_router()
 
 
-def _require_api_key() -> None:
-    identity = router.current_event.raw_event.get("requestContext", {}).get("identity") or {}
-    if not (identity.get("apiKey") or identity.get("apiKeyId")):
-        raise ForbiddenError("admin routes need an API key")
+def has_api_key(raw_event: dict[str, object]) -> bool:
+    """Whether API Gateway validated the partner API key for this request (REST events only)."""
+    context = raw_event.get("requestContext")
+    identity = context.get("identity") if isinstance(context, dict) else None
+    return isinstance(identity, dict) and bool(identity.get("apiKeyId") or identity.get("apiKey"))
+
+
+def authorize(operation: str) -> None:
+    """Admit the caller of ``operation`` or raise 401/403 (see the module docstring)."""
+    event = router.current_event
+    if has_api_key(event.raw_event):
+        return
+    require_group(event, *ACCESS_GROUPS[route(operation).access])
 
 
 @router.post(
     path("create_product"), tags=["admin"], operation_id="create_product", status_code=201, summary="Create a product"
 )
 def create_product(body: ProductCreate) -> Product:
-    _require_api_key()
+    authorize("create_product")
     return admin.create_product(body)
 
 
 @router.put(path("update_product"), tags=["admin"], operation_id="update_product", summary="Change product fields")
 def update_product(product_id: str, body: ProductUpdate) -> Product:
-    _require_api_key()
+    authorize("update_product")
+    back_office.check_image_key(product_id, body.image_key)
     return admin.update_product(product_id, body)
 
 
 @router.put(path("set_stock"), tags=["admin"], operation_id="set_stock", summary="Set a product's stock")
 def set_stock(product_id: str, body: StockUpdate) -> Product:
-    _require_api_key()
+    authorize("set_stock")
     return admin.set_stock(product_id, body)
 
 
 @router.post(path("fulfil_order"), tags=["admin"], operation_id="fulfil_order", summary="Mark a paid order shipped")
 def fulfil_order(order_id: str, body: Fulfilment) -> Order:
-    _require_api_key()
+    authorize("fulfil_order")
     return fulfilment.fulfil(order_id, body)
 
 
@@ -64,7 +94,7 @@ def refund_order(
         str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=128, description=_ADMIN_KEY_DOC)
     ],
 ) -> Order:
-    _require_api_key()
+    authorize("refund_order")
     return order_payments.refund(order_id, body.amount_cents, idempotency_key)
 
 
@@ -80,5 +110,70 @@ def admin_cancel_order(
         str, Header(alias=IDEMPOTENCY_HEADER, min_length=1, max_length=128, description=_ADMIN_KEY_DOC)
     ],
 ) -> Order:
-    _require_api_key()
+    authorize("admin_cancel_order")
     return order_payments.admin_cancel(order_id, idempotency_key)
+
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+_CURSOR = "next_cursor of the previous page"
+
+
+@router.get(path("list_admin_orders"), tags=["admin"], operation_id="list_admin_orders", summary="Orders, newest first")
+def list_admin_orders(
+    status: Annotated[OrderStatus | None, Query(description="only orders in this status")] = None,
+    created_from: Annotated[datetime | None, Query(description="created at or after (ISO-8601 with zone)")] = None,
+    created_to: Annotated[datetime | None, Query(description="created before (ISO-8601 with zone)")] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=254, description="an order id, or an e-mail address or its start")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512, description=_CURSOR)] = None,
+) -> AdminOrderPage:
+    authorize("list_admin_orders")
+    return back_office.list_orders(status, created_from, created_to, q, limit, cursor)
+
+
+@router.get(
+    path("get_admin_order"), tags=["admin"], operation_id="get_admin_order", summary="An order with its history"
+)
+def get_admin_order(order_id: str) -> Order:
+    authorize("get_admin_order")
+    return back_office.get_order(order_id)
+
+
+@router.get(
+    path("list_admin_products"),
+    tags=["admin"],
+    operation_id="list_admin_products",
+    summary="Every product by name, archived ones included",
+)
+def list_admin_products(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(pattern=UUID_PATTERN, description=_CURSOR)] = None,
+) -> AdminProductPage:
+    authorize("list_admin_products")
+    return back_office.list_products(limit, cursor)
+
+
+@router.post(
+    path("archive_product"),
+    tags=["admin"],
+    operation_id="archive_product",
+    summary="Archive a product (hidden from the storefront, stock 0; never deleted)",
+)
+def archive_product(product_id: str) -> Product:
+    authorize("archive_product")
+    return back_office.archive_product(product_id)
+
+
+@router.post(
+    path("create_image_upload"),
+    tags=["admin"],
+    operation_id="create_image_upload",
+    status_code=201,
+    summary="A presigned S3 POST for a product image (then set image_key)",
+)
+def create_image_upload(product_id: str, body: ImageUploadRequest) -> ImageUpload:
+    authorize("create_image_upload")
+    return back_office.image_upload(product_id, body.content_type)
