@@ -441,9 +441,13 @@ def test_custom_domain_with_a_regional_certificate_when_configured() -> None:
 CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
     "CartItemUpdate": ([{"quantity": 1}, {"quantity": 99}], [{"quantity": 0}, {"quantity": 100}, {}, [], "x"]),
     "CheckoutRequest": (
-        [{"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": ADDRESS}],
+        # Without an e-mail: a signed-in customer's checkout (the function refuses a guest's).
         [
+            {"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": ADDRESS},
             {"cart_id": "c-1", "shipping_address": ADDRESS},
+        ],
+        [
+            {"cart_id": "c-1", "email": None, "shipping_address": ADDRESS},
             {"email": "shopper@example.com", "shipping_address": ADDRESS},
             {"cart_id": "c-1", "email": "not-an-address", "shipping_address": ADDRESS},
             {"cart_id": "c-1", "email": "shopper@example.com"},

@@ -35,6 +35,7 @@ from shop.declarations import (
     CORS_ALLOW_HEADERS,
     CORS_EXPOSE_HEADERS,
     CORS_MAX_AGE_SECONDS,
+    ID_TOKEN_HEADER,
     ORDER_TOKEN_HEADER,
     ROUTES,
     Route,
@@ -253,9 +254,13 @@ _ERROR_DESCRIPTIONS = {
     400: "Malformed request (edge, API Gateway), or a body that is not decodable, too deep or not I-JSON",
     401: (
         "The storefront credential is required (non-production stacks with one, at the edge), or no"
-        " valid sign-in token on a customer route (missing, expired, invalid: one answer for all)"
+        " valid sign-in token on a customer route (missing, expired, invalid: one answer for all), or an"
+        " invalid token sent to an operation that takes one optionally"
     ),
-    403: "Forbidden: admin paths at the edge, or API Gateway without a valid API key",
+    403: (
+        "Forbidden: admin paths at the edge, API Gateway without a valid API key, or email_not_verified"
+        " (a signed-in checkout by an account without a verified e-mail address)"
+    ),
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, invalid_transition (the"
     " order's status does not allow this), or conflict (existing sku)",
@@ -267,6 +272,11 @@ _ERROR_DESCRIPTIONS = {
     500: "Internal error",
     503: "A backing service is unavailable",
 }
+
+
+# Public operations that also take the customer's ID token: a signed-in checkout is the customer's
+# order, and its customer reads or cancels it without the order token (an invalid token is 401).
+SIGN_IN_OPTIONAL = frozenset({"checkout", "get_order", "cancel_order"})
 
 
 # OpenAPI links: how one operation's answer feeds the next (a client's, and the stateful fuzzer's, map).
@@ -323,10 +333,10 @@ def openapi_document() -> dict[str, Any]:
     document.setdefault("components", {})["securitySchemes"] = {
         "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
         "cognitoIdToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "the Cognito ID token of the signed-in customer",
+            "type": "apiKey",
+            "in": "header",
+            "name": ID_TOKEN_HEADER,
+            "description": "the Cognito ID token of the signed-in customer (bare, or `Bearer <token>`)",
         },
     }
     for operations in document["paths"].values():
@@ -340,6 +350,8 @@ def openapi_document() -> dict[str, Any]:
                 operation["security"] = [{"apiKey": []}]
             elif operation.get("tags") == ["me"]:
                 operation["security"] = [{"cognitoIdToken": []}]
+            elif operation["operationId"] in SIGN_IN_OPTIONAL:
+                operation["security"] = [{}, {"cognitoIdToken": []}]
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETER_PATTERNS:
                     parameter["schema"]["pattern"] = PATH_PARAMETER_PATTERNS[parameter["name"]]

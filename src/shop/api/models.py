@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Currency = Literal["USD"]
 MAX_QUANTITY = 99
@@ -174,8 +175,21 @@ class CheckoutRequest(_Request):
     )
 
     cart_id: CartId
-    email: Email
+    # Required for guests. A signed-in customer's order takes the verified address of their ID token
+    # (X-Id-Token) and ignores this field.
+    # (Absent, not null: the schema is a string that is not required.)
+    email: Annotated[
+        Email | SkipJsonSchema[None],
+        Field(description="the buyer's e-mail; required unless signed in (then the verified address of the account)"),
+    ] = None
     shipping_address: ShippingAddress
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave email out instead of sending null")
+        return value
 
 
 class ShippingZone(BaseModel):
