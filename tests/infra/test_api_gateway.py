@@ -454,6 +454,10 @@ CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
             {"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": {**ADDRESS, "country": "USA"}},
         ],
     ),
+    "CartMerge": (
+        [{}, {"cart_id": "k3Jx9w2QpZ7nLm4vT8yR1sAb"}],
+        [{"cart_id": None}, {"cart_id": ""}, {"cart_id": "has space"}, {"cart_id": "x" * 65}, {"other": 1}],
+    ),
     "Fulfilment": (
         [{"carrier": "DHL", "tracking_reference": "JD0142"}],
         [{"carrier": "DHL"}, {"carrier": "", "tracking_reference": "x"}, {"carrier": "DHL", "tracking_reference": "<"}],
@@ -531,7 +535,7 @@ def test_the_cognito_authorizer_guards_exactly_the_customer_routes(program: Prog
     assert authorizer.inputs["restApi"] == rest_api(program).id
 
     customer = {(r.method, r.path) for r in ROUTES if r.access == "customer"}
-    assert customer == {("GET", "/api/me"), ("GET", "/api/me/orders")}
+    assert customer == {("GET", "/api/me"), ("GET", "/api/me/orders"), ("POST", "/api/me/cart")}
     guarded = {
         key
         for key, method in methods(program).items()

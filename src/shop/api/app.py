@@ -239,6 +239,7 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "stripe_webhook": (503,),
     "get_me": (503,),
     "list_my_orders": (503,),
+    "merge_my_cart": (404, 409, 503),
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),

@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from shop.declarations import CART_LINE_MAX_QUANTITY
+
 Currency = Literal["USD"]
-MAX_QUANTITY = 99
+MAX_QUANTITY = CART_LINE_MAX_QUANTITY
 
 # Patterns are the contract (API Gateway validates bodies against them too), so they are written
 # with explicit character ranges that mean the same in ECMA-262, Java, Python and Rust regexes
@@ -151,6 +153,39 @@ class Cart(BaseModel):
 Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 AddressLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OrderStatus = Literal["pending_payment", "paid", "fulfilled", "cancelled", "refunded", "partially_refunded"]
+
+
+class CartMerge(_Request):
+    """The anonymous cart to merge into the signed-in customer's (none: just the customer's cart)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"cart_id": "k3Jx9w2Q"}]})
+
+    cart_id: Annotated[
+        CartId | SkipJsonSchema[None],
+        Field(description="the cart the shopper filled before signing in (its id is the proof of holding it)"),
+    ] = None
+
+    @field_validator("cart_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave cart_id out instead of sending null")
+        return value
+
+
+class CartAdjustment(BaseModel):
+    """A line of the merged cart that holds less than the two carts together asked for."""
+
+    product_id: str
+    requested: int
+    quantity: int
+    reason: Literal["stock", "max_quantity", "max_lines", "unavailable"]
+
+
+class MergedCart(Cart):
+    """The customer's cart after a merge; ``adjusted`` lists the lines capped on the way."""
+
+    adjusted: list[CartAdjustment] = []
 
 
 class ShippingAddress(_Request):
