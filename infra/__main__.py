@@ -109,7 +109,7 @@ api_function = ApiFunction(
         target_group_arn=load_balancer.target_group.arn,
         cors_origin=cors_origin,
         parameters={Env.ORDER_TOKEN_SECRET_PARAMETER: order_token_secret.secure_parameter, **payments.parameters},
-        environment=identity.function_environment(),
+        environment={**identity.function_environment(), **payments.function_environment()},
     ),
 )
 migrations = Migrations(

@@ -25,6 +25,9 @@ Config keys (namespace ``ecommerce``):
 - ``stripeSecretKey`` / ``stripeWebhookSecret`` (secrets, required): Stripe's secret key
   (``sk_test_``/``sk_live_``/``rk_...``) and the webhook endpoint's signing secret (``whsec_...``);
   stored in SSM Parameter Store by ``infra/components/payments.py``.
+- ``stripePublishableKey`` (plain, required): the publishable key (``pk_test_``/``pk_live_``) the
+  storefront's Stripe.js uses; public, so plain config (committed in ``Pulumi.<stack>.yaml`` or set by
+  the pipeline). Its mode must match the secret key's (test with test, live with live).
 - ``drRegion``: the second region AWS Backup copies recovery points to (required with ``drCopy``).
 - ``manageApiGatewayAccount`` (default false): this stack sets the region's API Gateway
   CloudWatch role (``aws.apigateway.Account``). The bootstrap program owns it; turn this on
@@ -44,7 +47,13 @@ from typing import Any, Literal, get_args
 
 import pulumi
 
-from shop.declarations import API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_SECONDS, PROJECT, physical_name
+from shop.declarations import (
+    API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS,
+    FUNCTION_TIMEOUT_SECONDS,
+    PROJECT,
+    STRIPE_PUBLISHABLE_KEY_PATTERN,
+    physical_name,
+)
 
 Environment = Literal["dev", "staging", "prod"]
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
@@ -338,6 +347,8 @@ class Settings:
     # Stripe's secret API key and the webhook endpoint's signing secret (secrets, required).
     stripe_secret_key: pulumi.Output[str] | None = None
     stripe_webhook_secret: pulumi.Output[str] | None = None
+    # The storefront's Stripe publishable key (plain: it is public by design).
+    stripe_publishable_key: str = ""
     # Second region AWS Backup copies recovery points to (profile.dr_copy).
     dr_region: str | None = None
     # Whether this stack owns the region's API Gateway CloudWatch role setting (bootstrap/ does).
@@ -591,6 +602,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
             "(for example: openssl rand -hex 32)"
         )
     stripe_secret_key, stripe_webhook_secret = _stripe_secrets(config)
+    stripe_publishable_key = _stripe_publishable_key(config)
     dr_region = config.get("drRegion")
     if profile.dr_copy and not dr_region:
         raise SettingsError(
@@ -620,6 +632,7 @@ def load_settings(config: pulumi.Config | None = None) -> Settings:
         origin_verify_secret=origin_verify_secret,
         stripe_secret_key=stripe_secret_key,
         stripe_webhook_secret=stripe_webhook_secret,
+        stripe_publishable_key=stripe_publishable_key,
         dr_region=dr_region if profile.dr_copy else None,
         manage_api_gateway_account=_flag(config, "manageApiGatewayAccount"),
     )
@@ -648,6 +661,32 @@ def _stripe_secrets(config: pulumi.Config) -> tuple[pulumi.Output[str], pulumi.O
             raise SettingsError(f"config ecommerce:{key} does not look like a Stripe {example} value")
         found.append(value)
     return found[0], found[1]
+
+
+def _stripe_publishable_key(config: pulumi.Config) -> str:
+    """``stripePublishableKey``: required, plain, ``pk_test_``/``pk_live_``, in the secret key's mode."""
+    key = "stripePublishableKey"
+    value = config.get(key)
+    if not value:
+        raise SettingsError(
+            f"config ecommerce:{key} is required (the storefront's Stripe.js): "
+            f"pulumi config set {key} 'pk_test_...' (Stripe dashboard, Developers > API keys)"
+        )
+    if not re.match(STRIPE_PUBLISHABLE_KEY_PATTERN, value):
+        # Not echoed: a secret key pasted here by mistake must not reach the log.
+        raise SettingsError(
+            f"config ecommerce:{key} does not look like a Stripe publishable key (pk_test_... or pk_live_...)"
+        )
+    secret_key = config.get("stripeSecretKey")
+    if secret_key is not None:
+        secret_mode = secret_key.split("_")[1]
+        mode = value.split("_")[1]
+        if mode != secret_mode:
+            raise SettingsError(
+                f"config ecommerce:{key} is a {mode}-mode key but ecommerce:stripeSecretKey is a "
+                f"{secret_mode}-mode key: use the pair from the same Stripe mode"
+            )
+    return value
 
 
 def profile_table() -> list[dict[str, Any]]:

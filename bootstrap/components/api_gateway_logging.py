@@ -8,26 +8,14 @@ program does, once per account and region, so that review stacks coming and goin
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from bootstrap.settings import BootstrapSettings
-from infra.iam import service_trust_policy
+from infra.components.api_gateway_account import cloudwatch_role
 from shop.declarations import PROJECT
-
-# What API Gateway does with the role: create its execution-log groups and write to them.
-LOG_ACTIONS = (
-    "logs:CreateLogGroup",
-    "logs:CreateLogStream",
-    "logs:DescribeLogGroups",
-    "logs:DescribeLogStreams",
-    "logs:FilterLogEvents",
-    "logs:GetLogEvents",
-    "logs:PutLogEvents",
-)
 
 
 @dataclass
@@ -36,44 +24,21 @@ class ApiGatewayLoggingArgs:
 
 
 class ApiGatewayLogging(pulumi.ComponentResource):
-    """The role API Gateway writes execution logs with, set as the region's account setting."""
+    """The role API Gateway writes execution logs with, set as the region's account setting.
+
+    The role itself (trust, actions, scope) is declared once, in infra/components/api_gateway_account.py
+    (:func:`cloudwatch_role`), for this program and for an app stack with ``manageApiGatewayAccount``."""
 
     role: aws.iam.Role
     account: aws.apigateway.Account
 
     def __init__(self, name: str, args: ApiGatewayLoggingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce-bootstrap:apigateway:Logging", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        identity = aws.get_caller_identity_output()
-        partition = aws.get_partition_output()
-        self.role = aws.iam.Role(
-            "apigateway-logs",
-            name=f"{PROJECT}-apigateway-cloudwatch-{args.settings.region}",
-            assume_role_policy=service_trust_policy(
-                "apigateway.amazonaws.com", condition={"StringEquals": {"aws:SourceAccount": identity.account_id}}
-            ),
+        self.role, policy = cloudwatch_role(
+            f"{PROJECT}-apigateway-cloudwatch-{args.settings.region}",
+            args.settings.region,
             tags=args.settings.tags,
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            "apigateway-logs",
-            role=self.role.id,
-            policy=pulumi.Output.all(partition.partition, identity.account_id).apply(
-                lambda v: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "ExecutionLogsInThisRegion",
-                                "Effect": "Allow",
-                                "Action": list(LOG_ACTIONS),
-                                "Resource": f"arn:{v[0]}:logs:{args.settings.region}:{v[1]}:*",
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.account = aws.apigateway.Account(
             "account",

@@ -41,7 +41,17 @@ import pulumi_aws as aws
 
 from infra.settings import API_GATEWAY_INTEGRATION_TIMEOUT_MS, Settings
 from shop import declarations
-from shop.declarations import CORS_ALLOW_HEADERS, CORS_MAX_AGE_SECONDS, ID_TOKEN_HEADER, Route, error_json
+from shop.declarations import (
+    API_ERROR_HEADERS,
+    CORS_ALLOW_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    GATEWAY_RESPONSES,
+    ID_TOKEN_HEADER,
+    REQUEST_ID_HEADER,
+    GatewayResponse,
+    Route,
+    error_json,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DOCUMENT = ROOT / "src" / "shop" / "api" / "openapi.json"
@@ -72,11 +82,35 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 
-# What API Gateway answers when a body fails its model: the platform's error shape.
-BAD_REQUEST_BODY_TEMPLATE = error_json("validation_error", "$context.error.message", {"errors": []})
 
+def gateway_response_template(response: GatewayResponse) -> str:
+    """The VTL template of one of API Gateway's own answers: the platform's error body (no VTL
+    directives; the only reference is ``$context.error.message`` in the catch-alls)."""
+    return error_json(response.code, response.message, response.details)
+
+
+def gateway_response_headers(cors_origin: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """Response parameters of every gateway response: the security headers (static values are
+    single-quoted), API Gateway's request id as ``X-Request-Id`` (what the function logs as
+    ``api_request_id``), and the CORS origin so a browser can read the error."""
+    headers: dict[str, pulumi.Input[str]] = {
+        f"gatewayresponse.header.{name}": f"'{value}'" for name, value in API_ERROR_HEADERS.items()
+    }
+    headers[f"gatewayresponse.header.{REQUEST_ID_HEADER}"] = "context.requestId"
+    headers["gatewayresponse.header.Access-Control-Allow-Origin"] = pulumi.Output.format("'{0}'", cors_origin)
+    return headers
+
+
+# The gateway response logical names keep the URNs of the two that existed first.
+def gateway_response_name(response: GatewayResponse) -> str:
+    return response.type.lower().replace("_", "-")
+
+
+_BY_TYPE = {response.type: response for response in GATEWAY_RESPONSES}
+# What API Gateway answers when a body fails its model: the platform's error shape.
+BAD_REQUEST_BODY_TEMPLATE = gateway_response_template(_BY_TYPE["BAD_REQUEST_BODY"])
 # What API Gateway's Cognito authorizer answers for a missing or invalid token: the function's 401.
-UNAUTHORIZED_TEMPLATE = error_json("unauthorized", "sign-in required")
+UNAUTHORIZED_TEMPLATE = gateway_response_template(_BY_TYPE["UNAUTHORIZED"])
 # Routes browsers call (the storefront): CORS preflight on their resources.
 BROWSER_ACCESS = ("public", "customer")
 
@@ -160,6 +194,12 @@ def logical(path: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "-", path).strip("-")
 
 
+def query_parameters(route: Route) -> dict[str, bool]:
+    """The method's declared query string parameters (all optional: False), from ``Route.query``, so
+    that API Gateway documents them and could cache on them."""
+    return {f"method.request.querystring.{name}": False for name in route.query}
+
+
 def cors_methods(routes: Iterable[Route]) -> dict[str, list[str]]:
     """Public paths → the methods browsers may use there (OPTIONS included)."""
     methods: dict[str, set[str]] = {}
@@ -223,10 +263,11 @@ class ApiGateway(pulumi.ComponentResource):
         # Read at construction time, so tests can change the routes.
         routes = declarations.ROUTES
 
-        bad_request_body = self._rest_api()
+        self._rest_api()
+        gateway_responses = self._gateway_responses()
         resources = self._resources(routes)
         validator, models, schemas = self._models(routes)
-        snapshot: list[pulumi.Resource] = [*models.values(), validator, bad_request_body]
+        snapshot: list[pulumi.Resource] = [*models.values(), validator, *gateway_responses]
         snapshot += self._customer_authorizer(routes)
         snapshot += self._methods(routes, resources, validator, models)
         cors = cors_methods(routes)
@@ -240,8 +281,7 @@ class ApiGateway(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "stage": self.stage.stage_name, "apiKeyId": self.api_key.id})
 
     # -------------------------------------------------------- API
-    def _rest_api(self) -> aws.apigateway.Response:
-        """The REST API and the gateway response for bodies that fail their model (returned)."""
+    def _rest_api(self) -> None:
         self.rest_api = aws.apigateway.RestApi(
             "api",
             name=self._args.settings.name("api"),
@@ -250,20 +290,31 @@ class ApiGateway(pulumi.ComponentResource):
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
             opts=self._child,
         )
-        # Validation failures answer in the platform's error format (a gateway
-        # response, like the methods, takes effect with the next deployment).
-        return aws.apigateway.Response(
-            "bad-request-body",
-            rest_api_id=self.rest_api.id,
-            response_type="BAD_REQUEST_BODY",
-            status_code="400",
-            response_templates={"application/json": BAD_REQUEST_BODY_TEMPLATE},
-            opts=self._child,
-        )
+
+    # -------------------------------------------------------- gateway responses
+    def _gateway_responses(self) -> list[aws.apigateway.Response]:
+        """API Gateway's own answers (bad body, unknown resource, no key, throttled, too large, the
+        4XX/5XX catch-alls) in the platform's error body with the security headers and the request
+        id (shop.declarations.GATEWAY_RESPONSES). Like the methods, they take effect with the next
+        deployment (returned for it to wait on)."""
+        headers = gateway_response_headers(self._args.cors_origin)
+        return [
+            aws.apigateway.Response(
+                gateway_response_name(response),
+                rest_api_id=self.rest_api.id,
+                response_type=response.type,
+                status_code=None if response.status is None else str(response.status),
+                response_templates={"application/json": gateway_response_template(response)},
+                response_parameters=headers,
+                opts=self._child,
+            )
+            for response in GATEWAY_RESPONSES
+        ]
 
     # -------------------------------------------------------- customer authorizer
     def _customer_authorizer(self, routes: Iterable[Route]) -> list[pulumi.Resource]:
-        """The Cognito authorizer the customer routes use, and its 401 in the platform's body (returned)."""
+        """The Cognito authorizer the customer routes use (returned); its 401 is the UNAUTHORIZED
+        gateway response, in the platform's body."""
         self.authorizer = None
         if not any(route.access == "customer" for route in routes):
             return []
@@ -278,15 +329,7 @@ class ApiGateway(pulumi.ComponentResource):
             identity_source=f"method.request.header.{ID_TOKEN_HEADER}",
             opts=self._child,
         )
-        unauthorized = aws.apigateway.Response(
-            "unauthorized",
-            rest_api_id=self.rest_api.id,
-            response_type="UNAUTHORIZED",
-            status_code="401",
-            response_templates={"application/json": UNAUTHORIZED_TEMPLATE},
-            opts=self._child,
-        )
-        return [self.authorizer, unauthorized]
+        return [self.authorizer]
 
     # -------------------------------------------------------- resources
     def _resources(self, routes: Iterable[Route]) -> dict[str, aws.apigateway.Resource]:
@@ -349,6 +392,7 @@ class ApiGateway(pulumi.ComponentResource):
                 operation_name=route.operation,
                 request_validator_id=validator.id if route.body else None,
                 request_models={"application/json": models[route.body].name} if route.body else None,
+                request_parameters=query_parameters(route) or None,
                 opts=self._child,
             )
             integration = aws.apigateway.Integration(
@@ -434,8 +478,10 @@ class ApiGateway(pulumi.ComponentResource):
                 {
                     "type": "AWS_PROXY",
                     "function": function,
-                    "badRequestBody": BAD_REQUEST_BODY_TEMPLATE,
-                    "unauthorized": UNAUTHORIZED_TEMPLATE,
+                    "gatewayResponses": {
+                        r.type: [r.status, gateway_response_template(r), dict(API_ERROR_HEADERS)]
+                        for r in GATEWAY_RESPONSES
+                    },
                 },
                 {"origin": origin, "methods": cors, "headers": CORS_ALLOW_HEADERS, "maxAge": CORS_MAX_AGE_SECONDS},
             )

@@ -143,34 +143,35 @@ class Database(pulumi.ComponentResource):
         )
 
     # ------------------------------------------------------------ cluster
-    def _cluster(self) -> None:
-        settings, profile, key_arn, child = (
-            self._args.settings,
-            self._args.settings.profile,
-            self._args.key_arn,
-            self._child,
-        )
+    def _subnet_group(self) -> None:
+        """The isolated database subnets the cluster's instances live in."""
         self.subnet_group = aws.rds.SubnetGroup(
             "aurora",
-            name=settings.name("aurora"),
+            name=self._args.settings.name("aurora"),
             description="Aurora: the isolated database subnets",
             subnet_ids=list(self._args.database_subnet_ids),
-            opts=child,
+            opts=self._child,
         )
 
-        # The log group RDS exports PostgreSQL logs to, created first so that it
-        # has a retention period and the customer-managed key (RDS would create
-        # it unencrypted, kept forever).
-        cluster_identifier = settings.name("aurora")
+    def _log_group(self, cluster_identifier: str) -> None:
+        """The log group RDS exports PostgreSQL logs to, created first so that it has a retention
+        period and the customer-managed key (RDS would create it unencrypted, kept forever)."""
+        settings = self._args.settings
         self.log_group = aws.cloudwatch.LogGroup(
             "aurora-postgresql",
             name=f"/aws/rds/cluster/{cluster_identifier}/postgresql",
-            retention_in_days=profile.log_retention_days,
-            kms_key_id=key_arn,
+            retention_in_days=settings.profile.log_retention_days,
+            kms_key_id=self._args.key_arn,
             tags={"Name": settings.name("aurora-postgresql-logs")},
-            opts=child,
+            opts=self._child,
         )
 
+    def _cluster(self) -> None:
+        """The Aurora PostgreSQL Serverless v2 cluster (its subnet group and log group first)."""
+        settings, profile, key_arn = self._args.settings, self._args.settings.profile, self._args.key_arn
+        cluster_identifier = settings.name("aurora")
+        self._subnet_group()
+        self._log_group(cluster_identifier)
         self.cluster = aws.rds.Cluster(
             "aurora",
             cluster_identifier=cluster_identifier,

@@ -9,6 +9,10 @@
   ``kms:Decrypt`` through SSM for them (``infra.lambda_helpers.parameter_read_statements``, the one
   grant for every parameter the function reads). The code reads the values at call time
   (Powertools Parameters, cached ``STRIPE_PARAMETER_CACHE_SECONDS``).
+- ``function_environment()``: the plain values for the storefront's Stripe.js
+  (``ApiFunctionArgs.environment``): the publishable key from ``stripePublishableKey``. Stripe.js is
+  loaded from ``shop.declarations.STRIPE_JS_URL`` (the function's default; only the local platform
+  points ``STRIPE_JS_URL`` elsewhere).
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ class Payments(pulumi.ComponentResource):
         self.register_outputs(
             {"parameterNames": {logical: p.name for logical, p in self.ssm_parameters.items()}},
         )
+
+    def function_environment(self) -> dict[Env, pulumi.Input[str]]:
+        """Plain (public) values the API function hands the storefront (GET /api/storefront-config)."""
+        return {Env.STRIPE_PUBLISHABLE_KEY: self._args.settings.stripe_publishable_key}
 
     def _parameters(self) -> None:
         settings = self._args.settings

@@ -10,6 +10,7 @@ the database settings are complete is checked when a connection is first needed
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from shop.declarations import (
     METRICS_NAMESPACE,
     PAYMENT_WINDOW_SECONDS,
     SERVICE_NAME,
+    STRIPE_JS_URL,
+    STRIPE_PUBLISHABLE_KEY_PATTERN,
     Env,
     TableSpec,
 )
@@ -65,6 +68,15 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class BrowserStripeSettings:
+    """What the storefront's Stripe.js needs (public values): the publishable key (None: not
+    configured, the storefront cannot take cards) and where Stripe.js is loaded from."""
+
+    publishable_key: str | None = None
+    js_url: str = STRIPE_JS_URL
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str | None
     tables: Mapping[str, str | None]  # env name of each table → physical name
@@ -80,6 +92,7 @@ class Settings:
     order_token_secret_parameter: str | None = None
     order_token_secret_file: str | None = None
     payment_window_seconds: int = PAYMENT_WINDOW_SECONDS
+    browser_stripe: BrowserStripeSettings = BrowserStripeSettings()
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -134,6 +147,17 @@ def _auth(env: Mapping[str, str]) -> AuthSettings:
     return auth
 
 
+def _browser_stripe(env: Mapping[str, str]) -> BrowserStripeSettings:
+    key = _text(env, Env.STRIPE_PUBLISHABLE_KEY)
+    if key is not None and not re.match(STRIPE_PUBLISHABLE_KEY_PATTERN, key):
+        # A publishable key is public, but a secret key pasted here by mistake must not be echoed.
+        raise ConfigError(f"{Env.STRIPE_PUBLISHABLE_KEY} must be a Stripe publishable key (pk_test_... or pk_live_...)")
+    js_url = _text(env, Env.STRIPE_JS_URL) or STRIPE_JS_URL
+    if not re.match(r"^https?://[^/\s]+/\S*$", js_url):
+        raise ConfigError(f"{Env.STRIPE_JS_URL} must be an http(s) URL, got {js_url!r}")
+    return BrowserStripeSettings(publishable_key=key, js_url=js_url)
+
+
 def parse(env: Mapping[str, str]) -> Settings:
     """Settings from ``env`` (``os.environ`` in the function); ConfigError on a malformed value."""
     database = DatabaseSettings(
@@ -164,6 +188,7 @@ def parse(env: Mapping[str, str]) -> Settings:
         order_token_secret_parameter=_text(env, Env.ORDER_TOKEN_SECRET_PARAMETER),
         order_token_secret_file=_text(env, Env.ORDER_TOKEN_SECRET_FILE),
         payment_window_seconds=_int(env, Env.PAYMENT_WINDOW_SECONDS, PAYMENT_WINDOW_SECONDS, minimum=1),
+        browser_stripe=_browser_stripe(env),
     )
 
 

@@ -72,6 +72,13 @@ STRIPE_ORIGINS = StripeOrigins(
 )
 # The path localstripe serves its Stripe.js stand-in at (the storefront loads <origin><path>).
 LOCALSTRIPE_JS_PATH = "/js.stripe.com/v3/"
+# Where the storefront loads Stripe.js from in AWS (its origin is STRIPE_ORIGINS.script); locally
+# ``make dev`` sets Env.STRIPE_JS_URL to localstripe's origin + LOCALSTRIPE_JS_PATH.
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+# What a Stripe publishable key looks like (test or live mode; the browser's key, not a secret).
+STRIPE_PUBLISHABLE_KEY_PATTERN = r"^pk_(test|live)_[A-Za-z0-9_]+$"
+# How long browsers may keep GET /api/storefront-config (public, the same for everyone).
+STOREFRONT_CONFIG_MAX_AGE_SECONDS = 300
 
 
 def local_stripe_origins(origin: str) -> StripeOrigins:
@@ -113,6 +120,18 @@ STOREFRONT_CONTENT_SECURITY_POLICY = storefront_content_security_policy(STRIPE_O
 FRAME_OPTIONS = "DENY"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
+# What API Gateway's own error answers carry (its gateway responses; partners call it directly,
+# without CloudFront's response headers policy). No value holds a single quote: API Gateway writes
+# a static header value as '<value>' and has no escape for one (so no CSP here; a JSON error body
+# loads nothing, and X-Frame-Options and nosniff cover framing and sniffing).
+API_ERROR_HEADERS: Mapping[str, str] = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": FRAME_OPTIONS,
+    "Referrer-Policy": REFERRER_POLICY,
+}
 
 
 def physical_name(logical: str, suffix: str) -> str:
@@ -135,6 +154,47 @@ def error_json(code: str, message: str, details: Mapping[str, object] | None = N
     import json
 
     return json.dumps(error_body(code, message, details), separators=(",", ":"))
+
+
+# API Gateway's own answers (it never calls the function for these): each is a gateway response
+# whose template renders the error body above (infra/components/api_gateway.py). ``status`` None
+# keeps the status API Gateway chose (the DEFAULT_4XX/DEFAULT_5XX catch-alls). ``message`` is
+# fixed text, or ``$context.error.message`` for the catch-alls: API Gateway's own fixed English
+# phrases ("Forbidden", "Unsupported Media Type"), which hold no quote or backslash.
+# See the API Gateway Developer Guide, "Gateway response types".
+@dataclass(frozen=True)
+class GatewayResponse:
+    type: str
+    status: int | None
+    code: str
+    message: str
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+API_GATEWAY_ERROR_MESSAGE = "$context.error.message"
+GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
+    # A body failing its model (the request validator): the function's 422 shape, at 400.
+    GatewayResponse("BAD_REQUEST_BODY", 400, "validation_error", API_GATEWAY_ERROR_MESSAGE, {"errors": []}),
+    GatewayResponse("BAD_REQUEST_PARAMETERS", 400, "bad_request", "a required request parameter is missing or invalid"),
+    # The Cognito authorizer refused the ID token (missing, expired, forged): the function's own 401.
+    GatewayResponse("UNAUTHORIZED", 401, "unauthorized", "sign-in required"),
+    GatewayResponse("ACCESS_DENIED", 403, "forbidden", "access denied"),
+    # No such resource or method on the REST API (API Gateway answers 403 for unknown paths).
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 403, "forbidden", "no such resource, or no API key"),
+    GatewayResponse("INVALID_API_KEY", 403, "forbidden", "the API key is missing or not valid"),
+    GatewayResponse("EXPIRED_TOKEN", 403, "forbidden", "the credentials have expired"),
+    GatewayResponse("INVALID_SIGNATURE", 403, "forbidden", "the request signature is not valid"),
+    GatewayResponse("WAF_FILTERED", 403, "forbidden", "the request was blocked"),
+    GatewayResponse("REQUEST_TOO_LARGE", 413, "request_too_large", "the request is too large"),
+    GatewayResponse("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", "send the body as application/json"),
+    # The stage's or the usage plan's rate limit, and the plan's daily quota.
+    GatewayResponse("THROTTLED", 429, "too_many_requests", "too many requests; retry later"),
+    GatewayResponse("QUOTA_EXCEEDED", 429, "quota_exceeded", "the API key's request quota is used up"),
+    GatewayResponse("INTEGRATION_TIMEOUT", 504, "gateway_timeout", "the API did not answer in time"),
+    GatewayResponse("INTEGRATION_FAILURE", 502, "bad_gateway", "the API could not be reached"),
+    GatewayResponse("DEFAULT_4XX", None, "bad_request", API_GATEWAY_ERROR_MESSAGE),
+    GatewayResponse("DEFAULT_5XX", None, "internal_error", API_GATEWAY_ERROR_MESSAGE),
+)
 
 
 # A client-supplied X-Request-Id is kept when it matches this rule (API function and edge function
@@ -266,6 +326,10 @@ class Env(StrEnum):
     STRIPE_SECRET_KEY_PARAMETER = "STRIPE_SECRET_KEY_PARAMETER"
     STRIPE_WEBHOOK_SECRET_PARAMETER = "STRIPE_WEBHOOK_SECRET_PARAMETER"
     STRIPE_API_BASE = "STRIPE_API_BASE"
+    # The storefront's Stripe.js settings (GET /api/storefront-config): the publishable key (plain
+    # stack config) and, locally only, where Stripe.js is loaded from (default STRIPE_JS_URL).
+    STRIPE_PUBLISHABLE_KEY = "STRIPE_PUBLISHABLE_KEY"
+    STRIPE_JS_URL = "STRIPE_JS_URL"
 
 
 AttributeType = Literal["S", "N", "B"]
@@ -373,6 +437,13 @@ class Route:
     # ``Cache-Control: PERSONAL_CACHE_CONTROL``, errors included, so no browser or proxy keeps a copy.
     personal: bool = False
     query: tuple[str, ...] = ()  # query parameters the operation reads (all optional)
+    # Public and the same for every caller: a 2xx answer carries ``Cache-Control: public,
+    # max-age=<max_age>`` (never together with ``personal``).
+    max_age: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_age is not None and (self.personal or self.access != "public" or self.method != "GET"):
+            raise ValueError(f"route {self.operation}: only a public, non-personal GET may be cached")
 
 
 def served_behind_cloudfront(route: Route) -> bool:
@@ -382,9 +453,13 @@ def served_behind_cloudfront(route: Route) -> bool:
     return route.access != "api_key"
 
 
+# GET /api/products: search text, category filter, sort, page size, and the cursor of the last page.
+CATALOG_QUERY: tuple[str, ...] = ("q", "category", "sort", "limit", "cursor")
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API_PREFIX}/health", "health", query=(HEALTH_DEEP_PARAM,)),
-    Route("GET", f"{API_PREFIX}/products", "list_products"),
+    Route("GET", f"{API_PREFIX}/products", "list_products", query=CATALOG_QUERY),
+    Route("GET", f"{API_PREFIX}/categories", "list_categories"),
     Route("GET", f"{API_PREFIX}/products/{{product_id}}", "get_product"),
     Route("POST", f"{API_PREFIX}/carts", "create_cart", personal=True),
     Route("GET", f"{API_PREFIX}/carts/{{cart_id}}", "get_cart", personal=True),
@@ -401,8 +476,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/orders/{{order_id}}/cancel", "cancel_order", personal=True),
     Route("GET", f"{API_PREFIX}/shipping-rates", "list_shipping_rates"),
     Route("POST", STRIPE_WEBHOOK_PATH, "stripe_webhook"),
+    Route("GET", f"{API_PREFIX}/storefront-config", "get_storefront_config", max_age=STOREFRONT_CONFIG_MAX_AGE_SECONDS),
     Route("GET", f"{API_PREFIX}/me", "get_me", access="customer", personal=True),
-    Route("GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True),
+    Route(
+        "GET", f"{API_PREFIX}/me/orders", "list_my_orders", access="customer", personal=True, query=("limit", "cursor")
+    ),
     Route("POST", f"{API_PREFIX}/me/cart", "merge_my_cart", access="customer", body="CartMerge", personal=True),
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="api_key", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="api_key", body="ProductUpdate"),

@@ -70,6 +70,8 @@ def test_openapi_matches_the_declarations() -> None:
         if route.access == "customer":
             assert operation["security"] == [{"cognitoIdToken": []}]
             assert "401" in operation["responses"]
+        query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        assert query == set(route.query), route.operation
         error = operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
         assert error == "#/components/schemas/ErrorBody"
 

@@ -148,3 +148,26 @@ def test_without_a_proxy_migrations_sign_in_with_the_master_secret(
     assert migrate.SECRET_SSLMODE == "disable" and migrate.handler({}, None)["applied"] == []
     monkeypatch.undo()
     assert migrate.SECRET_SSLMODE == "require", "Aurora is reached with TLS"
+
+
+def test_the_application_role_carries_the_statement_timeout(app: psycopg.Connection[tuple[object, ...]]) -> None:
+    """The budget's statement timeout is the role's setting (set by every migrate run), so it holds for
+    sessions RDS Proxy opens on the function's behalf; the function sends no startup option for it."""
+    from shop.db.connection import STATEMENT_TIMEOUT_MS
+
+    row = app.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'").fetchone()
+    assert row is not None and int(str(row[0])) == STATEMENT_TIMEOUT_MS > 0
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        app.execute("SELECT pg_sleep(%s)", (STATEMENT_TIMEOUT_MS / 1000 + 0.5,))
+
+
+def test_the_function_sends_no_session_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shop.config import settings
+    from shop.db.connection import Role, connect_kwargs
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://shop_app@127.0.0.1:5432/shop")
+    settings.reset()
+    try:
+        assert "options" not in connect_kwargs(Role.WRITER)
+    finally:
+        settings.reset()

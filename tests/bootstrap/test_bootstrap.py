@@ -192,6 +192,25 @@ def test_it_owns_the_regions_api_gateway_cloudwatch_role() -> None:
     assert bootstrap(manageApiGatewayAccount="false").of_type("aws:apigateway/account:Account") == []
 
 
+def test_its_cloudwatch_role_is_the_one_an_owning_app_stack_declares() -> None:
+    """One declaration (infra/components/api_gateway_account.py): same trust and policy as an app
+    stack with ``manageApiGatewayAccount``, only the name differs; the policy covers the region's logs."""
+    ours = default()
+    theirs = run_program("dev", {"manageApiGatewayAccount": "true"})
+
+    def role_and_policy(program: Program) -> tuple[dict[str, Any], dict[str, Any]]:
+        role = program.one(ROLE, "apigateway-logs")
+        (policy,) = [p for p in program.of_type("aws:iam/rolePolicy:RolePolicy") if p["role"] == role.id]
+        return json.loads(role["assumeRolePolicy"]), json.loads(policy["policy"])
+
+    assert role_and_policy(ours) == role_and_policy(theirs)
+    _, policy = role_and_policy(ours)
+    (statement,) = policy["Statement"]
+    assert statement["Resource"] == f"arn:aws:logs:{ours.config['aws:region']}:{ACCOUNT}:*"
+    assert "logs:PutLogEvents" in statement["Action"]
+    assert ours.one(ROLE, "apigateway-logs")["name"] != theirs.one(ROLE, "apigateway-logs")["name"]
+
+
 def test_the_s3_backend_is_private_versioned_encrypted_and_protected() -> None:
     assert default().of_type("aws:s3/bucket:Bucket") == []  # Pulumi Cloud: nothing to create
     program = bootstrap(stateBackend="s3")

@@ -43,6 +43,7 @@ from tests.e2e.conftest import ROOT, LocalPlatform
 pytestmark = pytest.mark.e2e
 
 OPENAPI = ROOT / "src" / "shop" / "api" / "openapi.json"
+CONFIG = Path(__file__).with_name("schemathesis.toml")  # two documented widenings of the checks
 CI_EXAMPLES = 60
 EXAMPLES = int(os.environ.get("SHOP_FUZZ_EXAMPLES", CI_EXAMPLES))
 SEED = int(os.environ.get("SHOP_FUZZ_SEED", 17))
@@ -60,6 +61,8 @@ MIN_CASES = int(os.environ.get("SHOP_FUZZ_MIN_CASES", 10 * EXAMPLES))
 def schemathesis_command(base_url: str, report_dir: Path) -> list[str]:
     return [
         str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(CONFIG),
         "run",
         str(OPENAPI),
         "--url",

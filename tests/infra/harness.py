@@ -57,6 +57,9 @@ TEST_STRIPE_SECRETS = {
     f"{PROJECT}:stripeSecretKey": "sk_test_harnessdummykey0000",
     f"{PROJECT}:stripeWebhookSecret": "whsec_harnessdummysecret0000",
 }
+# ... and the (plain) publishable key of the same Stripe account and mode.
+STRIPE_PUBLISHABLE_KEY_KEY = f"{PROJECT}:stripePublishableKey"
+TEST_STRIPE_PUBLISHABLE_KEY = "pk_test_harnessdummykey0000"
 
 _lock = threading.Lock()
 
@@ -585,6 +588,7 @@ def stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
         if key not in values:
             values[key] = value
             secrets.add(key)
+    values.setdefault(STRIPE_PUBLISHABLE_KEY_KEY, TEST_STRIPE_PUBLISHABLE_KEY)
     return values, secrets
 
 

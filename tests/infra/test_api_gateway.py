@@ -141,6 +141,16 @@ def test_write_endpoints_validate_their_body_before_the_function_runs(program: P
             assert not method.inputs.get("requestModels"), route
 
 
+def test_methods_declare_the_routes_query_parameters_as_optional(program: Program) -> None:
+    actual = methods(program)
+    declared = 0
+    for route in ROUTES:
+        parameters = actual[(route.method, route.path)].inputs.get("requestParameters") or {}
+        assert parameters == {f"method.request.querystring.{name}": False for name in route.query}, route
+        declared += len(parameters)
+    assert declared >= 5  # the catalog's search, category, sort, limit and cursor at least
+
+
 def test_models_are_draft_04_json_schemas_of_objects(program: Program) -> None:
     assert program.of_type("aws:apigateway/model:Model"), "no models: the loop below would judge nothing"
     for model in program.of_type("aws:apigateway/model:Model"):
@@ -572,3 +582,86 @@ def test_customer_routes_without_a_user_pool_are_refused() -> None:
     component._args = args
     with pytest.raises(ValueError, match="user_pool_arn"):
         component._customer_authorizer(ROUTES)
+
+
+# --------------------------------------------------------------------------- gateway responses
+
+OPENAPI = json.loads((ROOT / "src" / "shop" / "api" / "openapi.json").read_text())
+# What API Gateway substitutes into a template (the catch-alls reference its error message).
+CONTEXT_SAMPLES = {"$context.error.message": "Missing Authentication Token"}
+
+
+def render(template: str) -> Any:
+    """A gateway response template as API Gateway renders it: its $context references substituted."""
+    for reference, value in CONTEXT_SAMPLES.items():
+        template = template.replace(reference, value)
+    assert "$" not in template and "#" not in template, f"unexpected VTL in {template}"
+    return json.loads(template)
+
+
+def gateway_responses(program: Program) -> dict[str, Resource]:
+    found = {r.inputs["responseType"]: r for r in program.of_type("aws:apigateway/response:Response")}
+    assert len(found) == len(program.of_type("aws:apigateway/response:Response")), "a response type twice"
+    return found
+
+
+def test_api_gateways_own_answers_are_the_platforms_error_envelope(program: Program) -> None:
+    """Every gateway response (bad body, unknown resource, no key, throttled, too large, the 4XX and
+    5XX catch-alls) renders to the error body the OpenAPI document declares (ErrorBody)."""
+    import jsonschema
+
+    responses = gateway_responses(program)
+    assert set(responses) == {r.type for r in declarations.GATEWAY_RESPONSES}
+    must = {"DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN"}
+    must |= {"UNAUTHORIZED", "REQUEST_TOO_LARGE", "BAD_REQUEST_BODY", "INVALID_API_KEY", "QUOTA_EXCEEDED"}
+    assert must <= set(responses)
+    schema = {**OPENAPI["components"]["schemas"]["ErrorBody"], "$defs": OPENAPI["components"]["schemas"]}
+    schema = json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/"))
+    for declared in declarations.GATEWAY_RESPONSES:
+        resource = responses[declared.type]
+        templates = resource.inputs["responseTemplates"]
+        assert set(templates) == {"application/json"}, declared.type
+        body = render(templates["application/json"])
+        jsonschema.validate(body, schema)
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+        assert body["error"]["code"] == declared.code
+        expected_status = None if declared.status is None else str(declared.status)
+        assert resource.inputs.get("statusCode") == expected_status, declared.type
+    assert (
+        render(responses["DEFAULT_4XX"].inputs["responseTemplates"]["application/json"])["error"]["message"]
+        == (CONTEXT_SAMPLES["$context.error.message"])
+    )
+
+
+def test_api_gateways_own_answers_carry_the_security_headers_and_the_request_id(program: Program) -> None:
+    for kind, resource in gateway_responses(program).items():
+        parameters = resource.inputs["responseParameters"]
+        headers = {k.removeprefix("gatewayresponse.header."): v for k, v in parameters.items()}
+        assert len(headers) == len(parameters), kind  # only headers are mapped
+        for name, value in declarations.API_ERROR_HEADERS.items():
+            # A static value is single-quoted; one with a quote inside could not be written.
+            assert headers[name] == f"'{value}'" and "'" not in value, (kind, name)
+        assert "max-age=" in headers["Strict-Transport-Security"] and headers["X-Content-Type-Options"] == "'nosniff'"
+        assert headers["Cache-Control"] == "'no-store'"
+        assert headers[declarations.REQUEST_ID_HEADER] == "context.requestId", kind
+        origin = program.one("aws:apigateway/integrationResponse:IntegrationResponse", "OPTIONS-api-products")
+        allowed = origin.inputs["responseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+        assert headers["Access-Control-Allow-Origin"] == allowed, kind
+
+
+def test_every_status_api_gateway_answers_itself_is_documented_on_every_operation() -> None:
+    """OpenAPI lists API Gateway's own 400/401/403/413/429 on every operation (and 415 where a body is
+    taken); the catch-alls keep API Gateway's status (any 4xx/5xx)."""
+    statuses = {r.status for r in declarations.GATEWAY_RESPONSES if r.status is not None and r.status < 500}
+    assert {400, 401, 403, 413, 429} <= statuses
+    for path, item in OPENAPI["paths"].items():
+        for method, operation in item.items():
+            documented = {int(code) for code in operation["responses"] if code.isdigit()}
+            wanted = statuses - {415} if "requestBody" not in operation else statuses
+            assert wanted <= documented, (method, path, sorted(wanted - documented))
+
+
+def test_gateway_responses_are_part_of_what_a_deployment_snapshots(program: Program) -> None:
+    deployment = program.one("aws:apigateway/deployment:Deployment")
+    urns = {r.urn for r in program.of_type("aws:apigateway/response:Response")}
+    assert urns <= set(deployment.dependencies)

@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 from infra.settings import SettingsError
-from shop.declarations import STRIPE_SECRET_KEY_PARAMETER, STRIPE_WEBHOOK_SECRET_PARAMETER, Env
-from tests.infra.harness import TEST_STRIPE_SECRETS, Program, run_program
+from shop.declarations import (
+    STRIPE_JS_URL,
+    STRIPE_ORIGINS,
+    STRIPE_SECRET_KEY_PARAMETER,
+    STRIPE_WEBHOOK_SECRET_PARAMETER,
+    Env,
+)
+from tests.infra.harness import TEST_STRIPE_PUBLISHABLE_KEY, TEST_STRIPE_SECRETS, Program, run_program
 
 LOGICAL = (STRIPE_SECRET_KEY_PARAMETER, STRIPE_WEBHOOK_SECRET_PARAMETER)
 
@@ -118,3 +124,40 @@ def test_a_malformed_stripe_secret_fails_without_echoing_it(key: str, value: str
     with pytest.raises(SettingsError) as error:
         run_program("dev", {key: value})
     assert f"ecommerce:{key}" in str(error.value) and value not in str(error.value)
+
+
+def test_function_gets_the_publishable_key_as_a_plain_value_and_stripe_js_from_stripe(program: Program) -> None:
+    env = program.one("aws:lambda/function:Function", "api").inputs["environment"]["variables"]
+    assert env[Env.STRIPE_PUBLISHABLE_KEY] == TEST_STRIPE_PUBLISHABLE_KEY
+    # Not an SSM parameter (it is public) and no localstripe URL: the function's default is Stripe's.
+    stored = {p.inputs.get("value") for p in program.of_type("aws:ssm/parameter:Parameter")}
+    assert TEST_STRIPE_PUBLISHABLE_KEY not in stored
+    assert Env.STRIPE_JS_URL not in env
+    from shop.config import parse
+
+    assert parse({Env.STRIPE_PUBLISHABLE_KEY: env[Env.STRIPE_PUBLISHABLE_KEY]}).browser_stripe.js_url == STRIPE_JS_URL
+    assert STRIPE_JS_URL.startswith(STRIPE_ORIGINS.script[0] + "/")
+
+
+def test_a_stack_without_a_publishable_key_fails_naming_the_key() -> None:
+    with pytest.raises(SettingsError) as error:
+        run_program("prod", {"stripePublishableKey": None})
+    assert "config ecommerce:stripePublishableKey is required" in str(error.value)
+    assert "pulumi config set stripePublishableKey" in str(error.value)
+
+
+@pytest.mark.parametrize("value", ["sk_test_notpublishable", "pk_demo_abc", "pk_test_with space"])
+def test_a_malformed_publishable_key_fails_without_echoing_it(value: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        run_program("dev", {"stripePublishableKey": value})
+    assert "ecommerce:stripePublishableKey" in str(error.value) and value not in str(error.value)
+
+
+def test_the_publishable_key_must_be_in_the_secret_keys_mode() -> None:
+    with pytest.raises(SettingsError, match="live-mode key but ecommerce:stripeSecretKey is a test-mode key"):
+        run_program("staging", {"stripePublishableKey": "pk_live_abcdefgh1234"})
+    live = run_program(
+        "staging", {"stripePublishableKey": "pk_live_abcdefgh1234", "stripeSecretKey": "sk_live_abcdefgh1234"}
+    )
+    env = live.one("aws:lambda/function:Function", "api").inputs["environment"]["variables"]
+    assert env[Env.STRIPE_PUBLISHABLE_KEY] == "pk_live_abcdefgh1234"

@@ -31,12 +31,20 @@ from infra import preflight
 from infra.components.database import ENGINE_VERSION
 from infra.preflight import Context, Result, load_stack_settings
 from shop.local.services import DynamoHandle
-from tests.infra.harness import TEST_ALARM_EMAIL, TEST_STOREFRONT_CREDENTIAL, TEST_STRIPE_SECRETS
+from tests.infra.harness import (
+    TEST_ALARM_EMAIL,
+    TEST_STOREFRONT_CREDENTIAL,
+    TEST_STRIPE_PUBLISHABLE_KEY,
+    TEST_STRIPE_SECRETS,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
 # Settings a stack file gets from its operator (the committed files leave them out).
-STRIPE = {key.partition(":")[2]: value for key, value in TEST_STRIPE_SECRETS.items()}
+STRIPE = {
+    **{key.partition(":")[2]: value for key, value in TEST_STRIPE_SECRETS.items()},
+    "stripePublishableKey": TEST_STRIPE_PUBLISHABLE_KEY,
+}
 OPERATOR = {
     "dev": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},
     "staging": {"storefrontCredential": TEST_STOREFRONT_CREDENTIAL, **STRIPE},

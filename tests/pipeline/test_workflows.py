@@ -298,8 +298,11 @@ def test_the_review_stack_gets_the_dev_profile_and_its_own_suffix(tmp_path: Path
     fake = tmp_path / "pulumi"
     fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> {shlex.quote(str(log))}\n')
     fake.chmod(0o755)
+    # The script's inputs come from the workflow only (another test may have set, e.g., the local
+    # platform's STRIPE_PUBLISHABLE_KEY in this process).
+    inputs = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "ALARM_EMAIL")
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key not in inputs},
         "PATH": f"{tmp_path}:{os.environ['PATH']}",
         "SECRETS_PROVIDER": "awskms://alias/x?region=us-west-2",
         "STOREFRONT_CREDENTIAL": "review:pw",

@@ -28,7 +28,7 @@ from shop.api import body
 from shop.api import observability as obs
 from shop.api.errors import ApiError, error_body
 from shop.api.handler import header_value
-from shop.api.routers import admin, cart, catalog, checkout, health, me, orders, webhooks
+from shop.api.routers import admin, cart, catalog, checkout, health, me, orders, storefront, webhooks
 from shop.api.routes import route_methods
 from shop.config import settings
 from shop.declarations import (
@@ -56,6 +56,7 @@ PUBLIC_ROUTERS = (
     orders.router,
     webhooks.router,
     me.router,
+    storefront.router,
 )
 
 
@@ -224,6 +225,7 @@ def build_alb() -> ALBResolver:
 ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "health": (503,),
     "list_products": (503,),
+    "list_categories": (503,),
     "get_product": (404, 503),
     "create_cart": (503,),
     "get_cart": (404, 503),
@@ -237,6 +239,7 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "refund_order": (404, 409, 503),
     "admin_cancel_order": (404, 409, 503),
     "stripe_webhook": (503,),
+    "get_storefront_config": (),
     "get_me": (503,),
     "list_my_orders": (503,),
     "merge_my_cart": (404, 409, 503),
@@ -252,7 +255,10 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
 EVERY_OPERATION = (400, 401, 403, 413, 414, 422, 429, 500)
 BODY_OPERATION = (415,)
 _ERROR_DESCRIPTIONS = {
-    400: "Malformed request (edge, API Gateway), or a body that is not decodable, too deep or not I-JSON",
+    400: (
+        "Malformed request (edge, API Gateway), a body that is not decodable, too deep or not I-JSON, or"
+        " cursor_mismatch (a page cursor presented with another sort, category or search)"
+    ),
     401: (
         "The storefront credential is required (non-production stacks with one, at the edge), or no"
         " valid sign-in token on a customer route (missing, expired, invalid: one answer for all), or an"

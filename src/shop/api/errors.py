@@ -34,6 +34,10 @@ class ValidationFailedError(ApiError, status=422, code="validation_error"):
     """The request is not valid (``details.errors`` say where)."""
 
 
+class CursorMismatchError(ApiError, status=400, code="cursor_mismatch"):
+    """A page cursor presented with another sort, category or search than it was issued for."""
+
+
 class NotFoundError(ApiError, status=404, code="not_found"):
     """No such resource (or not visible to the caller)."""
 

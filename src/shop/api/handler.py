@@ -133,7 +133,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _handle(app: Any, source: str, event: dict[str, Any], context: Any) -> dict[str, Any]:
     from shop.api import observability as obs
-    from shop.api.routes import is_personal
+    from shop.api.routes import cache_max_age, is_personal
 
     logger, metrics, tracer = obs.logger(), obs.metrics(), obs.tracer()
     request_context = event.get("requestContext") or {}
@@ -162,8 +162,11 @@ def _handle(app: Any, source: str, event: dict[str, Any], context: Any) -> dict[
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "api_request_id", "function_request_id", "event_source"])
     _set_header(response, REQUEST_ID_HEADER, rid)
-    if is_personal(str(event.get("httpMethod") or ""), str(event.get("path") or "")):
+    method, raw_path = str(event.get("httpMethod") or ""), str(event.get("path") or "")
+    if is_personal(method, raw_path):
         _set_header(response, "Cache-Control", PERSONAL_CACHE_CONTROL)
+    elif (max_age := cache_max_age(method, raw_path)) is not None and 200 <= int(response.get("statusCode", 500)) < 300:
+        _set_header(response, "Cache-Control", f"public, max-age={max_age}")
     if source == "alb":
         status = int(response.get("statusCode", 500))
         response.setdefault("statusDescription", f"{status} {_phrase(status)}")

@@ -86,7 +86,16 @@ class Product(BaseModel):
 
 class ProductList(BaseModel):
     items: list[Product]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(default=None, description="pass as cursor for the next page; null on the last")
+
+
+class CategoryCount(BaseModel):
+    category: str
+    count: int = Field(description="products listed in the category")
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryCount]
 
 
 class ProductCreate(_Request):
@@ -285,6 +294,31 @@ class PlacedOrder(Order):
     client_secret: str | None = Field(
         default=None, description="the PaymentIntent's client secret, for Stripe.js to confirm the payment"
     )
+
+
+class StripeBrowserConfig(BaseModel):
+    publishable_key: str | None = Field(
+        description="the Stripe publishable key (pk_test_/pk_live_) for Stripe.js; null when not configured"
+    )
+    js_url: str = Field(description="where to load Stripe.js from (Stripe's, or localstripe's stand-in locally)")
+
+
+class CognitoBrowserConfig(BaseModel):
+    """The customer user pool's public settings; every value null when no pool is configured."""
+
+    region: str | None = Field(description="the user pool's AWS region")
+    client_id: str | None = Field(description="the storefront's app client id (no client secret)")
+    endpoint: str | None = Field(
+        description="the Cognito Identity Provider endpoint the browser calls"
+        " (https://cognito-idp.<region>.amazonaws.com/, or a local stand-in)"
+    )
+
+
+class StorefrontConfig(BaseModel):
+    """Public, non-secret settings the storefront's browser code needs (cacheable)."""
+
+    stripe: StripeBrowserConfig
+    cognito: CognitoBrowserConfig
 
 
 class WebhookReceipt(BaseModel):

@@ -79,3 +79,13 @@ def is_personal(method: str, raw_path: str) -> bool:
     """Whether the request's resource (any method, so a 404/405 on it too) carries personal data."""
     template, _ = match_route(method, raw_path)
     return any(candidate.personal and candidate.path == template for candidate in ROUTES)
+
+
+def cache_max_age(method: str, raw_path: str) -> int | None:
+    """The declared ``max_age`` of the route ``method`` ``raw_path`` reaches (HEAD as GET), or None."""
+    served = "GET" if method == "HEAD" else method
+    template, _ = match_route(served, raw_path)
+    for candidate in ROUTES:
+        if candidate.path == template and candidate.method == served:
+            return candidate.max_age
+    return None

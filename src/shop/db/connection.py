@@ -26,7 +26,11 @@ from shop.lazy import Lazy
 T = TypeVar("T")
 
 # Within DATABASE_BUDGET (shop.declarations): libpq's connect_timeout takes whole seconds, and the
-# server cancels any statement that runs longer than statement_timeout.
+# server cancels any statement that runs longer than statement_timeout. The timeout is a setting of
+# the application role (``ALTER ROLE ... SET``, applied by every ``shop.db.migrate`` run), not a
+# startup option: RDS Proxy multiplexes client sessions over its own backend connections, which
+# take the role's settings when they sign in, and a startup option is session state the proxy
+# would have to forward or pin a backend for.
 CONNECT_TIMEOUT_SECONDS = max(1, int(DATABASE_BUDGET.connect_seconds))
 STATEMENT_TIMEOUT_MS = int(DATABASE_BUDGET.read_seconds * 1000)
 # IAM auth tokens live 15 minutes; stop handing one out well before that.
@@ -87,7 +91,6 @@ def connect_kwargs(role: Role) -> dict[str, Any]:
     common: dict[str, Any] = {
         "autocommit": True,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         "application_name": settings().service_name,
         "row_factory": dict_row,
     }

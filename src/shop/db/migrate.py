@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from shop.db.wakeup import MIGRATION_BUDGET_SECONDS, connect_until_ready
-from shop.declarations import DB_NAME, DB_PORT, Env
+from shop.declarations import DB_APP_USER, DB_NAME, DB_PORT, Env
 
 # An arbitrary constant shared by every migrate run: pg_advisory_lock key.
 ADVISORY_LOCK_KEY = 0x5E0C0_0001
@@ -96,7 +96,6 @@ def _connect_once(database_url: str | None, secret: dict[str, Any] | None) -> ps
 
     kwargs = connect_kwargs(Role.WRITER)
     kwargs.pop("row_factory", None)
-    kwargs.pop("options", None)  # the API's statement_timeout is not a migration's
     conninfo = kwargs.pop("conninfo", "")
     return psycopg.connect(conninfo, **kwargs)
 
@@ -136,9 +135,26 @@ def migrate(database_url: str | None = None, *, wait_seconds: float = 0) -> list
                         (migration.version, migration.name, migration.checksum),
                     )
                 applied_now.append(label)
+            _set_app_role_timeout(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
     return applied_now
+
+
+def _set_app_role_timeout(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Give the application role its statement timeout (``STATEMENT_TIMEOUT_MS``), on every run, so a
+    changed budget reaches the database with the next deploy. Sessions that start afterwards get it."""
+    from psycopg import sql
+
+    from shop.db.connection import STATEMENT_TIMEOUT_MS
+
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (DB_APP_USER,)).fetchone() is None:
+        return
+    conn.execute(
+        sql.SQL("ALTER ROLE {} SET statement_timeout = {}").format(
+            sql.Identifier(DB_APP_USER), sql.Literal(f"{STATEMENT_TIMEOUT_MS}ms")
+        )
+    )
 
 
 def current_version(database_url: str | None = None) -> int:

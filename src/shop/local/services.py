@@ -658,6 +658,7 @@ def _ensure_user(client: Any, pool_id: str, email: str, password: str, groups: t
 # localstripe (a fake, stateful Stripe in Python) in a child process on 127.0.0.1, the SSM parameters
 # the payments code reads (in the moto server), and the webhook endpoint registered with localstripe.
 LOCAL_STRIPE_SECRET_KEY = "sk_test_local"  # localstripe accepts any key that starts with sk_test_
+LOCAL_STRIPE_PUBLISHABLE_KEY = "pk_test_local"  # its Stripe.js stand-in accepts any pk_test_ key
 LOCALSTRIPE_WEBHOOK_ID = "shop-local"
 
 
@@ -740,12 +741,15 @@ def configure_stripe(
 
     The secret key is the local test key; the webhook secret is ``webhook_secret`` or a fresh random
     ``whsec_...`` (a new one each start: localstripe forgets its webhooks on restart anyway). Returns
-    the environment the payments code needs: parameter names, ``STRIPE_API_BASE`` and the SSM endpoint.
+    the environment the payments code needs: parameter names, ``STRIPE_API_BASE`` and the SSM endpoint,
+    and the storefront's: the publishable key and localstripe's Stripe.js stand-in.
     """
     import secrets
 
     import boto3
     import requests
+
+    from shop.declarations import LOCALSTRIPE_JS_PATH
 
     secret = webhook_secret or f"whsec_{secrets.token_hex(24)}"
     names = stripe_parameter_names(suffix)
@@ -769,4 +773,10 @@ def configure_stripe(
         timeout=5,
     )
     response.raise_for_status()
-    return {**names, str(Env.STRIPE_API_BASE): stripe.url, "AWS_ENDPOINT_URL_SSM": ssm_endpoint}
+    return {
+        **names,
+        str(Env.STRIPE_API_BASE): stripe.url,
+        "AWS_ENDPOINT_URL_SSM": ssm_endpoint,
+        str(Env.STRIPE_PUBLISHABLE_KEY): LOCAL_STRIPE_PUBLISHABLE_KEY,
+        str(Env.STRIPE_JS_URL): f"{stripe.url}{LOCALSTRIPE_JS_PATH}",
+    }
