@@ -49,7 +49,9 @@ from shop.declarations import (
     FRAME_OPTIONS,
     HSTS_MAX_AGE_SECONDS,
     REFERRER_POLICY,
-    STOREFRONT_CONTENT_SECURITY_POLICY,
+    STRIPE_ORIGINS,
+    cognito_origin,
+    storefront_content_security_policy,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,7 +262,10 @@ class Cdn(pulumi.ComponentResource):
                     referrer_policy=REFERRER_POLICY, override=True
                 ),
                 content_security_policy=headers.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
-                    content_security_policy=STOREFRONT_CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=storefront_content_security_policy(
+                        STRIPE_ORIGINS, cognito_origin(settings.region)
+                    ),
+                    override=True,
                 ),
             ),
             opts=child,

@@ -86,8 +86,15 @@ def local_stripe_origins(origin: str) -> StripeOrigins:
     return StripeOrigins(script=(origin,), connect=(origin,), frame=(origin,))
 
 
-def storefront_content_security_policy(stripe: StripeOrigins) -> str:
-    """The storefront's Content-Security-Policy, admitting exactly ``stripe``'s origins.
+def cognito_origin(region: str) -> str:
+    """Where the storefront's sign-in calls go in AWS: the Cognito user pools API of ``region``."""
+    return f"https://cognito-idp.{region}.amazonaws.com"
+
+
+def storefront_content_security_policy(stripe: StripeOrigins, cognito: str | None = None) -> str:
+    """The storefront's Content-Security-Policy, admitting exactly ``stripe``'s origins and the
+    Cognito endpoint ``cognito`` (an origin: ``cognito_origin(region)`` in AWS, the moto server's
+    locally) for the browser's sign-up and sign-in calls.
 
     The storefront is one page with its own script and stylesheet calling /api on the same origin;
     product images may come from any HTTPS host; Stripe.js comes from ``stripe``.
@@ -102,7 +109,7 @@ def storefront_content_security_policy(stripe: StripeOrigins) -> str:
             f"script-src {sources(*stripe.script)}",
             "style-src 'self'",
             "img-src 'self' https: data:",
-            f"connect-src {sources(*stripe.connect)}",
+            f"connect-src {sources(*stripe.connect, *((cognito,) if cognito else ()))}",
             f"frame-src {' '.join(stripe.frame)}",
             "font-src 'self'",
             "object-src 'none'",

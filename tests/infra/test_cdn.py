@@ -15,7 +15,7 @@ import pytest
 
 from infra.components.cdn import EDGE_SOURCE
 from infra.settings import PROFILES, SettingsError
-from shop.declarations import STOREFRONT_CONTENT_SECURITY_POLICY
+from shop.declarations import STRIPE_ORIGINS, cognito_origin, storefront_content_security_policy
 from shop.edge.config import parse_config
 from tests.infra.harness import ACCOUNT, TEST_STOREFRONT_CREDENTIAL, Program, Resource, run_program
 
@@ -271,8 +271,15 @@ def test_security_headers_on_every_response(program: Program) -> None:
     assert headers["frameOptions"]["frameOption"] == "DENY"
     assert headers["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
     csp = headers["contentSecurityPolicy"]["contentSecurityPolicy"]
-    assert csp == STOREFRONT_CONTENT_SECURITY_POLICY
+    region = str(program.config.get("aws:region", "us-west-2"))
+    assert csp == storefront_content_security_policy(STRIPE_ORIGINS, cognito_origin(region))
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
+    # The browser's sign-up and sign-in calls go to the stack's user pool API, and nowhere else new.
+    assert directives["connect-src"].split() == [
+        "'self'",
+        *STRIPE_ORIGINS.connect,
+        f"https://cognito-idp.{region}.amazonaws.com",
+    ]
     assert directives["default-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'"

@@ -215,7 +215,10 @@ def run(args: argparse.Namespace) -> int:
     )
     # localstripe's port is chosen now: the storefront's CSP names its origin.
     stripe_port = services.free_port()
-    csp = storefront_content_security_policy(local_stripe_origins(f"http://127.0.0.1:{stripe_port}"))
+    # So is the moto server's: the storefront calls its Cognito API directly (sign-up, sign-in).
+    moto_port = None if args.dynamodb_endpoint else services.free_port()
+    cognito = None if moto_port is None else f"http://127.0.0.1:{moto_port}"
+    csp = storefront_content_security_policy(local_stripe_origins(f"http://127.0.0.1:{stripe_port}"), cognito)
     try:
         # Bind first: a busy port fails in a moment, not after the databases started.
         server = PooledHTTPServer(
@@ -284,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         if args.dynamodb_endpoint:
             endpoint = args.dynamodb_endpoint
         else:
-            dynamo = services.start_dynamodb()
+            dynamo = services.start_dynamodb(moto_port)
             stack.callback(dynamo.stop)
             endpoint = dynamo.endpoint_url
         # Customer accounts: a user pool on our moto server (none on an endpoint given by the user),
