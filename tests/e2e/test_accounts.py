@@ -147,3 +147,14 @@ def test_sign_up_confirm_check_out_prefilled_see_my_orders_and_merge_the_cart(
 
     assert problems == []
     context.close()
+
+
+def test_the_local_csp_admits_the_cognito_endpoint_the_storefront_is_given(local_platform: LocalPlatform) -> None:
+    cognito = api(local_platform, "GET", "/api/storefront-config").json()["cognito"]
+    assert cognito["client_id"] and cognito["endpoint"].startswith("http://127.0.0.1:")
+    csp = api(local_platform, "GET", "/").headers["Content-Security-Policy"]
+    directives = dict(d.split(" ", 1) for d in csp.split("; "))
+    assert cognito["endpoint"].rstrip("/") in directives["connect-src"].split()
+    # Only connect-src: no script, frame or form target is opened for it.
+    for name in ("script-src", "frame-src", "form-action", "default-src"):
+        assert cognito["endpoint"].rstrip("/") not in directives.get(name, ""), name
