@@ -234,6 +234,8 @@ CORS_MAX_AGE_SECONDS = 600
 
 # Defaults the function uses when its environment does not override them, in AWS and locally.
 CART_TTL_SECONDS = 7 * 24 * 3600  # a cart lives a week after its last change
+# A cart line holds at most this many of one product (the API's request models, and the cart merge's cap).
+CART_LINE_MAX_QUANTITY = 99
 CACHE_TTL_SECONDS = 60  # catalog read-through cache entries
 # A pending_payment order not paid within this window is cancelled and its stock released (issue 12).
 PAYMENT_WINDOW_SECONDS = 30 * 60
@@ -519,6 +521,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{ADMIN_PREFIX}/products", "create_product", access="admin", body="ProductCreate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}", "update_product", access="admin", body="ProductUpdate"),
     Route("PUT", f"{ADMIN_PREFIX}/products/{{product_id}}/stock", "set_stock", access="admin", body="StockUpdate"),
+    Route("POST", f"{API_PREFIX}/me/cart", "merge_my_cart", access="customer", body="CartMerge", personal=True),
     Route(
         "POST",
         f"{ADMIN_PREFIX}/orders/{{order_id}}/fulfilment",

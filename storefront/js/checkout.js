@@ -6,12 +6,14 @@
 import { api, CART_KEY, CHECKOUT_KEY, clearMessages, fail, h, newKey, orderTokens, ORDERS_KEY, price } from "./core.js";
 import { updateCount } from "./cart-state.js";
 import { cardField, payOrder, rememberPayment } from "./payment.js";
+import { lockEmail } from "./account.js";
 
 export async function checkoutForm(cart) {
   const email = h("input", {
     id: "email", type: "email", required: true, autocomplete: "email", "data-testid": "checkout-email",
     placeholder: "you@example.com",
   });
+  await lockEmail(email); // signed in: the account's address, fixed
   // Shipping: a flat rate per country zone, shown before payment (GET /api/shipping-rates).
   const rates = await api("GET", "/shipping-rates");
   const rateOf = {};

@@ -16,8 +16,17 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body, headers) {
-  const init = { method, headers: Object.assign({ Accept: "application/json" }, headers || {}) };
+// Sign-in (cognito.js) plugs in here: the headers every call carries, and what to do about a 401.
+let authHeaders = async () => ({});
+let reauthenticate = async () => false;
+export function setAuth(headers, onUnauthorized) {
+  authHeaders = headers;
+  reauthenticate = onUnauthorized;
+}
+
+export async function api(method, path, body, headers, retried) {
+  const auth = await authHeaders();
+  const init = { method, headers: Object.assign({ Accept: "application/json" }, auth, headers || {}) };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -34,6 +43,9 @@ export async function api(method, path, body, headers) {
     data = text ? JSON.parse(text) : null;
   } catch (e) {
     data = null;
+  }
+  if (response.status === 401 && auth["X-Id-Token"] && !retried && (await reauthenticate())) {
+    return api(method, path, body, headers, true); // the token expired meanwhile: once more, refreshed
   }
   if (!response.ok) {
     const err = (data && data.error) || {};

@@ -5,11 +5,13 @@
 //   #/product/<id>          one product
 //   #/cart                  the cart and the checkout form
 //   #/order/<id>            an order confirmation
+//   #/account[/sign-up]     sign in or up, my orders, sign out (account.js)
 import { clearMessages, fail, focusHeading, h, show, view } from "./core.js";
 import { currentCart, updateCount } from "./cart-state.js";
 import { renderProduct, renderProducts } from "./catalog.js";
 import { renderCart } from "./cart.js";
 import { renderOrder } from "./order.js";
+import { refreshAccountLink, renderAccount } from "./account.js";
 
 // First path segment -> view. A view gets the remaining segments and the query parameters.
 const VIEWS = {
@@ -17,6 +19,7 @@ const VIEWS = {
   product: (rest) => (rest[0] ? renderProduct(rest[0]) : null),
   cart: () => renderCart(),
   order: (rest) => (rest[0] ? renderOrder(rest[0]) : null),
+  account: (rest) => renderAccount(rest),
 };
 
 function notFound() {
@@ -64,4 +67,5 @@ async function route() {
 
 window.addEventListener("hashchange", route);
 currentCart(false).then(updateCount, () => updateCount(null));
+refreshAccountLink();
 route();

@@ -21,6 +21,7 @@ import pytest
 from shop.declarations import ID_TOKEN_HEADER, error_body
 from shop.local.services import DynamoHandle, UserPoolHandle, cognito_client, ensure_user_pool
 from tests.app.conftest import Call
+from tests.app.events import ADDRESS
 
 UNAUTHORIZED = error_body("unauthorized", "sign-in required")
 PASSWORD = "Correct-horse-9-battery"
@@ -54,10 +55,8 @@ def sign_up(pool: UserPoolHandle, groups: tuple[str, ...] = ()) -> str:
     client = cognito_client(pool.endpoint_url)
     email = f"customer-{uuid.uuid4().hex[:10]}@shop.test"
     client.sign_up(ClientId=pool.client_id, Username=email, Password=PASSWORD)
+    # moto takes any code; like Cognito, confirming verifies the address (shop.local.services).
     client.confirm_sign_up(ClientId=pool.client_id, Username=email, ConfirmationCode="123456")
-    client.admin_update_user_attributes(
-        UserPoolId=pool.user_pool_id, Username=email, UserAttributes=[{"Name": "email_verified", "Value": "true"}]
-    )
     for group in groups:
         client.admin_add_user_to_group(UserPoolId=pool.user_pool_id, Username=email, GroupName=group)
     return sign_in(pool, email)
@@ -301,3 +300,150 @@ def test_a_customer_without_orders_gets_an_empty_page(api: Call, accounts: UserP
 def test_a_bad_cursor_is_422(api: Call, accounts: UserPoolHandle, cursor: str) -> None:
     reply = api("GET", "/api/me/orders", headers=bearer(sign_up(accounts)), query={"cursor": cursor})
     assert reply.status == 422 and reply.error_code == "validation_error"
+
+
+# --------------------------------------------------------------------------- checkout while signed in
+
+
+def _cart_with(api: Call, product_id: str, quantity: int = 1) -> str:
+    cart = str(api("POST", "/api/carts").body["cart_id"])
+    assert api("PUT", f"/api/carts/{cart}/items/{product_id}", body={"quantity": quantity}).status == 200
+    return cart
+
+
+def _order_row(db: psycopg.Connection[Any], order_id: str) -> tuple[Any, ...]:
+    row = db.execute("SELECT email, customer_sub FROM orders WHERE id = %s", (order_id,)).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_checkout_signed_in_is_the_customers_order_with_the_tokens_email(
+    api: Call, accounts: UserPoolHandle, db: psycopg.Connection[Any], shop: dict[str, dict[str, Any]]
+) -> None:
+    token = sign_up(accounts)
+    me = claims(token)
+    cart = _cart_with(api, shop["MUG-001"]["id"], 2)
+    # The body's e-mail is ignored when signed in: the order's mail goes to the verified address.
+    body = {"cart_id": cart, "email": "someone.else@example.com", "shipping_address": ADDRESS}
+    reply = api("POST", "/api/checkout", body=body, headers=bearer(token))
+    assert reply.status == 201, reply.body
+    order_id = reply.body["order_id"]
+    assert reply.body["email"] == me["email"]
+    assert _order_row(db, order_id) == (me["email"], me["sub"])
+
+    # The e-mail may be left out altogether when signed in.
+    other_cart = _cart_with(api, shop["MUG-001"]["id"])
+    no_email = api(
+        "POST", "/api/checkout", body={"cart_id": other_cart, "shipping_address": ADDRESS}, headers=bearer(token)
+    )
+    assert no_email.status == 201, no_email.body
+    assert _order_row(db, no_email.body["order_id"]) == (me["email"], me["sub"])
+
+    listed = api("GET", "/api/me/orders", headers=bearer(token)).body["items"]
+    assert [o["order_id"] for o in listed] == [no_email.body["order_id"], order_id]
+
+
+def test_a_guest_must_give_an_email_and_their_order_has_no_customer(
+    api: Call, accounts: UserPoolHandle, db: psycopg.Connection[Any], shop: dict[str, dict[str, Any]]
+) -> None:
+    cart = _cart_with(api, shop["MUG-001"]["id"])
+    missing = api("POST", "/api/checkout", body={"cart_id": cart, "shipping_address": ADDRESS})
+    assert missing.status == 422 and missing.error_code == "validation_error"
+    assert missing.body["error"]["details"]["errors"][0]["loc"] == ["body", "email"]
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+    body = {"cart_id": cart, "email": "guest@example.com", "shipping_address": ADDRESS}
+    placed = api("POST", "/api/checkout", body=body)
+    assert placed.status == 201
+    assert _order_row(db, placed.body["order_id"]) == ("guest@example.com", None)
+
+
+@pytest.mark.parametrize("kind", ["expired", "tampered", "wrong_client", "alg_none"])
+def test_checkout_with_a_bad_token_is_401_and_writes_nothing(
+    api: Call,
+    accounts: UserPoolHandle,
+    forged: dict[str, str],
+    db: psycopg.Connection[Any],
+    shop: dict[str, dict[str, Any]],
+    kind: str,
+) -> None:
+    mug = shop["MUG-001"]
+    cart = _cart_with(api, mug["id"])
+    body = {"cart_id": cart, "email": "guest@example.com", "shipping_address": ADDRESS}
+    # Not quietly a guest checkout: the caller meant to be signed in.
+    reply = api("POST", "/api/checkout", body=body, headers=bearer(forged[kind]))
+    assert reply.status == 401 and reply.body == UNAUTHORIZED
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+    stock = db.execute("SELECT stock FROM products WHERE id = %s", (mug["id"],)).fetchone()[0]
+    assert stock == mug["stock"]
+
+
+def test_checkout_needs_a_verified_address(
+    api: Call, accounts: UserPoolHandle, db: psycopg.Connection[Any], shop: dict[str, dict[str, Any]]
+) -> None:
+    token = sign_up(accounts)
+    client = cognito_client(accounts.endpoint_url)
+    email = claims(token)["email"]
+    client.admin_update_user_attributes(
+        UserPoolId=accounts.user_pool_id, Username=email, UserAttributes=[{"Name": "email_verified", "Value": "false"}]
+    )
+    unverified = sign_in(accounts, email)
+    cart = _cart_with(api, shop["MUG-001"]["id"])
+    body = {"cart_id": cart, "email": "guest@example.com", "shipping_address": ADDRESS}
+    reply = api("POST", "/api/checkout", body=body, headers=bearer(unverified))
+    assert reply.status == 403 and reply.error_code == "email_not_verified"
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+
+
+def test_confirming_a_sign_up_verifies_the_address_as_cognito_does(accounts: UserPoolHandle) -> None:
+    assert claims(sign_up(accounts))["email_verified"] in (True, "true")
+
+
+def test_a_retried_checkout_returns_the_order_to_its_customer_only(
+    api: Call, accounts: UserPoolHandle, db: psycopg.Connection[Any], shop: dict[str, dict[str, Any]]
+) -> None:
+    mine, theirs = sign_up(accounts), sign_up(accounts)
+    cart = _cart_with(api, shop["MUG-001"]["id"])
+    body = {"cart_id": cart, "shipping_address": ADDRESS}
+    first = api("POST", "/api/checkout", body=body, headers=bearer(mine))
+    assert first.status == 201
+    again = api("POST", "/api/checkout", body=body, headers=bearer(mine))
+    assert again.status == 201 and again.body["order_id"] == first.body["order_id"]
+    assert again.body["order_token"] == first.body["order_token"]
+    # Someone else holding the cart id gets neither the order nor its token, signed in or as a guest
+    # giving the customer's address.
+    other = api("POST", "/api/checkout", body=body, headers=bearer(theirs))
+    assert other.status == 409 and "order_token" not in json.dumps(other.body)
+    guest = api("POST", "/api/checkout", body={**body, "email": claims(mine)["email"]})
+    assert guest.status == 409 and "order_token" not in json.dumps(guest.body)
+    assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
+
+
+def test_a_customer_reads_and_cancels_their_order_without_its_token_and_never_anothers(
+    api: Call, accounts: UserPoolHandle, shop: dict[str, dict[str, Any]]
+) -> None:
+    mine, theirs = sign_up(accounts), sign_up(accounts)
+    cart = _cart_with(api, shop["MUG-001"]["id"])
+    placed = api("POST", "/api/checkout", body={"cart_id": cart, "shipping_address": ADDRESS}, headers=bearer(mine))
+    order_id = placed.body["order_id"]
+    path = f"/api/orders/{order_id}"
+
+    read = api("GET", path, headers=bearer(mine))
+    assert read.status == 200 and read.body["order_id"] == order_id and read.body["email"] == claims(mine)["email"]
+    # Another customer, with or without a made-up order token, and nobody at all: the same 404.
+    for headers in (bearer(theirs), {**bearer(theirs), "X-Order-Token": "x" * 43}, {}):
+        denied = api("GET", path, headers=headers)
+        assert denied.status == 404 and denied.error_code == "not_found", headers
+        assert api("POST", f"{path}/cancel", headers=headers).status == 404
+    # The order token still opens it, whoever is signed in (it is the guest's capability).
+    token_read = api("GET", path, headers={**bearer(theirs), "X-Order-Token": placed.body["order_token"]})
+    assert token_read.status == 200
+
+    # A guest order is not the customer's just because they are signed in.
+    guest_cart = _cart_with(api, shop["MUG-001"]["id"])
+    guest_order = api(
+        "POST", "/api/checkout", body={"cart_id": guest_cart, "email": "g@example.com", "shipping_address": ADDRESS}
+    ).body["order_id"]
+    assert api("GET", f"/api/orders/{guest_order}", headers=bearer(mine)).status == 404
+
+    cancelled = api("POST", f"{path}/cancel", headers=bearer(mine))
+    assert cancelled.status == 200 and cancelled.body["status"] == "cancelled"

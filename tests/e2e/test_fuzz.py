@@ -43,7 +43,7 @@ from tests.e2e.conftest import ROOT, LocalPlatform
 pytestmark = pytest.mark.e2e
 
 OPENAPI = ROOT / "src" / "shop" / "api" / "openapi.json"
-CONFIG = Path(__file__).with_name("schemathesis.toml")  # two documented widenings of the checks
+CONFIG = Path(__file__).with_name("schemathesis.toml")  # three documented widenings of the checks
 CI_EXAMPLES = 60
 EXAMPLES = int(os.environ.get("SHOP_FUZZ_EXAMPLES", CI_EXAMPLES))
 SEED = int(os.environ.get("SHOP_FUZZ_SEED", 17))

@@ -454,14 +454,22 @@ def test_custom_domain_with_a_regional_certificate_when_configured() -> None:
 CONTRACT_BODIES: dict[str, tuple[list[Any], list[Any]]] = {
     "CartItemUpdate": ([{"quantity": 1}, {"quantity": 99}], [{"quantity": 0}, {"quantity": 100}, {}, [], "x"]),
     "CheckoutRequest": (
-        [{"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": ADDRESS}],
+        # Without an e-mail: a signed-in customer's checkout (the function refuses a guest's).
         [
+            {"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": ADDRESS},
             {"cart_id": "c-1", "shipping_address": ADDRESS},
+        ],
+        [
+            {"cart_id": "c-1", "email": None, "shipping_address": ADDRESS},
             {"email": "shopper@example.com", "shipping_address": ADDRESS},
             {"cart_id": "c-1", "email": "not-an-address", "shipping_address": ADDRESS},
             {"cart_id": "c-1", "email": "shopper@example.com"},
             {"cart_id": "c-1", "email": "shopper@example.com", "shipping_address": {**ADDRESS, "country": "USA"}},
         ],
+    ),
+    "CartMerge": (
+        [{}, {"cart_id": "k3Jx9w2QpZ7nLm4vT8yR1sAb"}],
+        [{"cart_id": None}, {"cart_id": ""}, {"cart_id": "has space"}, {"cart_id": "x" * 65}, {"other": 1}],
     ),
     "Fulfilment": (
         [{"carrier": "DHL", "tracking_reference": "JD0142"}],
@@ -552,7 +560,7 @@ def test_the_cognito_authorizer_guards_exactly_the_customer_routes(program: Prog
     assert authorizer.inputs["restApi"] == rest_api(program).id
 
     customer = {(r.method, r.path) for r in ROUTES if r.access == "customer"}
-    assert customer == {("GET", "/api/me"), ("GET", "/api/me/orders")}
+    assert customer == {("GET", "/api/me"), ("GET", "/api/me/orders"), ("POST", "/api/me/cart")}
     guarded = {
         key
         for key, method in methods(program).items()

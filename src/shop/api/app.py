@@ -35,6 +35,7 @@ from shop.declarations import (
     CORS_ALLOW_HEADERS,
     CORS_EXPOSE_HEADERS,
     CORS_MAX_AGE_SECONDS,
+    ID_TOKEN_HEADER,
     ORDER_TOKEN_HEADER,
     ROUTES,
     Route,
@@ -243,6 +244,7 @@ ERROR_RESPONSES: dict[str, tuple[int, ...]] = {
     "get_storefront_config": (),
     "get_me": (503,),
     "list_my_orders": (503,),
+    "merge_my_cart": (404, 409, 503),
     "create_product": (409, 503),
     "update_product": (404, 503),
     "set_stock": (404, 503),
@@ -266,11 +268,13 @@ _ERROR_DESCRIPTIONS = {
     ),
     401: (
         "The storefront credential is required (non-production stacks with one, at the edge), or no"
-        " valid sign-in token on a customer or admin route (missing, expired, invalid: one answer for all)"
+        " valid sign-in token on a customer or admin route (missing, expired, invalid: one answer for all),"
+        " or an invalid token sent to an operation that takes one optionally"
     ),
     403: (
-        "Forbidden: API Gateway without a valid API key on an admin operation, or a token whose"
-        " groups do not allow the operation"
+        "Forbidden: API Gateway without a valid API key on an admin operation, a token whose groups do"
+        " not allow the operation, or email_not_verified (a signed-in checkout by an account without a"
+        " verified e-mail address)"
     ),
     404: "Not found",
     409: "Conflict: out_of_stock, cart_empty, cart_full, request_in_progress, invalid_transition (the"
@@ -294,6 +298,11 @@ _SECURITY_BY_ACCESS: dict[str, list[dict[str, list[str]]]] = {
     "staff": [{"apiKey": []}, {"cognitoIdToken": []}],
 }
 SECURITY = {route.operation: _SECURITY_BY_ACCESS[route.access] for route in ROUTES if route.access != "public"}
+
+# Public operations that also take the customer's ID token: a signed-in checkout is the customer's
+# order, and its customer reads or cancels it without the order token (an invalid token is 401).
+SIGN_IN_OPTIONAL = frozenset({"checkout", "get_order", "cancel_order"})
+
 
 # OpenAPI links: how one operation's answer feeds the next (a client's, and the stateful fuzzer's, map).
 _CART = {"cart_id": "$response.body#/cart_id"}
@@ -349,12 +358,12 @@ def openapi_document() -> dict[str, Any]:
     document.setdefault("components", {})["securitySchemes"] = {
         "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
         "cognitoIdToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
+            "type": "apiKey",
+            "in": "header",
+            "name": ID_TOKEN_HEADER,
             "description": (
-                "the Cognito ID token of the signed-in customer; on admin operations one whose"
-                " cognito:groups include admin (staff: fulfilment and order reads)"
+                "the Cognito ID token of the signed-in customer (bare, or `Bearer <token>`); on admin"
+                " operations one whose cognito:groups include admin (staff: fulfilment and order reads)"
             ),
         },
     }
@@ -367,6 +376,8 @@ def openapi_document() -> dict[str, Any]:
                 responses[str(code)] = {"description": _ERROR_DESCRIPTIONS[code], "content": error_content}
             if operation["operationId"] in SECURITY:
                 operation["security"] = SECURITY[operation["operationId"]]
+            elif operation["operationId"] in SIGN_IN_OPTIONAL:
+                operation["security"] = [{}, {"cognitoIdToken": []}]
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETER_PATTERNS:
                     parameter["schema"]["pattern"] = PATH_PARAMETER_PATTERNS[parameter["name"]]

@@ -74,6 +74,10 @@ class UnauthorizedError(ApiError, status=401, code="unauthorized"):
     """No valid sign-in token (missing, expired, forged, another pool's or client's: one answer for all)."""
 
 
+class EmailNotVerifiedError(ApiError, status=403, code="email_not_verified"):
+    """A signed-in customer whose token carries no verified e-mail address (checkout needs one)."""
+
+
 class SignInUnavailableError(ApiError, status=503, code="service_unavailable"):
     """The user pool's signing keys cannot be fetched right now."""
 

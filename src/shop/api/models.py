@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from shop.declarations import IMAGE_KEY_PATTERN
+from shop.declarations import CART_LINE_MAX_QUANTITY, IMAGE_KEY_PATTERN
 
 Currency = Literal["USD"]
-MAX_QUANTITY = 99
+MAX_QUANTITY = CART_LINE_MAX_QUANTITY
 
 # Patterns are the contract (API Gateway validates bodies against them too), so they are written
 # with explicit character ranges that mean the same in ECMA-262, Java, Python and Rust regexes
@@ -169,6 +170,39 @@ AddressLine = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 OrderStatus = Literal["pending_payment", "paid", "fulfilled", "cancelled", "refunded", "partially_refunded"]
 
 
+class CartMerge(_Request):
+    """The anonymous cart to merge into the signed-in customer's (none: just the customer's cart)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{"cart_id": "k3Jx9w2Q"}]})
+
+    cart_id: Annotated[
+        CartId | SkipJsonSchema[None],
+        Field(description="the cart the shopper filled before signing in (its id is the proof of holding it)"),
+    ] = None
+
+    @field_validator("cart_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave cart_id out instead of sending null")
+        return value
+
+
+class CartAdjustment(BaseModel):
+    """A line of the merged cart that holds less than the two carts together asked for."""
+
+    product_id: str
+    requested: int
+    quantity: int
+    reason: Literal["stock", "max_quantity", "max_lines", "unavailable"]
+
+
+class MergedCart(Cart):
+    """The customer's cart after a merge; ``adjusted`` lists the lines capped on the way."""
+
+    adjusted: list[CartAdjustment] = []
+
+
 class ShippingAddress(_Request):
     """Where the order ships. ``country`` is an ISO 3166-1 alpha-2 code of a zone we ship to."""
 
@@ -191,8 +225,21 @@ class CheckoutRequest(_Request):
     )
 
     cart_id: CartId
-    email: Email
+    # Required for guests. A signed-in customer's order takes the verified address of their ID token
+    # (X-Id-Token) and ignores this field.
+    # (Absent, not null: the schema is a string that is not required.)
+    email: Annotated[
+        Email | SkipJsonSchema[None],
+        Field(description="the buyer's e-mail; required unless signed in (then the verified address of the account)"),
+    ] = None
     shipping_address: ShippingAddress
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("leave email out instead of sending null")
+        return value
 
 
 class ShippingZone(BaseModel):

@@ -1,18 +1,23 @@
 """Carts in the DynamoDB sessions table: one item per cart, ``items`` maps product id → quantity.
 
 Every write refreshes ``expires_at`` (the table's TTL attribute) to now + ``CART_TTL_SECONDS``; a cart
-past its ``expires_at`` is treated as gone even before DynamoDB's TTL sweep deletes it.
+past its ``expires_at`` is treated as gone even before DynamoDB's TTL sweep deletes it. Every change
+also counts up ``rev``, so a merge (``shop.domain.customer_carts``) can write on the condition that
+nothing changed since it read. A cart merged into a customer's carries ``merged_into`` and is gone
+for every other purpose. Only ids of the shape ``create`` issues name carts (other items of the table,
+such as a customer's cart pointer, have keys no cart id can take).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from shop import config
 from shop.api.errors import CartFullError, NotFoundError, OutOfStockError
-from shop.api.models import Cart, CartLine
+from shop.api.models import CART_ID_PATTERN, Cart, CartLine
 from shop.aws import dynamodb, now
 from shop.declarations import SESSIONS_TABLE
 from shop.domain import catalog
@@ -21,6 +26,10 @@ MAX_CART_ID_LENGTH = 64
 MAX_LINES = 50
 _KEY = SESSIONS_TABLE.hash_key.name
 _TTL = SESSIONS_TABLE.ttl_attribute or "expires_at"
+_CART_ID = re.compile(CART_ID_PATTERN)
+# Attributes besides the key, items and TTL: the change counter, the owning customer's sub (carts
+# created for a signed-in customer) and, once merged, the cart it went into.
+REV, OWNER, MERGED_INTO = "rev", "customer_sub", "merged_into"
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,9 @@ class CartContents:
     cart_id: str
     items: dict[str, int]
     expires_at: int
+    rev: int = 0
+    owner: str | None = None
+    merged_into: str | None = None
 
 
 def _ttl() -> int:
@@ -44,39 +56,66 @@ def _not_found(cart_id: str) -> NotFoundError:
     return NotFoundError("cart not found or expired", {"cart_id": cart_id[:MAX_CART_ID_LENGTH]})
 
 
+def is_cart_id(cart_id: str) -> bool:
+    return bool(cart_id) and len(cart_id) <= MAX_CART_ID_LENGTH and _CART_ID.fullmatch(cart_id) is not None
+
+
 def _parse(cart_id: str, item: dict[str, Any]) -> CartContents:
     items = {pid: int(value["N"]) for pid, value in item.get("items", {}).get("M", {}).items()}
-    return CartContents(cart_id, items, int(item[_TTL]["N"]))
+    return CartContents(
+        cart_id,
+        items,
+        int(item[_TTL]["N"]),
+        rev=int(item[REV]["N"]) if REV in item else 0,
+        owner=item[OWNER]["S"] if OWNER in item else None,
+        merged_into=item[MERGED_INTO]["S"] if MERGED_INTO in item else None,
+    )
+
+
+def new_item(owner: str | None = None) -> tuple[CartContents, dict[str, Any]]:
+    """A new, empty cart and the item that stores it (not written yet)."""
+    cart_id = secrets.token_urlsafe(18)
+    expires_at = now() + _ttl()
+    item: dict[str, Any] = {
+        _KEY: {"S": cart_id},
+        "items": {"M": {}},
+        _TTL: {"N": str(expires_at)},
+        "created_at": {"N": str(now())},
+        REV: {"N": "0"},
+    }
+    if owner is not None:
+        item[OWNER] = {"S": owner}
+    return CartContents(cart_id, {}, expires_at, owner=owner), item
 
 
 def create() -> Cart:
     """A new, empty cart."""
-    cart_id = secrets.token_urlsafe(18)
-    expires_at = now() + _ttl()
+    contents, item = new_item()
     dynamodb().put_item(
         TableName=_table(),
-        Item={
-            _KEY: {"S": cart_id},
-            "items": {"M": {}},
-            _TTL: {"N": str(expires_at)},
-            "created_at": {"N": str(now())},
-        },
+        Item=item,
         ConditionExpression="attribute_not_exists(#k)",
         ExpressionAttributeNames={"#k": _KEY},
     )
-    return view(CartContents(cart_id, {}, expires_at))
+    return view(contents)
+
+
+def read(cart_id: str, *, consistent: bool = False) -> CartContents | None:
+    """The cart as stored, merged or not; None when there is none (unknown, expired, not a cart id)."""
+    if not is_cart_id(cart_id):
+        return None
+    response = dynamodb().get_item(TableName=_table(), Key={_KEY: {"S": cart_id}}, ConsistentRead=consistent)
+    item = response.get("Item")
+    if item is None or _TTL not in item:
+        return None
+    contents = _parse(cart_id, item)
+    return contents if contents.expires_at > now() else None
 
 
 def load(cart_id: str, *, consistent: bool = False) -> CartContents:
-    """The contents of a live cart; NotFoundError otherwise."""
-    if not cart_id or len(cart_id) > MAX_CART_ID_LENGTH:
-        raise _not_found(cart_id)
-    response = dynamodb().get_item(TableName=_table(), Key={_KEY: {"S": cart_id}}, ConsistentRead=consistent)
-    item = response.get("Item")
-    if item is None:
-        raise _not_found(cart_id)
-    contents = _parse(cart_id, item)
-    if contents.expires_at <= now():
+    """The contents of a live cart; NotFoundError otherwise (a merged cart is gone too)."""
+    contents = read(cart_id, consistent=consistent)
+    if contents is None or contents.merged_into is not None:
         raise _not_found(cart_id)
     return contents
 
@@ -84,18 +123,18 @@ def load(cart_id: str, *, consistent: bool = False) -> CartContents:
 def _update(
     cart_id: str, expression: str, names: dict[str, str], values: dict[str, Any], extra_condition: str = ""
 ) -> CartContents:
-    if not cart_id or len(cart_id) > MAX_CART_ID_LENGTH:
+    if not is_cart_id(cart_id):
         raise _not_found(cart_id)
     client = dynamodb()
-    condition = "attribute_exists(#k) AND #ttl > :now"
+    condition = "attribute_exists(#k) AND #ttl > :now AND attribute_not_exists(#merged)"
     try:
         response = client.update_item(
             TableName=_table(),
             Key={_KEY: {"S": cart_id}},
-            UpdateExpression=expression,
+            UpdateExpression=f"{expression} ADD #rev :one",
             ConditionExpression=f"{condition} AND ({extra_condition})" if extra_condition else condition,
-            ExpressionAttributeNames={"#k": _KEY, "#ttl": _TTL, **names},
-            ExpressionAttributeValues={":now": {"N": str(now())}, **values},
+            ExpressionAttributeNames={"#k": _KEY, "#ttl": _TTL, "#rev": REV, "#merged": MERGED_INTO, **names},
+            ExpressionAttributeValues={":now": {"N": str(now())}, ":one": {"N": "1"}, **values},
             ReturnValues="ALL_NEW",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
@@ -129,6 +168,8 @@ def remove(cart_id: str, product_id: str) -> CartContents:
 
 
 def delete(cart_id: str) -> None:
+    if not is_cart_id(cart_id):
+        return
     dynamodb().delete_item(TableName=_table(), Key={_KEY: {"S": cart_id}})
 
 

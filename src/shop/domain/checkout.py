@@ -20,7 +20,11 @@ Exactly one order per cart, whatever fails (issue 17):
 The ``Idempotency-Key`` is recorded on the order row (``orders.idempotency_key``). Nothing else is
 kept in DynamoDB for checkout: see ARCHITECTURE.md, "Checkout".
 
-``checkout(CheckoutRequest, idempotency_key, lambda_context) -> PlacedOrder`` is the entry point.
+A signed-in customer's order carries their Cognito ``sub`` (``orders.customer_sub``) and the e-mail
+address of their verified token; the body's ``email`` is ignored then. A replay returns the order
+only to whoever placed it: the same customer (or, for a guest order, a guest), with the same e-mail.
+
+``checkout(CheckoutRequest, idempotency_key, lambda_context, customer) -> PlacedOrder`` is the entry point.
 """
 
 from __future__ import annotations
@@ -33,12 +37,15 @@ from shop.api import observability as obs
 from shop.api.errors import (
     CartEmptyError,
     ConflictError,
+    EmailNotVerifiedError,
     IdempotencyKeyReusedError,
     NotFoundError,
     OutOfStockError,
     UnsupportedCountryError,
+    ValidationFailedError,
 )
 from shop.api.models import CheckoutRequest, HistoryEntry, OrderLine, PlacedOrder
+from shop.auth import Identity
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache, carts
 from shop.domain.orders import find_by_cart, iso, order_from_row, order_token
@@ -72,9 +79,9 @@ WITH wanted AS (
     FROM priced
 ), placed AS (
     INSERT INTO orders (id, token_hash, status, email, cart_id, idempotency_key, total_cents,
-                        shipping_cents, shipping_zone, shipping_address)
+                        shipping_cents, shipping_zone, shipping_address, customer_sub)
     SELECT %(order_id)s, NULL, 'pending_payment', %(email)s, %(cart_id)s, %(key)s, v.subtotal + r.rate_cents,
-           r.rate_cents, r.zone, %(address)s::jsonb
+           r.rate_cents, r.zone, %(address)s::jsonb, %(customer_sub)s
     FROM verdict AS v, rate AS r
     WHERE v.in_stock
     ON CONFLICT (cart_id) WHERE duplicate_of IS NULL DO NOTHING
@@ -115,13 +122,30 @@ def _existing(cart_id: str) -> dict[str, Any] | None:
     return run(Role.WRITER, lambda conn: find_by_cart(conn, cart_id))
 
 
-def _replay(row: dict[str, Any], request: CheckoutRequest, idempotency_key: str | None) -> PlacedOrder:
-    """The order already placed from this cart, as checkout returns it (same token)."""
-    if row["email"] != request.email:
+def buyer_email(request: CheckoutRequest, customer: Identity | None) -> str:
+    """Where the order's mail goes: the signed-in customer's verified address (the body's is ignored),
+    or the guest's ``email`` (required then)."""
+    if customer is not None:
+        if not customer.email or not customer.email_verified:
+            raise EmailNotVerifiedError("confirm your account's e-mail address before checking out")
+        return customer.email
+    if request.email is None:
+        raise ValidationFailedError(
+            "the request is not valid",
+            {"errors": [{"loc": ["body", "email"], "type": "missing", "message": "required unless signed in"}]},
+        )
+    return request.email
+
+
+def _replay(
+    row: dict[str, Any], request: CheckoutRequest, idempotency_key: str | None, email: str, customer: Identity | None
+) -> PlacedOrder:
+    """The order already placed from this cart, as checkout returns it (same token), to the same buyer."""
+    if row["email"] != email or row.get("customer_sub") != (customer.sub if customer else None):
         details = {"cart_id": request.cart_id}
         if idempotency_key:
             raise IdempotencyKeyReusedError("this Idempotency-Key was used for a different checkout", details)
-        raise ConflictError("this cart was already checked out with another e-mail address", details)
+        raise ConflictError("this cart was already checked out by someone else", details)
     if row["token_hash"] is not None:
         # Placed before order tokens were derived: its random token was handed out once and is not kept.
         raise ConflictError("this cart was already checked out", {"cart_id": request.cart_id})
@@ -156,21 +180,25 @@ def _out_of_stock(priced: list[dict[str, Any]]) -> OutOfStockError:
     return OutOfStockError("not enough stock for some items", {"items": short})
 
 
-def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_context: Any = None) -> PlacedOrder:
-    """Place the order for ``request``'s cart, or return the one already placed from it."""
+def checkout(
+    request: CheckoutRequest, idempotency_key: str | None, lambda_context: Any = None, customer: Identity | None = None
+) -> PlacedOrder:
+    """Place the order for ``request``'s cart (for ``customer`` when signed in), or return the one
+    already placed from it."""
     cart_id = request.cart_id
+    email = buyer_email(request, customer)
     try:
         items = carts.load(cart_id, consistent=True).items
     except NotFoundError:
         existing = _existing(cart_id)
         if existing is None:
             raise
-        return _replay(existing, request, idempotency_key)
+        return _replay(existing, request, idempotency_key, email, customer)
     if not items:
         existing = _existing(cart_id)
         if existing is None:
             raise CartEmptyError("the cart is empty", {"cart_id": cart_id})
-        return _replay(existing, request, idempotency_key)
+        return _replay(existing, request, idempotency_key, email, customer)
 
     order_id = str(uuid.uuid4())
     wanted = sorted(items.items())
@@ -178,8 +206,9 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         "ids": [product_id for product_id, _ in wanted],
         "quantities": [quantity for _, quantity in wanted],
         "order_id": order_id,
-        "email": request.email,
+        "email": email,
         "cart_id": cart_id,
+        "customer_sub": customer.sub if customer else None,
         "key": idempotency_key,
         "country": request.shipping_address.country,
         "address": json.dumps(request.shipping_address.model_dump()),
@@ -196,7 +225,7 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         # the stock is short. The order, if there is one, wins over the stock verdict.
         existing = _existing(cart_id)
         if existing is not None:
-            return _replay(existing, request, idempotency_key)
+            return _replay(existing, request, idempotency_key, email, customer)
         obs.count("CheckoutFailures")
         if not result["ships"]:
             raise UnsupportedCountryError(
@@ -227,7 +256,7 @@ def checkout(request: CheckoutRequest, idempotency_key: str | None, lambda_conte
         order_id=order_id,
         order_token=order_token(order_id),
         status="pending_payment",
-        email=request.email,
+        email=email,
         items=lines,
         subtotal_cents=subtotal,
         shipping_cents=shipping,

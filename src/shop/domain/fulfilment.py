@@ -14,6 +14,7 @@ from typing import Any
 from shop.api import observability as obs
 from shop.api.errors import InvalidTransitionError, NotFoundError
 from shop.api.models import Fulfilment, Order, ShippingRates, ShippingZone
+from shop.auth import Identity
 from shop.db.connection import DictConnection, Role, run
 from shop.domain import cache, lifecycle, orders
 
@@ -53,9 +54,10 @@ def cancel_pending(conn: DictConnection, order_id: str, cause: str) -> bool:
     return True
 
 
-def cancel_by_shopper(order_id: str, presented_token: str | None) -> Order:
-    """The shopper gives up an order that is still ``pending_payment`` (with its order token)."""
-    canonical = orders.authorised_id(order_id, presented_token)
+def cancel_by_shopper(order_id: str, presented_token: str | None, customer: Identity | None = None) -> Order:
+    """The shopper gives up an order that is still ``pending_payment`` (with its order token, or
+    signed in as the customer who placed it)."""
+    canonical = orders.authorised_id(order_id, presented_token, customer)
 
     def work(conn: DictConnection) -> None:
         with conn.transaction():

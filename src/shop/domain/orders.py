@@ -1,4 +1,4 @@
-"""Orders: read back with the secret token issued at checkout.
+"""Orders: read back with the secret token issued at checkout, or by the signed-in customer who placed them.
 
 The order token is ``base64url(HMAC-SHA256(secret, order id))``: nothing about it is stored, so a
 replayed checkout can hand out the same token again, and no table, record or snapshot holds it. The
@@ -20,6 +20,7 @@ from typing import Any
 from shop import config
 from shop.api.errors import NotFoundError
 from shop.api.models import HistoryEntry, Order
+from shop.auth import Identity
 from shop.db.connection import DictConnection, Role, run
 from shop.domain.catalog import parse_uuid
 
@@ -41,7 +42,7 @@ _ORDER_COLUMNS = (
     """
 SELECT o.id::text AS id, o.token_hash, o.status, o.email, o.total_cents, o.currency, o.created_at,
        o.cart_id, o.idempotency_key, o.shipping_cents, o.shipping_address, o.refunded_cents,
-       o.carrier, o.tracking_reference, o.payment_intent_id,
+       o.carrier, o.tracking_reference, o.payment_intent_id, o.customer_sub,
        (SELECT coalesce(json_agg(json_build_object(
                    'from_status', h.from_status, 'to_status', h.to_status, 'cause', h.cause,
                    'at', h.at
@@ -108,19 +109,31 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def get_order(order_id: str, presented_token: str | None) -> Order:
-    """The order, if ``order_token`` is the one issued for it. Unknown id and wrong or missing token
-    look the same from outside (NotFoundError)."""
+def may_read(row: dict[str, Any], presented_token: str | None, customer: Identity | None) -> bool:
+    """Whether the caller may see the order ``row``: the order token issued for it, or signed in as
+    the customer who placed it (another customer's token opens nothing)."""
+    if (
+        customer is not None
+        and row.get("customer_sub") is not None
+        and hmac.compare_digest(str(row["customer_sub"]), customer.sub)
+    ):
+        return True
+    return bool(presented_token) and token_matches(row["id"], row["token_hash"], str(presented_token))
+
+
+def get_order(order_id: str, presented_token: str | None, customer: Identity | None = None) -> Order:
+    """The order, if ``order_token`` is the one issued for it or ``customer`` placed it. Unknown id,
+    wrong or missing token and another customer's order look the same from outside (NotFoundError)."""
     not_found = NotFoundError("order not found", {"order_id": order_id[:64]})
     canonical = parse_uuid(order_id)
-    if canonical is None or not presented_token:
+    if canonical is None or not (presented_token or customer):
         raise not_found
 
     def work(conn: DictConnection) -> dict[str, Any] | None:
         return conn.execute(_ORDER_SQL, (canonical,)).fetchone()
 
     row = run(Role.WRITER, work)
-    if row is None or not token_matches(row["id"], row["token_hash"], presented_token):
+    if row is None or not may_read(row, presented_token, customer):
         raise not_found
     return order_from_row(row)
 
@@ -130,19 +143,19 @@ def find(conn: DictConnection, order_id: str) -> dict[str, Any] | None:
     return conn.execute(_ORDER_SQL, (order_id,)).fetchone()
 
 
-def authorised_id(order_id: str, presented_token: str | None) -> str:
-    """The canonical id of the order ``presented_token`` opens; NotFoundError otherwise."""
+def authorised_id(order_id: str, presented_token: str | None, customer: Identity | None = None) -> str:
+    """The canonical id of the order ``presented_token`` opens (or ``customer`` placed); NotFoundError otherwise."""
     not_found = NotFoundError("order not found", {"order_id": order_id[:64]})
     canonical = parse_uuid(order_id)
-    if canonical is None or not presented_token:
+    if canonical is None or not (presented_token or customer):
         raise not_found
     row = run(
         Role.WRITER,
         lambda conn: conn.execute(
-            "SELECT id::text AS id, token_hash FROM orders WHERE id = %s", (canonical,)
+            "SELECT id::text AS id, token_hash, customer_sub FROM orders WHERE id = %s", (canonical,)
         ).fetchone(),
     )
-    if row is None or not token_matches(row["id"], row["token_hash"], presented_token):
+    if row is None or not may_read(row, presented_token, customer):
         raise not_found
     return canonical
 

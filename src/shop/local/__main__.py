@@ -364,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
     )
     # localstripe's port is chosen now: the storefront's CSP names its origin.
     stripe_port = services.free_port()
+    # (The moto origin joins it once moto listens: the browser calls its Cognito and S3 APIs.)
     csp = storefront_content_security_policy(local_stripe_origins(f"http://127.0.0.1:{stripe_port}"))
     try:
         # Bind first: a busy port fails in a moment, not after the databases started.

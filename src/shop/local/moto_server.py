@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> None:
     # Nothing reads stdout after the port line: keep a chatty library from filling the pipe.
     with open(os.devnull, "w") as devnull:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
+    # Cognito as the storefront needs it: a confirmed sign-up verifies the address (before any
+    # request can confirm one: the platform is not ready until its setup steps ran).
+    from shop.local.services import confirm_sign_up_like_cognito
+
+    confirm_sign_up_like_cognito()
     for module in WARM_BACKENDS:
         with contextlib.suppress(Exception):
             importlib.import_module(module)

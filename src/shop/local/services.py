@@ -346,6 +346,7 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
 
     # werkzeug logs every request at INFO; keep the local platform's output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    confirm_sign_up_like_cognito()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -648,6 +649,33 @@ class UserPoolHandle:
             Env.COGNITO_ISSUER: self.issuer,
             "AWS_ENDPOINT_URL_COGNITO_IDP": self.endpoint_url,
         }
+
+
+def confirm_sign_up_like_cognito() -> None:
+    """Make moto's ``ConfirmSignUp`` mark the e-mail verified, as Cognito does for a pool whose
+    ``AutoVerifiedAttributes`` holds ``email`` (the code proves the address). moto only flips the
+    user's status, so a customer who signed up in the storefront would have no verified address.
+
+    moto accepts any confirmation code (it sends no mail): locally, confirm with any code.
+    Idempotent; affects this process's moto backends only.
+    """
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    original = CognitoIdpBackend.confirm_sign_up
+    if getattr(original, "_verifies_email", False):
+        return
+
+    def confirm_sign_up(self: Any, client_id: str, username: str) -> str:
+        result = original(self, client_id, username)
+        for pool in self.user_pools.values():
+            if client_id in pool.clients and "email" in pool.extended_config.get("AutoVerifiedAttributes", []):
+                user = self.admin_get_user(pool.id, username)
+                if "email" in user.attribute_lookup:
+                    user.update_attributes([{"Name": "email_verified", "Value": "true"}])
+        return str(result)
+
+    confirm_sign_up._verifies_email = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign]
 
 
 def cognito_client(endpoint_url: str) -> Any:

@@ -1,4 +1,5 @@
-"""The signed-in customer: ``GET /api/me`` and ``GET /api/me/orders`` (an ID token, both entry points)."""
+"""The signed-in customer: ``GET /api/me``, ``GET /api/me/orders`` and ``POST /api/me/cart`` (an ID
+token, both entry points)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from shop.api.models import Me, OrderPage
+from shop.api.models import CartMerge, Me, MergedCart, OrderPage
 from shop.api.routes import new_router, path
 from shop.auth.requests import require_customer
-from shop.domain import customers
+from shop.domain import customer_carts, customers
 
 router = new_router()
 
@@ -28,3 +29,19 @@ def list_my_orders(
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")] = None,
 ) -> OrderPage:
     return customers.list_orders(require_customer(router.current_event), limit, cursor)
+
+
+@router.post(
+    path("merge_my_cart"),
+    tags=["me"],
+    operation_id="merge_my_cart",
+    summary="My cart, with the anonymous cart merged into it",
+    description=(
+        "Call on sign-in with the cart filled before it: quantities add up, capped by stock and the"
+        " per-line maximum (capped lines are listed in `adjusted`), and the anonymous cart is gone"
+        " afterwards. Retrying is safe: a cart is merged once. Without `cart_id`: the customer's cart"
+        " (created empty if there is none), the same on every device."
+    ),
+)
+def merge_my_cart(body: CartMerge) -> MergedCart:
+    return customer_carts.merge(require_customer(router.current_event), body.cart_id)

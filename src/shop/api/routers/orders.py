@@ -1,4 +1,4 @@
-"""Orders: read back with the secret token issued at checkout."""
+"""Orders: read back with the secret token issued at checkout, or by the signed-in customer who placed them."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from shop.api.models import Order, ShippingRates
 from shop.api.routes import new_router, path
+from shop.auth.requests import current_identity
 from shop.declarations import ORDER_TOKEN_HEADER
 from shop.domain import fulfilment, orders
 
 router = new_router()
 
 
-@router.get(path("get_order"), tags=["orders"], operation_id="get_order", summary="Get an order with its token")
+@router.get(
+    path("get_order"), tags=["orders"], operation_id="get_order", summary="Get an order (its token, or as its customer)"
+)
 def get_order(
     order_id: str,
     order_token: Annotated[
         str | None, Header(alias=ORDER_TOKEN_HEADER, max_length=256, description="token issued at checkout")
     ] = None,
 ) -> Order:
-    return orders.get_order(order_id, order_token)
+    return orders.get_order(order_id, order_token, current_identity(router.current_event))
 
 
 @router.post(
@@ -33,7 +36,7 @@ def cancel_order(
         str | None, Header(alias=ORDER_TOKEN_HEADER, max_length=256, description="token issued at checkout")
     ] = None,
 ) -> Order:
-    return fulfilment.cancel_by_shopper(order_id, order_token)
+    return fulfilment.cancel_by_shopper(order_id, order_token, current_identity(router.current_event))
 
 
 @router.get(
