@@ -79,8 +79,8 @@ def received(bus: local_events.EventsHandle, url: str, wait: float = 2.0) -> lis
             time.sleep(0.05)
 
 
-def mail_for(order_id: str) -> list[dict[str, Any]]:
-    return [m for m in local_events.sent_mail(REGION) if order_id in m["text"]]
+def mail_for(order_id: str, endpoint_url: str) -> list[dict[str, Any]]:
+    return [m for m in local_events.sent_mail(endpoint_url) if order_id in m["text"]]
 
 
 def assert_valid(event: dict[str, Any]) -> None:
@@ -142,13 +142,13 @@ def test_checkout_paid_fulfilled_and_refunded_reach_the_bus_and_the_customer(
     poller = local_events.NotifierPoller(events)
     while poller.poll_once():
         pass
-    subjects = [m["subject"] for m in mail_for(shipped["order_id"])]
+    subjects = [m["subject"] for m in mail_for(shipped["order_id"], events.endpoint_url)]
     short = shipped["order_id"].split("-")[0].upper()
     assert subjects == [f"Order {short} confirmed", f"Order {short} has shipped"]
-    shipped_mail = mail_for(shipped["order_id"])[1]
+    shipped_mail = mail_for(shipped["order_id"], events.endpoint_url)[1]
     assert "1Z-TRACK-42" in shipped_mail["text"] and "1Z-TRACK-42" in shipped_mail["html"]
     assert shipped_mail["to"] == "pay@example.com" and shipped_mail["html"].startswith("<!doctype html>")
-    refund_mail = mail_for(refunded["order_id"])
+    refund_mail = mail_for(refunded["order_id"], events.endpoint_url)
     assert [m["subject"].split()[-1] for m in refund_mail] == ["confirmed", "refunded"]
     assert received(events, events.dlq_url, wait=0) == []
 
@@ -166,7 +166,7 @@ def test_a_redelivered_message_sends_one_email(
     assert notifier.handler({"Records": [record]}, None) == {"batchItemFailures": []}
     # SQS delivers it again (visibility timeout, a retried batch): nothing new is sent.
     assert notifier.handler({"Records": [record, {**record, "messageId": "m-2"}]}, None) == {"batchItemFailures": []}
-    assert len(mail_for(order["order_id"])) == 1
+    assert len(mail_for(order["order_id"], events.endpoint_url)) == 1
     assert db.execute("SELECT count(*) FROM sent_emails").fetchone()[0] == 1
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from shop.declarations import ID_TOKEN_HEADER
+from shop.declarations import ID_TOKEN_HEADER, LOCAL_MAIL_PATH
 from tests.e2e.conftest import CHROMIUM_ARGS, LocalPlatform, api
 
 pytestmark = pytest.mark.e2e
@@ -185,7 +185,27 @@ def test_admin_signs_in_creates_a_product_with_an_image_fulfils_and_refunds(
     headers = {ID_TOKEN_HEADER: token}
     done = api(local_platform, "GET", f"/api/admin/orders/{refunded['order_id']}", headers=headers).json()
     assert (done["status"], done["refunded_cents"]) == ("partially_refunded", 500)
+
+    # What the two customers received, as the local mailbox shows it (moto's SES, through the
+    # outbox, EventBridge, SQS and the notifier): the shipping notice with the tracking reference,
+    # and the partial refund.
+    wanted = [(shipped["order_id"], "has shipped"), (shipped["order_id"], "JD014600006281")]
+    wanted += [(refunded["order_id"], "partially refunded"), (refunded["order_id"], "$5.00")]
+    assert _missing_from_mailbox(page, local_platform.url + LOCAL_MAIL_PATH, wanted) == []
+    page.screenshot(path=str(artifacts / "back-office-7-mail.png"), full_page=True)
     assert problems == []
+
+
+def _missing_from_mailbox(page: Page, url: str, wanted: list[tuple[str, str]], timeout: float = 30) -> list[Any]:
+    """The (order id, text) pairs no e-mail at ``url`` shows yet, once they all arrived or at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        mails = page.locator("li").all_inner_texts()
+        missing = [(order, text) for order, text in wanted if not any(order in m and text in m for m in mails)]
+        if not missing or time.monotonic() > deadline:
+            return missing
+        time.sleep(0.5)
 
 
 def test_a_signed_out_visitor_sees_only_the_sign_in(browser: Browser, local_platform: LocalPlatform) -> None:

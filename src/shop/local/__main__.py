@@ -171,12 +171,12 @@ def _configure_stripe(stripe: Any, ssm_endpoint: str, base: str) -> dict[str, st
 def _start_events(endpoint: str, stop: threading.Event, gateway: GatewayConfig) -> None:
     """In the background: the bus, rule, queues and sender on moto, then the relay's sweep
     (EventBridge Scheduler in AWS) and the notifier (Lambda's SQS polling) as threads of this process.
-    The gateway's ``/_local/mail`` reads moto's SES."""
+    The gateway's ``/_local/mail`` reads moto's SES (over HTTP: moto is a child process)."""
     from shop.events import relay
     from shop.local import events as local_events
     from shop.local.services import LOCAL_REGION
 
-    gateway.mail = lambda: local_events.sent_mail(LOCAL_REGION)
+    gateway.mail = lambda: local_events.sent_mail(endpoint)
 
     def start() -> None:
         try:

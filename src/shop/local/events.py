@@ -175,23 +175,22 @@ def _parts(raw: str) -> tuple[Any, str, str]:
     return message, text, html
 
 
-def sent_mail(region: str, account: str = LOCAL_ACCOUNT) -> list[dict[str, Any]]:
-    """What moto's SES accepted in this process, oldest first: headers, text part, HTML part."""
-    from moto.ses.models import ses_backends
+def sent_mail(endpoint_url: str) -> list[dict[str, Any]]:
+    """What the moto server at ``endpoint_url`` accepted through SES, oldest first: headers, text
+    part, HTML part. Read over HTTP from moto's model dump (``/moto-api/data.json``: every
+    SendRawEmail is a tracked ``RawMessage``), so it works whether moto runs in this process or in
+    the platform's moto child process."""
+    import urllib.request
 
+    with urllib.request.urlopen(endpoint_url.rstrip("/") + "/moto-api/data.json", timeout=10) as response:
+        models = json.loads(response.read())
     found: list[dict[str, Any]] = []
-    for index, sent in enumerate(ses_backends[account][region].sent_messages):
-        raw = getattr(sent, "raw_data", None)
-        if raw is None:  # SendEmail (not ours): no MIME
-            found.append(
-                {"index": index, "id": sent.id, "subject": getattr(sent, "subject", ""), "text": "", "html": ""}
-            )
-            continue
-        message, text, html = _parts(raw)
+    for index, sent in enumerate(models.get("ses", {}).get("RawMessage", [])):
+        message, text, html = _parts(str(sent.get("raw_data") or ""))
         found.append(
             {
                 "index": index,
-                "id": sent.id,
+                "id": str(sent.get("id") or ""),
                 "from": str(message["From"] or ""),
                 "to": str(message["To"] or ""),
                 "subject": str(message["Subject"] or ""),
