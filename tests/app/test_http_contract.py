@@ -130,6 +130,21 @@ def test_quantity_types_are_strict(api: Call, shop: dict[str, dict[str, Any]], q
     assert api("GET", path.rsplit("/items", 1)[0]).body["items"] == []
 
 
+@pytest.mark.parametrize("email", ["a@b", True, "a\x00b@example.com"])
+def test_a_bad_optional_email_is_one_problem_at_the_field(
+    api: Call, shop: dict[str, dict[str, Any]], email: Any
+) -> None:
+    """The body's e-mail is optional (a signed-in checkout ignores it), so pydantic reports a union:
+    the API answers the one real problem, located at the field, not one per union branch."""
+    cart = api("POST", "/api/carts").body["cart_id"]
+    api("PUT", f"/api/carts/{cart}/items/{shop['MUG-001']['id']}", body={"quantity": 1})
+    reply = api("POST", "/api/checkout", body={"cart_id": cart, "email": email, "shipping_address": ADDRESS})
+    assert (reply.status, reply.error_code) == (422, "validation_error")
+    problems = reply.body["error"]["details"]["errors"]
+    assert [p["loc"] for p in problems] == [["body", "email"]]
+    assert problems[0]["type"] != "none_required"
+
+
 def test_checkout_fields_are_strict(api: Call, shop: dict[str, dict[str, Any]], db: psycopg.Connection[Row]) -> None:
     cart = api("POST", "/api/carts").body["cart_id"]
     api("PUT", f"/api/carts/{cart}/items/{shop['MUG-001']['id']}", body={"quantity": 1})

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e import test_storefront
 from tests.e2e.conftest import LocalPlatform, api
+from tests.e2e.test_payments_browser import PAYS, fill_card
 from tests.e2e.test_storefront import _catalog, _watch, dollars
 
 browser = test_storefront.browser  # the Chromium fixture
@@ -87,9 +88,11 @@ def test_sign_up_confirm_check_out_prefilled_see_my_orders_and_merge_the_cart(
     page.get_by_label("City").fill("Springfield")
     page.get_by_label("Postal code").fill("12345")
     page.get_by_label("Country").select_option("US")
+    fill_card(page, PAYS)
     page.screenshot(path=str(artifacts / "accounts-3-checkout-prefilled.png"), full_page=True)
-    page.get_by_role("button", name="Place order").click()
+    page.get_by_role("button", name="Place order and pay").click()
     expect(page.get_by_test_id("order-confirmation")).to_be_visible()
+    expect(page.get_by_test_id("order-status")).to_have_text("paid", timeout=30_000)
     expect(page.get_by_test_id("order-email")).to_have_text(email)
     order_id = page.get_by_test_id("order-id").inner_text()
 
@@ -101,7 +104,7 @@ def test_sign_up_confirm_check_out_prefilled_see_my_orders_and_merge_the_cart(
     expect(page.get_by_test_id("account-email")).to_have_text(email)
     expect(orders).to_have_count(1)
     expect(orders.first).to_contain_text(first["name"])
-    expect(page.get_by_test_id("my-order-status")).to_have_text("pending payment")
+    expect(page.get_by_test_id("my-order-status")).to_have_text("paid")
     page.screenshot(path=str(artifacts / "accounts-4-my-orders.png"), full_page=True)
     # The customer opens it without this browser's order token.
     page.evaluate("localStorage.removeItem('shop.orderTokens')")

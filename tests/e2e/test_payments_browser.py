@@ -176,9 +176,11 @@ def test_stripe_js_comes_from_the_configured_origin_under_the_csp(local_platform
     assert origin
     csp = api(local_platform, "GET", "/").headers["Content-Security-Policy"]
     directives = {d.split()[0]: d.split()[1:] for d in csp.split("; ")}
-    # Exactly our origin and localstripe's for scripts and API calls; frames only localstripe's.
+    # Exactly our origin and localstripe's for scripts and API calls (plus, for calls, the moto
+    # server's: the browser's Cognito sign-in and S3 uploads); frames only localstripe's.
+    moto = config["cognito"]["endpoint"].rstrip("/")
     assert directives["script-src"] == ["'self'", origin.group(0)]
-    assert directives["connect-src"] == ["'self'", origin.group(0)]
+    assert directives["connect-src"] == ["'self'", origin.group(0), moto]
     assert directives["frame-src"] == [origin.group(0)]
 
 

@@ -75,6 +75,22 @@ def _json(
     )
 
 
+def _without_optional_branches(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An optional field (``X | None``) that fails reports one error per union branch, at
+    ``loc + [branch tag]``: "should be None" for the None branch and the real problem for X. Keep the
+    real problem, at the field's own location, so a client can tell which field it is about."""
+    optional = {tuple(e.get("loc", ()))[:-1] for e in errors if e.get("type") == "none_required" and e.get("loc")}
+    kept: list[dict[str, Any]] = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if loc[:-1] in optional:
+            if error.get("type") == "none_required":
+                continue
+            error = {**error, "loc": loc[:-1]}
+        kept.append(error)
+    return kept
+
+
 def _validation_details(errors: Any) -> dict[str, list[dict[str, Any]]]:
     """``{"errors": [...]}``: where and what of each problem, never the offending input."""
     return {
@@ -84,7 +100,7 @@ def _validation_details(errors: Any) -> dict[str, list[dict[str, Any]]]:
                 "type": str(error.get("type", "value_error")),
                 "message": str(error.get("msg", "")),
             }
-            for error in errors
+            for error in _without_optional_branches(list(errors))
         ]
     }
 
