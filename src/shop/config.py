@@ -96,6 +96,10 @@ class Settings:
     media_bucket: str | None = None
     media_kms_key_id: str | None = None
     browser_stripe: BrowserStripeSettings = BrowserStripeSettings()
+    # The back office on API Gateway: the back-office key's SSM parameter (the authorizer) and id
+    # (the API function), both unset locally (no API Gateway).
+    back_office_api_key_parameter: str | None = None
+    back_office_api_key_id: str | None = None
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -194,6 +198,8 @@ def parse(env: Mapping[str, str]) -> Settings:
         media_bucket=_text(env, Env.MEDIA_BUCKET),
         media_kms_key_id=_text(env, Env.MEDIA_KMS_KEY_ID),
         browser_stripe=_browser_stripe(env),
+        back_office_api_key_parameter=_text(env, Env.BACK_OFFICE_API_KEY_PARAMETER),
+        back_office_api_key_id=_text(env, Env.BACK_OFFICE_API_KEY_ID),
     )
 
 
