@@ -72,7 +72,7 @@ def decide(event: Mapping[str, Any]) -> dict[str, Any]:
     method_arn = str(event.get("methodArn") or "")
     route = back_office_route(str(event.get("httpMethod") or ""), str(event.get("resource") or ""))
     if route is None or not method_arn:
-        return policy("Deny", "unknown", method_arn, {})
+        return policy("Deny", "unknown", method_arn or "*", {})
     api_key = header(event, API_KEY_HEADER)
     if api_key is not None and not hmac.compare_digest(api_key, back_office_key()):
         return policy("Allow", "api-key", method_arn, {AUTHORIZER_ADMITTED_BY: ADMITTED_BY_API_KEY}, api_key)
