@@ -14,8 +14,10 @@ sys.path[:0] = [p for p in (str(_REPO), str(_REPO / "src")) if p not in sys.path
 import pulumi
 
 from infra.components.api_function import ApiFunction, ApiFunctionArgs
-from infra.components.api_gateway import ApiGateway, ApiGatewayArgs
+from infra.components.api_gateway import ApiGateway, ApiGatewayArgs, BackOfficeAuthorization
 from infra.components.api_gateway_account import ApiGatewayAccount, ApiGatewayAccountArgs
+from infra.components.back_office_authorizer import BackOfficeAuthorizer, BackOfficeAuthorizerArgs
+from infra.components.back_office_key import BackOfficeKey, BackOfficeKeyArgs
 from infra.components.backups import Backups, BackupsArgs
 from infra.components.cdn import Cdn, CdnArgs
 from infra.components.database import Database, DatabaseArgs
@@ -103,6 +105,8 @@ events = Events("events", EventsArgs(settings=settings))
 order_token_secret = OrderTokenSecret(
     "order-token-secret", OrderTokenSecretArgs(settings=settings, key_arn=encryption.key.arn)
 )
+# The key API Gateway meters back-office token callers on (its id tells the function who they are).
+back_office_key = BackOfficeKey("back-office-key", BackOfficeKeyArgs(settings=settings, key_arn=encryption.key.arn))
 api_function = ApiFunction(
     "api-function",
     ApiFunctionArgs(
@@ -121,6 +125,7 @@ api_function = ApiFunction(
             # Product images: presigned uploads to the static bucket under media/, with the stack's key.
             Env.MEDIA_BUCKET: storage.static_bucket.bucket,
             Env.MEDIA_KMS_KEY_ID: encryption.key.arn,
+            Env.BACK_OFFICE_API_KEY_ID: back_office_key.api_key.id,
         },
         statements=[events.publish_statement()],
         media_bucket_arn=storage.static_bucket.arn,
@@ -161,6 +166,16 @@ relay = EventRelay(
         publish_statement=events.publish_statement(),
     ),
 )
+back_office_authorizer = BackOfficeAuthorizer(
+    "back-office-authorizer",
+    BackOfficeAuthorizerArgs(
+        settings=settings,
+        key_arn=encryption.key.arn,
+        image_uri=api_function.image_uri,
+        back_office_key=back_office_key.secure_parameter,
+        identity_environment=identity.function_environment(),
+    ),
+)
 # Off by default: the bootstrap program owns the region's setting (see api_gateway_account.py).
 api_gateway_account = (
     ApiGatewayAccount("api-gateway-account", ApiGatewayAccountArgs(settings=settings))
@@ -177,6 +192,11 @@ api_gateway = ApiGateway(
         cors_origin=cors_origin,
         stage_depends_on=[api_gateway_account.account] if api_gateway_account else [],
         user_pool_arn=identity.user_pool.arn,
+        back_office=BackOfficeAuthorization(
+            function_name=back_office_authorizer.function.name,
+            function_invoke_arn=back_office_authorizer.function.invoke_arn,
+            key_id=back_office_key.api_key.id,
+        ),
     ),
 )
 notifications = Notifications(
@@ -237,6 +257,8 @@ pulumi.export("dbSecretArn", database.secret_arn)
 pulumi.export("apiUrl", api_gateway.url)
 pulumi.export("apiStage", api_gateway.stage.stage_name)
 pulumi.export("apiKeyId", api_gateway.api_key.id)
+pulumi.export("backOfficeApiKeyId", back_office_key.api_key.id)
+pulumi.export("authorizerFunctionName", back_office_authorizer.function.name)
 pulumi.export("albDnsName", load_balancer.load_balancer.dns_name)
 pulumi.export("cloudfrontDomainName", cdn.distribution.domain_name)
 pulumi.export("cloudfrontDistributionId", cdn.distribution.id)

@@ -190,7 +190,8 @@ def parameter_read_statements(
 
 @dataclass(frozen=True)
 class CommandFunctionSpec:
-    """A VPC function that runs one command of the API image (migrations, jobs)."""
+    """A function that runs one command of the API image (migrations and jobs in the VPC, the
+    back-office authorizer outside it)."""
 
     logical: str
     function_name: pulumi.Input[str]
@@ -204,13 +205,14 @@ def image_command_function(
     *,
     role_arn: pulumi.Input[str],
     image_uri: pulumi.Input[str],
-    network: FunctionNetwork,
+    network: FunctionNetwork | None,
     log_group: aws.cloudwatch.LogGroup,
     variables: Mapping[str, pulumi.Input[str]],
     opts: pulumi.ResourceOptions,
 ) -> aws.lambda_.Function:
-    """The API image on arm64 with ``spec.command`` as its entry point, in the VPC, JSON logs to
-    ``log_group``; ``opts`` carries the parent and what the function must wait for."""
+    """The API image on arm64 with ``spec.command`` as its entry point, in the VPC (``network``; None:
+    outside any VPC), JSON logs to ``log_group``; ``opts`` carries the parent and what the function
+    must wait for."""
     return aws.lambda_.Function(
         spec.logical,
         name=spec.function_name,
@@ -221,7 +223,7 @@ def image_command_function(
         architectures=["arm64"],
         memory_size=spec.memory_mb,
         timeout=spec.timeout_seconds,
-        vpc_config=network.vpc_config(),
+        vpc_config=network.vpc_config() if network is not None else None,
         environment=aws.lambda_.FunctionEnvironmentArgs(variables={str(k): v for k, v in variables.items()}),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
         opts=opts,

@@ -1,11 +1,13 @@
 """API Gateway (REST) in front of the API function, for partners and admin tools.
 
 - Resources and methods for exactly ``shop.declarations.ROUTES`` (Lambda proxy
-  integration); back-office routes (``access`` ``admin`` or ``staff``) require the
-  partner API key here (API Gateway cannot accept "a key or a token" on one method
-  without a Lambda authorizer: ARCHITECTURE.md "Admin and staff"; tokens reach them
-  through CloudFront and the ALB, where the function verifies token and group);
-  ``access="customer"`` routes go through a Cognito user-pool authorizer (the
+  integration); back-office routes (``access`` ``admin`` or ``staff``) accept a partner
+  API key *or* an ID token with the route's group: a REQUEST Lambda authorizer
+  (``back_office_authorizer.py``, results never cached) on exactly those methods, which
+  keep ``api_key_required``; the REST API's ``apiKeySource`` is ``AUTHORIZER``, so API
+  Gateway meters and validates the key the authorizer returns (the partner's own, or the
+  back-office key for token callers, each in its own usage plan): ARCHITECTURE.md
+  "Admin and staff"; ``access="customer"`` routes go through a Cognito user-pool authorizer (the
   ID token in ``X-Id-Token``, shop.declarations.ID_TOKEN_HEADER; the function verifies the token again, the
   authorizer is an extra layer), and its 401 answers in the platform's error body.
 - Write endpoints get a request validator and a JSON-schema (draft-04) model,
@@ -23,7 +25,8 @@
   only with ``manageApiGatewayAccount``); ``make preflight`` checks that it is set.
 - Integrations wait ``API_GATEWAY_INTEGRATION_TIMEOUT_MS`` (29 s, API Gateway's default
   maximum); settings keep the function's timeout below it.
-- Usage plan (throttle + daily quota) and one API key for partner clients.
+- Usage plans (throttle + daily quota): one API key for partner clients, and the
+  back-office key (``back_office_key.py``) token callers are metered on.
 - CORS: OPTIONS (mock integration) on every public resource; headers and max-age
   from ``shop.declarations``, the allowed origin from ``infra/cors.py``.
 """
@@ -245,6 +248,29 @@ class ApiGatewayArgs:
     stage_depends_on: Sequence[pulumi.Resource] = ()
     # The Cognito user pool whose ID tokens the customer routes' authorizer accepts (identity.py).
     user_pool_arn: pulumi.Input[str] | None = None
+    # The back-office methods' REQUEST authorizer and key (required when ROUTES has back-office routes).
+    back_office: BackOfficeAuthorization | None = None
+
+
+@dataclass(frozen=True)
+class BackOfficeAuthorization:
+    """What the back-office methods need: the authorizer function (back_office_authorizer.py) and the
+    back-office API key (back_office_key.py) its token callers are metered on."""
+
+    function_name: pulumi.Input[str]
+    function_invoke_arn: pulumi.Input[str]
+    key_id: pulumi.Input[str]
+
+
+# The back-office authorizer: results never cached. With a cache, API Gateway would call the
+# authorizer only when every identity source is present and non-empty, so "x-api-key or X-Id-Token"
+# could not be expressed (either credential alone would be 401 before the function ran). The
+# provider fills in ``method.request.header.Authorization`` when no source is given and AWS refuses an
+# empty one, so the source is a context value every request has: nothing a caller could omit, and
+# per request unique, so even a cache someone enabled later could never hand one caller's answer to
+# another.
+BACK_OFFICE_AUTHORIZER_TTL_SECONDS = 0
+BACK_OFFICE_IDENTITY_SOURCE = "context.requestId"
 
 
 class ApiGateway(pulumi.ComponentResource):
@@ -259,6 +285,8 @@ class ApiGateway(pulumi.ComponentResource):
     fingerprint: pulumi.Output[str]
     domain_name: aws.apigateway.DomainName | None
     authorizer: aws.apigateway.Authorizer | None
+    back_office_authorizer: aws.apigateway.Authorizer | None
+    back_office_usage_plan: aws.apigateway.UsagePlan | None
 
     def __init__(self, name: str, args: ApiGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ecommerce:delivery:ApiGateway", name, None, opts)
@@ -273,6 +301,7 @@ class ApiGateway(pulumi.ComponentResource):
         validator, models, schemas = self._models(routes)
         snapshot: list[pulumi.Resource] = [*models.values(), validator, *gateway_responses]
         snapshot += self._customer_authorizer(routes)
+        snapshot += self._back_office_authorizer(routes)
         snapshot += self._methods(routes, resources, validator, models)
         cors = cors_methods(routes)
         snapshot += self._cors(cors, resources)
@@ -290,7 +319,8 @@ class ApiGateway(pulumi.ComponentResource):
             "api",
             name=self._args.settings.name("api"),
             description="ecommerce API for partners and admin tools",
-            api_key_source="HEADER",
+            # The back office's authorizer names the key API Gateway meters (partner or back-office).
+            api_key_source="AUTHORIZER" if self._args.back_office is not None else "HEADER",
             endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
             opts=self._child,
         )
@@ -334,6 +364,38 @@ class ApiGateway(pulumi.ComponentResource):
             opts=self._child,
         )
         return [self.authorizer]
+
+    # -------------------------------------------------------- back-office authorizer
+    def _back_office_authorizer(self, routes: Iterable[Route]) -> list[pulumi.Resource]:
+        """The REQUEST authorizer of the admin and staff methods (returned for the deployment), and
+        API Gateway's permission to invoke its function, scoped to this authorizer."""
+        self.back_office_authorizer = None
+        if not any(is_back_office(route) for route in routes):
+            return []
+        back_office = self._args.back_office
+        if back_office is None:
+            raise ValueError("ApiGateway: back-office routes need back_office (the authorizer function and key)")
+        self.back_office_authorizer = aws.apigateway.Authorizer(
+            "backoffice",
+            name="backoffice",
+            rest_api=self.rest_api.id,
+            type="REQUEST",
+            authorizer_uri=back_office.function_invoke_arn,
+            authorizer_result_ttl_in_seconds=BACK_OFFICE_AUTHORIZER_TTL_SECONDS,
+            identity_source=BACK_OFFICE_IDENTITY_SOURCE,
+            opts=self._child,
+        )
+        permission = aws.lambda_.Permission(
+            "apigateway-authorizer",
+            action="lambda:InvokeFunction",
+            function=back_office.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=pulumi.Output.format(
+                "{0}/authorizers/{1}", self.rest_api.execution_arn, self.back_office_authorizer.id
+            ),
+            opts=self._child,
+        )
+        return [self.back_office_authorizer, permission]
 
     # -------------------------------------------------------- resources
     def _resources(self, routes: Iterable[Route]) -> dict[str, aws.apigateway.Resource]:
@@ -384,14 +446,14 @@ class ApiGateway(pulumi.ComponentResource):
         created: list[pulumi.Resource] = []
         for route in routes:
             resource = resources[route.path]
-            customer = route.access == "customer" and self.authorizer is not None
+            authorization, authorizer = self._authorization(route)
             method = aws.apigateway.Method(
                 f"{route.method}-{logical(route.path)}",
                 rest_api=self.rest_api.id,
                 resource_id=resource.id,
                 http_method=route.method,
-                authorization="COGNITO_USER_POOLS" if customer else "NONE",
-                authorizer_id=self.authorizer.id if customer and self.authorizer else None,
+                authorization=authorization,
+                authorizer_id=authorizer.id if authorizer is not None else None,
                 api_key_required=is_back_office(route),
                 operation_name=route.operation,
                 request_validator_id=validator.id if route.body else None,
@@ -412,6 +474,15 @@ class ApiGateway(pulumi.ComponentResource):
             )
             created += [method, integration]
         return created
+
+    def _authorization(self, route: Route) -> tuple[str, aws.apigateway.Authorizer | None]:
+        """A method's authorization type and authorizer: Cognito for customer routes, the REQUEST
+        authorizer for back-office routes, none for public ones."""
+        if route.access == "customer" and self.authorizer is not None:
+            return "COGNITO_USER_POOLS", self.authorizer
+        if is_back_office(route) and self.back_office_authorizer is not None:
+            return "CUSTOM", self.back_office_authorizer
+        return "NONE", None
 
     # -------------------------------------------------------- CORS
     def _cors(
@@ -482,6 +553,12 @@ class ApiGateway(pulumi.ComponentResource):
                 {
                     "type": "AWS_PROXY",
                     "function": function,
+                    "backOfficeAuthorizer": {
+                        "type": "REQUEST",
+                        "ttl": BACK_OFFICE_AUTHORIZER_TTL_SECONDS,
+                        "identitySource": BACK_OFFICE_IDENTITY_SOURCE,
+                        "apiKeySource": "AUTHORIZER" if self._args.back_office is not None else "HEADER",
+                    },
                     "gatewayResponses": {
                         r.type: [r.status, gateway_response_template(r), dict(API_ERROR_HEADERS)]
                         for r in GATEWAY_RESPONSES
@@ -581,6 +658,32 @@ class ApiGateway(pulumi.ComponentResource):
             key_id=self.api_key.id,
             key_type="API_KEY",
             usage_plan_id=self.usage_plan.id,
+            opts=child,
+        )
+        self._back_office_plan(partner_rate, partner_burst, partner_quota)
+
+    def _back_office_plan(self, rate: int, burst: int, quota: int) -> None:
+        """The usage plan of the back-office key: every token caller shares it (one staff team), with
+        the partner plan's throttle and quota, so a token cannot buy more than a key."""
+        self.back_office_usage_plan = None
+        back_office = self._args.back_office
+        if back_office is None:
+            return
+        settings, child = self._args.settings, self._child
+        self.back_office_usage_plan = aws.apigateway.UsagePlan(
+            "backoffice",
+            name=settings.name("backoffice"),
+            description="back office: callers admitted by an ID token (the back-office key)",
+            api_stages=[aws.apigateway.UsagePlanApiStageArgs(api_id=self.rest_api.id, stage=self.stage.stage_name)],
+            throttle_settings=aws.apigateway.UsagePlanThrottleSettingsArgs(rate_limit=rate, burst_limit=burst),
+            quota_settings=aws.apigateway.UsagePlanQuotaSettingsArgs(limit=quota, period="DAY"),
+            opts=child,
+        )
+        aws.apigateway.UsagePlanKey(
+            "backoffice",
+            key_id=back_office.key_id,
+            key_type="API_KEY",
+            usage_plan_id=self.back_office_usage_plan.id,
             opts=child,
         )
 

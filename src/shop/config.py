@@ -99,6 +99,10 @@ class Settings:
     event_bus_name: str | None = None
     sender_email: str | None = None
     storefront_url: str | None = None
+    # The back office on API Gateway: the back-office key's SSM parameter (the authorizer) and id
+    # (the API function), both unset locally (no API Gateway).
+    back_office_api_key_parameter: str | None = None
+    back_office_api_key_id: str | None = None
 
     def table(self, spec: TableSpec) -> str:
         """Physical name of ``spec``'s table; ConfigError when its variable is not set."""
@@ -200,6 +204,8 @@ def parse(env: Mapping[str, str]) -> Settings:
         event_bus_name=_text(env, Env.EVENT_BUS_NAME),
         sender_email=_sender(env),
         storefront_url=_text(env, Env.STOREFRONT_URL),
+        back_office_api_key_parameter=_text(env, Env.BACK_OFFICE_API_KEY_PARAMETER),
+        back_office_api_key_id=_text(env, Env.BACK_OFFICE_API_KEY_ID),
     )
 
 

@@ -348,6 +348,11 @@ class Env(StrEnum):
     # The storefront's Stripe.js settings (GET /api/storefront-config): the publishable key (plain
     # stack config) and, locally only, where Stripe.js is loaded from (default STRIPE_JS_URL).
     STRIPE_PUBLISHABLE_KEY = "STRIPE_PUBLISHABLE_KEY"
+    # The back office on API Gateway (ARCHITECTURE.md "Admin and staff"): the name of the SSM
+    # SecureString holding the back-office API key's value (the authorizer reads it), and that key's
+    # id (the API function: a request API Gateway metered on it was admitted by a token, not a key).
+    BACK_OFFICE_API_KEY_PARAMETER = "BACK_OFFICE_API_KEY_PARAMETER"
+    BACK_OFFICE_API_KEY_ID = "BACK_OFFICE_API_KEY_ID"
     STRIPE_JS_URL = "STRIPE_JS_URL"
     # Events and e-mail (issue 14): the bus the relay publishes to; the notifier's SES sender.
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
@@ -435,6 +440,15 @@ TABLES: tuple[TableSpec, ...] = (SESSIONS_TABLE, CACHE_TABLE, IDEMPOTENCY_TABLE)
 Access = Literal["public", "customer", "admin", "staff"]
 BACK_OFFICE_ACCESS: tuple[Access, ...] = ("admin", "staff")
 
+# What API Gateway's back-office authorizer (shop.auth.authorizer) puts in ``requestContext.authorizer``:
+# which credential admitted the caller (a client cannot write requestContext), and for a token the
+# caller's ``sub`` and groups (comma-separated: authorizer context values are strings).
+AUTHORIZER_ADMITTED_BY = "admittedBy"
+ADMITTED_BY_API_KEY = "api_key"
+ADMITTED_BY_TOKEN = "id_token"
+AUTHORIZER_SUB = "sub"
+AUTHORIZER_GROUPS = "groups"
+
 # Cognito groups with a meaning to the API: admin may do every admin operation, staff may fulfil
 # orders but not change the catalog or prices.
 ADMIN_GROUP = "admin"
@@ -481,6 +495,15 @@ class Route:
 def is_back_office(route: Route) -> bool:
     """An admin or staff route: API key (API Gateway) or a token with the group (every entry point)."""
     return route.access in BACK_OFFICE_ACCESS
+
+
+def back_office_route(method: str, resource: str) -> Route | None:
+    """The back-office route declared for ``method`` on the API Gateway resource path ``resource``
+    (``/api/admin/products/{product_id}``), or None."""
+    for route in ROUTES:
+        if route.method == method and route.path == resource and is_back_office(route):
+            return route
+    return None
 
 
 def served_behind_cloudfront(route: Route) -> bool:

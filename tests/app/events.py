@@ -82,6 +82,8 @@ def rest_event(
                 "user": None,
                 "userArn": None,
             },
+            # What the back-office authorizer (shop.auth.authorizer) says when it admitted a key.
+            **({"authorizer": {"admittedBy": "api_key", "principalId": "api-key"}} if api_key else {}),
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "apiId": "abc123",
         },

@@ -53,6 +53,8 @@ EXPECTED_OUTPUTS = (
     "apiUrl",
     "apiStage",
     "apiKeyId",
+    "backOfficeApiKeyId",
+    "authorizerFunctionName",
     "apiAccessLogGroupName",
     "albDnsName",
     "cloudfrontDistributionId",
@@ -147,11 +149,14 @@ def test_identifiers_have_their_aws_shapes(program: Program) -> None:
 
 
 def test_no_output_carries_a_secret(program: Program) -> None:
-    """The API key's value and the database password stay out of the outputs (ids and ARNs only)."""
-    key = program.one("aws:apigateway/apiKey:ApiKey")
+    """The API keys' values (partner, back office) and the database password stay out of the outputs
+    (ids and ARNs only)."""
+    keys = program.of_type("aws:apigateway/apiKey:ApiKey")
+    assert {key.name for key in keys} == {"partner", "backoffice"}
     values = [str(v) for v in program.outputs.values()]
-    secret_value = key.outputs.get("value")
-    assert secret_value and all(secret_value not in v for v in values)
+    for key in keys:
+        secret_value = key.outputs.get("value")
+        assert secret_value and all(secret_value not in v for v in values), key.name
     assert not any(
         "password" in name.lower() or ("secret" in name.lower() and "Arn" not in name) for name in program.outputs
     )

@@ -104,8 +104,18 @@ def test_the_api_answers_through_api_gateway(outputs: Outputs, http: requests.Se
 
 def test_admin_routes_need_the_api_key(outputs: Outputs, http: requests.Session, api_key: str) -> None:
     api = _base(outputs.need("apiUrl"))
+    # No credential: the back-office authorizer's 401; a key API Gateway does not know: its 403.
     without = http.put(f"{api}/api/admin/products/does-not-exist/stock", json={"stock": 1})
-    assert without.status_code == 403
+    assert without.status_code == 401
+    assert without.json()["error"]["code"] == "unauthorized"
+    unknown = http.put(
+        f"{api}/api/admin/products/{uuid.uuid4()}/stock", json={"stock": 1}, headers={API_KEY_HEADER: "x" * 40}
+    )
+    assert unknown.status_code == 403
+    forged = http.put(
+        f"{api}/api/admin/products/{uuid.uuid4()}/stock", json={"stock": 1}, headers={"X-Id-Token": "a.b.c"}
+    )
+    assert forged.status_code == 401
     with_key = http.put(
         f"{api}/api/admin/products/{uuid.uuid4()}/stock", json={"stock": 1}, headers={API_KEY_HEADER: api_key}
     )

@@ -1,13 +1,13 @@
 """The back office: products, stock and orders (admin and staff routes, both entry points).
 
 Who may call is declared once per route (``shop.declarations.ROUTES``, access ``admin`` or
-``staff``) and checked by :func:`authorize` before the domain call: an API Gateway event whose
-method required the partner API key (API Gateway validated it and names it in
-``requestContext.identity``), or, on every entry point, a Cognito ID token in ``X-Id-Token`` that
-the function verifies itself and whose groups include one of ``ACCESS_GROUPS[access]``: no token
-401, a token without the group 403. An ALB event never carries an API-key identity (the ALB sets
-no such field and a client cannot write ``requestContext``), so the API key is honoured on API
-Gateway only.
+``staff``) and checked by :func:`authorize` before the domain call: an API Gateway event that the
+back-office authorizer admitted by a partner API key (API Gateway validated it and names it in
+``requestContext.identity``; see :func:`has_api_key`), or, on every entry point, a Cognito ID
+token in ``X-Id-Token`` that the function verifies itself and whose groups include one of
+``ACCESS_GROUPS[access]``: no token 401, a token without the group 403. An ALB event never
+carries an API-key identity (the ALB sets no such field and a client cannot write
+``requestContext``), so the API key is honoured on API Gateway only.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from shop.api.models import (
 )
 from shop.api.routes import new_router, path, route
 from shop.auth.requests import require_group
-from shop.declarations import ACCESS_GROUPS, IDEMPOTENCY_HEADER
+from shop.declarations import ACCESS_GROUPS, ADMITTED_BY_API_KEY, AUTHORIZER_ADMITTED_BY, IDEMPOTENCY_HEADER
 from shop.domain import admin, back_office, fulfilment
 from shop.domain import payments as order_payments
 
@@ -42,10 +42,23 @@ router = new_router()
 
 
 def has_api_key(raw_event: dict[str, object]) -> bool:
-    """Whether API Gateway validated the partner API key for this request (REST events only)."""
+    """Whether a *partner* API key admitted this request (API Gateway REST events only).
+
+    All three must hold: API Gateway validated a key (``requestContext.identity.apiKeyId``), the
+    back-office authorizer admitted the caller by that key (``requestContext.authorizer``'s
+    ``admittedBy`` is ``api_key``: a client cannot write ``requestContext``), and the key is not
+    the back-office key (``BACK_OFFICE_API_KEY_ID``), which API Gateway meters token callers on.
+    A token-only caller so never gets partner powers: it needs its token and group here too."""
+    from shop.config import settings
+
     context = raw_event.get("requestContext")
-    identity = context.get("identity") if isinstance(context, dict) else None
-    return isinstance(identity, dict) and bool(identity.get("apiKeyId") or identity.get("apiKey"))
+    if not isinstance(context, dict):
+        return False
+    identity, authorizer = context.get("identity"), context.get("authorizer")
+    key_id = identity.get("apiKeyId") if isinstance(identity, dict) else None
+    if not isinstance(key_id, str) or not key_id or key_id == settings().back_office_api_key_id:
+        return False
+    return isinstance(authorizer, dict) and authorizer.get(AUTHORIZER_ADMITTED_BY) == ADMITTED_BY_API_KEY
 
 
 def authorize(operation: str) -> None:
