@@ -266,3 +266,45 @@ def test_merge_needs_a_valid_token_and_a_valid_body(
         assert reply.status == 422 and reply.error_code == "validation_error", body
     # Nothing was merged by any of it.
     assert _lines(api("GET", f"/api/carts/{anonymous}").body) == {shop["MUG-001"]["id"]: 1}
+
+
+def test_a_replayed_merge_never_answers_a_cart_that_does_not_show_the_merge_yet(
+    api: Call, accounts: UserPoolHandle, shop: dict[str, dict[str, Any]]
+) -> None:
+    """A replay reads the customer's cart until its rev reaches the one the merge wrote (recorded on
+    the merged cart): a read that does not show the merge yet (read-committed per item, or moto
+    applying a transaction item by item) is retried, then answered 409, never returned stale."""
+    from shop.aws import dynamodb
+    from shop.config import settings
+    from shop.declarations import SESSIONS_TABLE
+    from shop.domain import carts
+
+    mug = shop["MUG-001"]["id"]
+    token = sign_up(accounts)
+    mine = _customer_cart(api, token, {mug: 1})
+    anonymous = _cart(api, {mug: 2})
+    assert api("POST", MERGE, body={"cart_id": anonymous}, headers=bearer(token)).status == 200
+    merged = carts.read(anonymous, consistent=True)
+    assert merged is not None and merged.merged_into == mine and merged.merged_rev is not None
+    # The customer's cart as a read from before the merge's write would show it: rev and lines.
+    table = settings().table(SESSIONS_TABLE)
+    key = {SESSIONS_TABLE.hash_key.name: {"S": mine}}
+    dynamodb().update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #rev = :old, #items = :items",
+        ExpressionAttributeNames={"#rev": carts.REV, "#items": "items"},
+        ExpressionAttributeValues={":old": {"N": str(merged.merged_rev - 1)}, ":items": {"M": {mug: {"N": "1"}}}},
+    )
+    stale = api("POST", MERGE, body={"cart_id": anonymous}, headers=bearer(token))
+    assert (stale.status, stale.error_code) == (409, "conflict"), stale.body
+    # Once the cart shows the merge, the replay answers it.
+    dynamodb().update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #rev = :rev, #items = :items",
+        ExpressionAttributeNames={"#rev": carts.REV, "#items": "items"},
+        ExpressionAttributeValues={":rev": {"N": str(merged.merged_rev)}, ":items": {"M": {mug: {"N": "3"}}}},
+    )
+    replay = api("POST", MERGE, body={"cart_id": anonymous}, headers=bearer(token))
+    assert replay.status == 200 and _lines(replay.body) == {mug: 3}

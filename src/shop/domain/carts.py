@@ -28,8 +28,9 @@ _KEY = SESSIONS_TABLE.hash_key.name
 _TTL = SESSIONS_TABLE.ttl_attribute or "expires_at"
 _CART_ID = re.compile(CART_ID_PATTERN)
 # Attributes besides the key, items and TTL: the change counter, the owning customer's sub (carts
-# created for a signed-in customer) and, once merged, the cart it went into.
-REV, OWNER, MERGED_INTO = "rev", "customer_sub", "merged_into"
+# created for a signed-in customer) and, once merged, the cart it went into and that cart's ``rev``
+# right after the merge (a replay waits until a read of it shows at least that).
+REV, OWNER, MERGED_INTO, MERGED_REV = "rev", "customer_sub", "merged_into", "merged_rev"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class CartContents:
     rev: int = 0
     owner: str | None = None
     merged_into: str | None = None
+    merged_rev: int | None = None
 
 
 def _ttl() -> int:
@@ -69,6 +71,7 @@ def _parse(cart_id: str, item: dict[str, Any]) -> CartContents:
         rev=int(item[REV]["N"]) if REV in item else 0,
         owner=item[OWNER]["S"] if OWNER in item else None,
         merged_into=item[MERGED_INTO]["S"] if MERGED_INTO in item else None,
+        merged_rev=int(item[MERGED_REV]["N"]) if MERGED_REV in item else None,
     )
 
 

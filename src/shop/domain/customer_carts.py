@@ -21,6 +21,7 @@ customer's cart and returns that cart unchanged. The mark lives as long as the c
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any, Literal
 
 from shop.api import observability as obs
@@ -36,6 +37,9 @@ POINTER_PREFIX = "customer#"
 # token, and every sign-in (a merge) refreshes it.
 POINTER_TTL_SECONDS = REFRESH_TOKEN_DAYS * 24 * 3600 + CART_TTL_SECONDS
 MERGE_ATTEMPTS = 4
+# A replayed merge's reads of the customer's cart until they show the merge (0.05 + 0.1 + ... s).
+REPLAY_READS = 5
+REPLAY_READ_PAUSE_SECONDS = 0.05
 _KEY = SESSIONS_TABLE.hash_key.name
 _TTL = SESSIONS_TABLE.ttl_attribute or "expires_at"
 
@@ -173,11 +177,12 @@ def _write_merge(target: carts.CartContents, source: carts.CartContents, merged:
                 "Update": {
                     "TableName": _table(),
                     "Key": {_KEY: {"S": source.cart_id}},
-                    "UpdateExpression": "SET #merged = :into, #rev = :next",
+                    "UpdateExpression": "SET #merged = :into, #merged_rev = :into_rev, #rev = :next",
                     "ConditionExpression": _rev_condition(":rev", source),
-                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeNames": {**names, "#merged_rev": carts.MERGED_REV},
                     "ExpressionAttributeValues": {
                         ":into": {"S": target.cart_id},
+                        ":into_rev": {"N": str(target.rev + 1)},
                         ":rev": {"N": str(source.rev)},
                         ":next": {"N": str(source.rev + 1)},
                         ":now": {"N": str(now())},
@@ -202,6 +207,20 @@ def _refresh_pointer(sub: str, cart_id: str) -> None:
         )
 
 
+def _merged_target(cart_id: str, merged_rev: int | None) -> carts.CartContents:
+    """The customer's cart as the merge left it or later. A read right after another request's merge
+    may not show that merge's write to this cart yet, though it shows the mark on the merged cart:
+    DynamoDB reads outside a transaction are read-committed per item, not a snapshot of both (and
+    moto applies a transaction's items one by one). So read until the cart's ``rev`` has reached
+    the one the merge wrote, briefly; then the caller is told to retry."""
+    for attempt in range(REPLAY_READS):
+        current = carts.load(cart_id, consistent=True)
+        if merged_rev is None or current.rev >= merged_rev:
+            return current
+        time.sleep(REPLAY_READ_PAUSE_SECONDS * (attempt + 1))
+    raise ConflictError("the cart is being merged; retry", {"cart_id": cart_id})
+
+
 def merge(identity: Identity, source_id: str | None) -> MergedCart:
     """The customer's cart, with the cart ``source_id`` merged into it once (see the module doc)."""
     not_found = NotFoundError("cart not found or expired", {"cart_id": (source_id or "")[: carts.MAX_CART_ID_LENGTH]})
@@ -218,8 +237,7 @@ def merge(identity: Identity, source_id: str | None) -> MergedCart:
             if source.merged_into != target.cart_id:
                 raise not_found  # merged elsewhere: nothing of it is left to merge
             obs.logger().info("cart merge replayed", extra={"cart_id": target.cart_id})
-            # Read again: the merge may have committed after ``target`` was read.
-            return MergedCart(**carts.view(carts.load(target.cart_id, consistent=True)).model_dump())
+            return MergedCart(**carts.view(_merged_target(target.cart_id, source.merged_rev)).model_dump())
         merged, adjusted = combine(target.items, source.items, _stock([*source.items, *target.items]))
         try:
             _write_merge(target, source, merged)
