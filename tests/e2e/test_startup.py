@@ -68,16 +68,29 @@ def test_the_moto_setup_steps_run_at_once_after_moto_listens(tmp_path: Path) -> 
         assert platform.stop() == 0, platform.output()
 
 
-def test_moto_is_a_child_that_dies_with_a_killed_platform(tmp_path: Path) -> None:
+def test_moto_localstripe_and_the_workers_die_with_a_killed_platform(tmp_path: Path) -> None:
     platform = LocalPlatform(tmp_path / "data").start()
     assert platform.process is not None
-    (moto,) = [pid for pid, command in children(platform.process.pid).items() if "shop.local.moto_server" in command]
+    kids = children(platform.process.pid)
+    watched = {
+        name: [pid for pid, command in kids.items() if marker in command]
+        for name, marker in (
+            ("moto", "shop.local.moto_server"),
+            ("localstripe", "shop.local.localstripe_server"),
+            ("forkserver", "forkserver"),
+        )
+    }
+    assert all(len(pids) == 1 for pids in watched.values()), (watched, kids)
+    workers = set(children(watched["forkserver"][0]))
+    assert workers, "no warm API worker under the forkserver"
     platform.process.send_signal(signal.SIGKILL)
     platform.process.wait(timeout=30)
     deadline = time.monotonic() + 20
-    while alive(moto) and time.monotonic() < deadline:
+    left = {name: [p for p in pids if alive(p)] for name, pids in {**watched, "workers": list(workers)}.items()}
+    while any(left.values()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not alive(moto), "the moto server outlived the platform"
+        left = {name: [p for p in pids if alive(p)] for name, pids in left.items()}
+    assert not any(left.values()), f"outlived the platform: {left}"
 
 
 def test_workers_start_one_per_core_and_stay_within_the_limit(tmp_path: Path) -> None:

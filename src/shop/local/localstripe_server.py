@@ -25,6 +25,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from shop.local.lifeline import die_with_parent
+
 EXTENSION = Path(__file__).with_name("localstripe_confirm.js")
 _BROWSER_CONFIRM = re.compile(r"^/v1/payment_intents/(pi_\w+)/confirm$")
 
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state", type=Path, help="file the objects are kept in (default: memory only)")
     args = parser.parse_args(argv)
+    die_with_parent()  # a SIGKILL of the platform must not leave localstripe listening
 
     import logging
 

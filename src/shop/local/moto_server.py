@@ -13,30 +13,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import importlib
 import logging
 import os
 import signal
 import sys
 
+from shop.local.lifeline import die_with_parent
+
 # Loaded right after the server listens (in this order: what the start-up needs first).
 WARM_BACKENDS = ("moto.dynamodb.models", "moto.cognitoidp.models", "moto.ssm.models")
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shop.local.moto_server")
     parser.add_argument("--parent", type=int, help="exit if this process is gone (the platform's PID)")
     args = parser.parse_args(argv)
-    _die_with_parent()
-    if args.parent is not None and os.getppid() != args.parent:
-        sys.exit(1)  # the parent died before PR_SET_PDEATHSIG was armed
+    die_with_parent(args.parent)
 
     # SIGTERM keeps its default action (the state is in memory: nothing to flush). Ctrl-C in a
     # terminal reaches the whole process group: the platform saves the DynamoDB items from this

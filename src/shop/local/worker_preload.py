@@ -9,6 +9,11 @@ from __future__ import annotations
 import contextlib
 
 from shop.api import handler
+from shop.local.lifeline import die_with_parent
+
+# This runs in the forkserver itself: it goes when the platform goes (and each worker when the
+# forkserver goes: shop.local.workers).
+die_with_parent()
 
 # A malformed setting fails each worker's own start instead (with the error), not the forkserver.
 with contextlib.suppress(Exception):

@@ -54,6 +54,9 @@ def _initialise(environment: dict[str, str]) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops the pool
+    from shop.local.lifeline import die_with_parent
+
+    die_with_parent()  # the forkserver: it goes when the platform goes, and so does this worker
     os.environ.update(environment)
     from shop import config
     from shop.api import handler
