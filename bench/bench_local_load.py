@@ -40,6 +40,16 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 3.0
 
 
+# Checkout needs a shipping address (a flat rate per country zone).
+ADDRESS = {
+    "name": "Bench Shopper",
+    "line1": "1 Load Street",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+
+
 def _request(port: int, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -75,7 +85,8 @@ def _session(port: int, products: list[str], record: list[tuple[str, float, int]
     if status != 200:
         return
     timed("cart", "GET", f"/api/carts/{cart}")
-    timed("checkout", "POST", "/api/checkout", {"cart_id": cart, "email": f"bench-{uuid.uuid4().hex[:8]}@example.com"})
+    body = {"cart_id": cart, "email": f"bench-{uuid.uuid4().hex[:8]}@example.com", "shipping_address": ADDRESS}
+    timed("checkout", "POST", "/api/checkout", body)
 
 
 def _client_process(port: int, products: list[str], threads: int, seconds: float, out: Any) -> None:
