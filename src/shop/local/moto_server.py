@@ -47,9 +47,10 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
     # Cognito as the storefront needs it: a confirmed sign-up verifies the address (before any
     # request can confirm one: the platform is not ready until its setup steps ran).
-    from shop.local.services import confirm_sign_up_like_cognito
+    from shop.local.services import confirm_sign_up_like_cognito, isolate_dynamodb_transactions
 
     confirm_sign_up_like_cognito()
+    isolate_dynamodb_transactions()
     for module in WARM_BACKENDS:
         with contextlib.suppress(Exception):
             importlib.import_module(module)

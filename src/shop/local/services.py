@@ -347,6 +347,7 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
     # werkzeug logs every request at INFO; keep the local platform's output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     confirm_sign_up_like_cognito()
+    isolate_dynamodb_transactions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -649,6 +650,47 @@ class UserPoolHandle:
             Env.COGNITO_ISSUER: self.issuer,
             "AWS_ENDPOINT_URL_COGNITO_IDP": self.endpoint_url,
         }
+
+
+# DynamoDB item operations moto serves, made to run one at a time (isolate_dynamodb_transactions).
+_DYNAMODB_ITEM_OPERATIONS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_get_item",
+    "query",
+    "scan",
+)
+
+
+def isolate_dynamodb_transactions() -> None:
+    """Give moto's DynamoDB the isolation DynamoDB has. moto applies a transaction item by item on the
+    live table and, when a condition fails, puts back a copy of the whole table taken before it: a
+    concurrent request can see half a transaction, and a failed one can undo another's committed
+    write. DynamoDB serialises transactions against the items they touch, so the shop relies on
+    that (the cart merge); here every item operation takes one lock. Idempotent; this process's
+    moto only."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_shop_isolated", False):
+        return
+    lock = threading.RLock()
+
+    def serialised(method: Any) -> Any:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    for name in _DYNAMODB_ITEM_OPERATIONS:
+        setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend._shop_isolated = True  # type: ignore[attr-defined]
 
 
 def confirm_sign_up_like_cognito() -> None:
