@@ -103,7 +103,7 @@ def test_workers_start_one_per_core_and_stay_within_the_limit(tmp_path: Path) ->
         # Wait for the banner, not by polling HTTP: requests queued before "ready" would make the
         # pool grow (as any burst does) and hide how many workers the start itself made.
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while "shop ready" not in platform.output():
+        while "Ctrl-C to stop." not in platform.output():  # the banner's last line
             assert platform.process.poll() is None and time.monotonic() < deadline, platform.output()
             time.sleep(0.1)
         assert f"{min(WARM_WORKERS, limit)} API worker process(es) warm, up to {limit} on demand" in platform.output()
