@@ -1,6 +1,7 @@
 """What every Lambda function of the platform shares: its log group, a Lambda-trusted role, the
 policy statements a VPC function needs (own log group, ENIs, the database through RDS Proxy or the cluster), its
-VPC attachment, and the environment through which it finds the database.
+VPC attachment, and the environment through which it finds the database; for the functions that run one
+command of the API image, the function itself and the EventBridge Scheduler schedule that invokes one.
 
 Components (the API function, the migration function) import from here, never from each other.
 """
@@ -14,7 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam import service_trust_policy
+from infra.iam import policy_document, service_trust_policy
+from infra.settings import Settings
 from shop.declarations import DB_NAME, DB_PORT, Env
 
 # What a VPC-attached function's role needs to manage its ENIs (the actions of
@@ -155,6 +157,21 @@ def function_role(logical: str, role_name: str, opts: pulumi.ResourceOptions) ->
     )
 
 
+def function_role_and_log_group(
+    logical: str,
+    function_name: str,
+    settings: Settings,
+    key_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.cloudwatch.LogGroup, aws.iam.Role]:
+    """A function's log group (``logical``, the stack's retention, encrypted with ``key_arn``) and its
+    Lambda-trusted role (``logical``, named ``<logical>-function``); the caller grants the role its
+    least-privilege inline policy. ``opts`` carries the parent."""
+    log_group = function_log_group(logical, function_name, settings.profile.log_retention_days, key_arn, opts)
+    role = function_role(logical, settings.name(f"{logical}-function"), opts)
+    return log_group, role
+
+
 @dataclass(frozen=True)
 class SecureParameter:
     """An SSM SecureString parameter a function reads at call time: its name (for the environment)
@@ -228,3 +245,46 @@ def image_command_function(
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
         opts=opts,
     )
+
+
+def function_schedule(
+    logical: str,
+    *,
+    schedule_name: str,
+    role_name: str,
+    schedule_expression: str,
+    function_arn: pulumi.Input[str],
+    invoke_sid: str,
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.iam.Role, aws.scheduler.Schedule]:
+    """An EventBridge Scheduler schedule (``logical``) that invokes one function on
+    ``schedule_expression``, with no flexible window and no retries (the next run is the retry), and
+    its own role (``<logical>-schedule``, with the policy of that name) that may invoke exactly that
+    function. ``opts`` carries the parent; the schedule also waits for the policy."""
+    role = aws.iam.Role(
+        f"{logical}-schedule",
+        name=role_name,
+        assume_role_policy=service_trust_policy("scheduler.amazonaws.com"),
+        opts=opts,
+    )
+    invoke = aws.iam.RolePolicy(
+        f"{logical}-schedule",
+        role=role.id,
+        policy=policy_document(
+            {"Sid": invoke_sid, "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}
+        ),
+        opts=opts,
+    )
+    schedule = aws.scheduler.Schedule(
+        logical,
+        name=schedule_name,
+        schedule_expression=schedule_expression,
+        flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+        target=aws.scheduler.ScheduleTargetArgs(
+            arn=function_arn,
+            role_arn=role.arn,
+            retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(maximum_retry_attempts=0),
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[invoke])),
+    )
+    return role, schedule

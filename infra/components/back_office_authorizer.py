@@ -27,8 +27,7 @@ from infra.iam import policy_document
 from infra.lambda_helpers import (
     CommandFunctionSpec,
     SecureParameter,
-    function_log_group,
-    function_role,
+    function_role_and_log_group,
     image_command_function,
     own_log_group_statement,
     parameter_read_statements,
@@ -72,10 +71,9 @@ class BackOfficeAuthorizer(pulumi.ComponentResource):
 
     def _role_and_logs(self, function_name: str) -> aws.iam.RolePolicy:
         args = self._args
-        self.log_group = function_log_group(
-            "authorizer", function_name, args.settings.profile.log_retention_days, args.key_arn, self._child
+        self.log_group, self.role = function_role_and_log_group(
+            "authorizer", function_name, args.settings, args.key_arn, self._child
         )
-        self.role = function_role("authorizer", args.settings.name("authorizer-function"), self._child)
         return aws.iam.RolePolicy(
             "authorizer",
             role=self.role.id,

@@ -32,8 +32,7 @@ from infra.lambda_helpers import (
     FunctionNetwork,
     database_environment,
     database_statements,
-    function_log_group,
-    function_role,
+    function_role_and_log_group,
     image_command_function,
     network_interfaces_statement,
     own_log_group_statement,
@@ -90,10 +89,9 @@ class Migrations(pulumi.ComponentResource):
 
     def _role_and_logs(self, function_name: str) -> aws.iam.RolePolicy:
         settings = self._args.settings
-        self.log_group = function_log_group(
-            "migrate", function_name, settings.profile.log_retention_days, self._args.key_arn, self._child
+        self.log_group, self.role = function_role_and_log_group(
+            "migrate", function_name, settings, self._args.key_arn, self._child
         )
-        self.role = function_role("migrate", settings.name("migrate-function"), self._child)
         # The database (as the master user), its log group and its network interfaces: no tables, no X-Ray.
         return aws.iam.RolePolicy(
             "migrate",

@@ -34,8 +34,7 @@ from infra.lambda_helpers import (
     FunctionNetwork,
     database_environment,
     database_statements,
-    function_log_group,
-    function_role,
+    function_role_and_log_group,
     image_command_function,
     network_interfaces_statement,
     own_log_group_statement,
@@ -190,10 +189,9 @@ class Notifications(pulumi.ComponentResource):
 
     def _role_policy(self, function_name: str) -> aws.iam.RolePolicy:
         args = self._args
-        self.log_group = function_log_group(
-            "notifier", function_name, args.settings.profile.log_retention_days, args.key_arn, self._child
+        self.log_group, self.role = function_role_and_log_group(
+            "notifier", function_name, args.settings, args.key_arn, self._child
         )
-        self.role = function_role("notifier", args.settings.name("notifier-function"), self._child)
         region = args.settings.region
         return aws.iam.RolePolicy(
             "notifier",

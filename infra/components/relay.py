@@ -17,15 +17,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.iam import policy_document, service_trust_policy
+from infra.iam import policy_document
 from infra.lambda_helpers import (
     CommandFunctionSpec,
     DatabaseAccess,
     FunctionNetwork,
     database_environment,
     database_statements,
-    function_log_group,
-    function_role,
+    function_role_and_log_group,
+    function_schedule,
     image_command_function,
     network_interfaces_statement,
     own_log_group_statement,
@@ -73,10 +73,9 @@ class EventRelay(pulumi.ComponentResource):
 
     def _role_and_logs(self, function_name: str) -> aws.iam.RolePolicy:
         args = self._args
-        self.log_group = function_log_group(
-            "relay", function_name, args.settings.profile.log_retention_days, args.key_arn, self._child
+        self.log_group, self.role = function_role_and_log_group(
+            "relay", function_name, args.settings, args.key_arn, self._child
         )
-        self.role = function_role("relay", args.settings.name("relay-function"), self._child)
         return aws.iam.RolePolicy(
             "relay",
             role=self.role.id,
@@ -109,34 +108,12 @@ class EventRelay(pulumi.ComponentResource):
 
     def _schedule(self) -> None:
         settings = self._args.settings
-        self.scheduler_role = aws.iam.Role(
-            "relay-schedule",
-            name=settings.name("relay-schedule"),
-            assume_role_policy=service_trust_policy("scheduler.amazonaws.com"),
-            opts=self._child,
-        )
-        invoke = aws.iam.RolePolicy(
-            "relay-schedule",
-            role=self.scheduler_role.id,
-            policy=policy_document(
-                {
-                    "Sid": "InvokeRelay",
-                    "Effect": "Allow",
-                    "Action": "lambda:InvokeFunction",
-                    "Resource": self.function.arn,
-                }
-            ),
-            opts=self._child,
-        )
-        self.schedule = aws.scheduler.Schedule(
+        self.scheduler_role, self.schedule = function_schedule(
             "relay",
-            name=settings.name("relay"),
+            schedule_name=settings.name("relay"),
+            role_name=settings.name("relay-schedule"),
             schedule_expression=f"rate({RELAY_INTERVAL_SECONDS // 60} minute)",
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.function.arn,
-                role_arn=self.scheduler_role.arn,
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(maximum_retry_attempts=0),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[invoke]),
+            function_arn=self.function.arn,
+            invoke_sid="InvokeRelay",
+            opts=self._child,
         )
