@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from shop.db import migrate
 from shop.db.seed import seed
 from shop.local.services import PostgresHandle
 from tests.app.events import LambdaContext, alb_event, rest_event
@@ -104,6 +105,40 @@ def admin(shop: dict[str, dict[str, Any]]) -> Call:
         return rest_call(method, path, **kwargs)
 
     return call
+
+
+@pytest.fixture
+def scratch_db(request: pytest.FixtureRequest, postgres: PostgresHandle) -> Iterator[str]:
+    """An empty database on the session's server, named after the test module (``test_lifecycle``:
+    ``scratch_lifecycle``) and dropped afterwards: the URL to reach it."""
+    name = "scratch_" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    yield postgres.url_for(name)
+    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def schema_before(conn: psycopg.Connection[Any], version: int) -> str:
+    """Bring an empty database (``scratch_db``) to the schema as it was before migration ``version``,
+    each migration recorded as the runner records it, holding one product (X-1, 5 in stock at 1.00),
+    so that ``migrate.migrate`` then applies ``version`` onwards to a database with data. The
+    product's id."""
+    conn.execute(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    for m in migrate.available():
+        if m.version < version:
+            conn.execute(m.sql.encode())
+            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)", (m.version, m.name, m.checksum))
+    row = conn.execute(
+        "INSERT INTO products (sku, name, category, price_cents, stock) VALUES ('X-1', 'x', 'c', 100, 5)"
+        " RETURNING id::text"
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 @pytest.fixture

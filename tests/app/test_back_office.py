@@ -17,8 +17,8 @@ import pytest
 
 from shop.db import migrate
 from shop.declarations import IMAGE_MAX_BYTES, STAFF_GROUP, Env
-from shop.local.services import DynamoHandle, PostgresHandle, UserPoolHandle, ensure_media_bucket
-from tests.app.conftest import Call
+from shop.local.services import DynamoHandle, UserPoolHandle, ensure_media_bucket
+from tests.app.conftest import Call, schema_before
 from tests.app.events import ADDRESS
 from tests.app.test_customers import accounts, bearer, sign_in, sign_up, user_pool  # noqa: F401
 from tests.app.test_lifecycle import _force
@@ -267,31 +267,9 @@ def test_with_a_kms_key_the_policy_requires_it() -> None:
 # --------------------------------------------------------------------------- migration 0008
 
 
-@pytest.fixture
-def scratch_db(postgres: PostgresHandle) -> Iterator[str]:
-    name = "scratch_back_office"
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres.url_for(name)
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def test_migration_0008_on_a_database_with_data_and_the_app_role_may_use_it(scratch_db: str) -> None:
-    before = [m for m in migrate.available() if m.version < 8]
     with psycopg.connect(scratch_db, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in before:
-            conn.execute(m.sql.encode())
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)", (m.version, m.name, m.checksum))
-        product = conn.execute(
-            "INSERT INTO products (sku, name, category, price_cents, stock) VALUES ('X-1', 'x', 'c', 100, 5)"
-            " RETURNING id::text"
-        ).fetchone()[0]
+        product = schema_before(conn, 8)
     applied = migrate.migrate(scratch_db)
     assert "0008_back_office" in applied
     with psycopg.connect(scratch_db, autocommit=True) as conn:

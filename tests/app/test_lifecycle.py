@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -13,8 +12,7 @@ import pytest
 
 from shop.db import migrate
 from shop.declarations import ORDER_STATES, ORDER_TRANSITIONS
-from shop.local.services import PostgresHandle
-from tests.app.conftest import Call
+from tests.app.conftest import Call, schema_before
 from tests.app.events import ADDRESS
 
 
@@ -241,31 +239,9 @@ def test_expiry_cancels_old_pending_orders_and_releases_their_stock(
     assert _stock(db, jacket["id"]) == jacket["stock"] - 2
 
 
-@pytest.fixture
-def old_db(postgres: PostgresHandle) -> Iterator[str]:
-    name = "scratch_lifecycle"
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres.url_for(name)
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def test_migration_0004_moves_placed_orders_to_paid_on_a_database_with_orders(old_db: str) -> None:
-    before = [m for m in migrate.available() if m.version < 4]
-    with psycopg.connect(old_db, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in before:
-            conn.execute(m.sql.encode())
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s, %s)", (m.version, m.name, m.checksum))
-        product = conn.execute(
-            "INSERT INTO products (sku, name, category, price_cents, stock) VALUES ('X-1', 'x', 'c', 100, 5)"
-            " RETURNING id"
-        ).fetchone()[0]
+def test_migration_0004_moves_placed_orders_to_paid_on_a_database_with_orders(scratch_db: str) -> None:
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
+        product = schema_before(conn, 4)
         placed, cancelled = str(uuid.uuid4()), str(uuid.uuid4())
         for order_id, status in ((placed, "placed"), (cancelled, "cancelled")):
             conn.execute(
@@ -276,9 +252,9 @@ def test_migration_0004_moves_placed_orders_to_paid_on_a_database_with_orders(ol
                 "INSERT INTO order_lines VALUES (%s, 1, %s, 'x', 2, 100, 200)",
                 (order_id, product),
             )
-    applied = migrate.migrate(old_db)
+    applied = migrate.migrate(scratch_db)
     assert applied[0] == "0004_order_lifecycle_payments"
-    with psycopg.connect(old_db, autocommit=True) as conn:
+    with psycopg.connect(scratch_db, autocommit=True) as conn:
         statuses = dict(conn.execute("SELECT id::text, status FROM orders").fetchall())
         assert statuses == {placed: "paid", cancelled: "cancelled"}
         history = conn.execute("SELECT order_id::text, from_status, to_status, cause FROM order_history").fetchall()
