@@ -103,3 +103,29 @@ def test_lazy_builds_once_across_threads() -> None:
     assert shared.built
     shared.reset()
     assert not shared.built and shared() is not results[0] and len(calls) == 2
+
+
+def test_a_lazy_build_runs_with_the_cyclic_gc_paused_and_restores_it() -> None:
+    import gc
+
+    seen: list[bool] = []
+    inner = Lazy(lambda: seen.append(gc.isenabled()))
+    outer = Lazy(lambda: (seen.append(gc.isenabled()), inner(), seen.append(gc.isenabled())))
+
+    def failing() -> None:
+        seen.append(gc.isenabled())
+        raise RuntimeError("build failed")
+
+    assert gc.isenabled()
+    outer()
+    # Off in the outer build, in the nested one, and still off after the nested one returned.
+    assert seen == [False, False, False] and gc.isenabled()
+    with pytest.raises(RuntimeError):
+        Lazy(failing)()
+    assert seen[-1] is False and gc.isenabled()  # a failed build gives the collector back too
+    gc.disable()
+    try:
+        Lazy(lambda: None)()
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

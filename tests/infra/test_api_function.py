@@ -101,7 +101,10 @@ def test_dockerfile_uses_the_arm64_lambda_base_and_hash_checked_requirements() -
     (run,) = [i for i in instructions if i.startswith("RUN pip install")]
     assert "--require-hashes" in run and "-r /tmp/lambda.txt" in run and '--target "${LAMBDA_TASK_ROOT}"' in run
     assert "COPY requirements/lambda.txt /tmp/lambda.txt" in instructions
-    assert any(i.startswith("COPY src/shop ") for i in instructions)
+    (copy_index,) = [n for n, i in enumerate(instructions) if i.startswith("COPY src/shop ")]
+    # The shop is byte-compiled after it is copied (the task root is read-only at run time).
+    (compiled,) = [n for n, i in enumerate(instructions) if i.startswith("RUN python -m compileall")]
+    assert compiled > copy_index and instructions[compiled].endswith('"${LAMBDA_TASK_ROOT}/shop"')
     assert instructions[-1] == f'CMD ["{HANDLER}"]'
     # Every pinned requirement of the image carries a hash (pip refuses otherwise).
     lock = (ROOT / "requirements" / "lambda.txt").read_text()

@@ -59,13 +59,24 @@ Cents = Annotated[int, Field(ge=0, le=100_000_000), _JSON_INTEGER]
 Stock = Annotated[int, Field(ge=0, le=1_000_000), _JSON_INTEGER]
 
 
-class _Request(BaseModel):
+class _Model(BaseModel):
+    """Every body's base: its validator and serializer are built on first use, not at import.
+
+    A cold start imports all of these models but a first request needs two or three of them; building
+    the rest (pydantic's core schema of each class) was the largest share of importing this module.
+    Subclasses' ``model_config`` merges with this one, so they stay deferred.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Request(_Model):
     """Strict: JSON types as declared (``true`` is not 1, ``"1"`` is not 1), no unknown fields."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class Health(BaseModel):
+class Health(_Model):
     status: Literal["ok"] = "ok"
 
 
@@ -73,7 +84,7 @@ class DeepHealth(Health):
     checks: dict[str, Literal["ok"]] = Field(description="each backing store probed: database, dynamodb")
 
 
-class Product(BaseModel):
+class Product(_Model):
     id: str
     sku: str
     name: str
@@ -87,17 +98,17 @@ class Product(BaseModel):
     archived: bool = Field(default=False, description="hidden from the storefront and not for sale")
 
 
-class ProductList(BaseModel):
+class ProductList(_Model):
     items: list[Product]
     next_cursor: str | None = Field(default=None, description="pass as cursor for the next page; null on the last")
 
 
-class CategoryCount(BaseModel):
+class CategoryCount(_Model):
     category: str
     count: int = Field(description="products listed in the category")
 
 
-class CategoryList(BaseModel):
+class CategoryList(_Model):
     items: list[CategoryCount]
 
 
@@ -145,7 +156,7 @@ class CartItemUpdate(_Request):
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), _JSON_INTEGER]
 
 
-class _Line(BaseModel):
+class _Line(_Model):
     product_id: str
     name: str
     quantity: int
@@ -157,7 +168,7 @@ class CartLine(_Line):
     pass  # lines at the current catalog price
 
 
-class Cart(BaseModel):
+class Cart(_Model):
     cart_id: str
     items: list[CartLine]
     total_cents: int
@@ -188,7 +199,7 @@ class CartMerge(_Request):
         return value
 
 
-class CartAdjustment(BaseModel):
+class CartAdjustment(_Model):
     """A line of the merged cart that holds less than the two carts together asked for."""
 
     product_id: str
@@ -242,7 +253,7 @@ class CheckoutRequest(_Request):
         return value
 
 
-class ShippingZone(BaseModel):
+class ShippingZone(_Model):
     zone: str
     name: str
     rate_cents: int
@@ -250,7 +261,7 @@ class ShippingZone(BaseModel):
     countries: list[str]
 
 
-class ShippingRates(BaseModel):
+class ShippingRates(_Model):
     zones: list[ShippingZone]
 
 
@@ -267,7 +278,7 @@ class RefundRequest(_Request):
     amount_cents: Annotated[int | None, Field(ge=1, le=100_000_000)] = None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(_Model):
     from_status: str | None = Field(description="null for the order's creation")
     to_status: OrderStatus
     cause: str = Field(description="checkout, shopper, admin, expiry, or stripe:<event id>")
@@ -278,7 +289,7 @@ class OrderLine(_Line):
     pass  # lines at the price taken at checkout
 
 
-class Order(BaseModel):
+class Order(_Model):
     order_id: str
     status: OrderStatus
     email: str
@@ -302,14 +313,14 @@ class PlacedOrder(Order):
     )
 
 
-class StripeBrowserConfig(BaseModel):
+class StripeBrowserConfig(_Model):
     publishable_key: str | None = Field(
         description="the Stripe publishable key (pk_test_/pk_live_) for Stripe.js; null when not configured"
     )
     js_url: str = Field(description="where to load Stripe.js from (Stripe's, or localstripe's stand-in locally)")
 
 
-class CognitoBrowserConfig(BaseModel):
+class CognitoBrowserConfig(_Model):
     """The customer user pool's public settings; every value null when no pool is configured."""
 
     region: str | None = Field(description="the user pool's AWS region")
@@ -320,19 +331,19 @@ class CognitoBrowserConfig(BaseModel):
     )
 
 
-class StorefrontConfig(BaseModel):
+class StorefrontConfig(_Model):
     """Public, non-secret settings the storefront's browser code needs (cacheable)."""
 
     stripe: StripeBrowserConfig
     cognito: CognitoBrowserConfig
 
 
-class WebhookReceipt(BaseModel):
+class WebhookReceipt(_Model):
     received: Literal[True] = True
     duplicate: bool = False
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(_Model):
     code: str
     message: str
     details: dict[str, Any] = Field(
@@ -340,11 +351,11 @@ class ErrorDetail(BaseModel):
     )
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Model):
     error: ErrorDetail
 
 
-class Me(BaseModel):
+class Me(_Model):
     """The signed-in customer, as the verified ID token says."""
 
     sub: str = Field(description="the Cognito user id: stable, never reassigned")
@@ -353,7 +364,7 @@ class Me(BaseModel):
     groups: list[str] = Field(description="Cognito groups (admin, staff), sorted")
 
 
-class OrderPage(BaseModel):
+class OrderPage(_Model):
     items: list[Order] = Field(description="newest first")
     next_cursor: str | None = None
 
@@ -361,12 +372,12 @@ class OrderPage(BaseModel):
 # --------------------------------------------------------------------------- back office
 
 
-class AdminOrderPage(BaseModel):
+class AdminOrderPage(_Model):
     items: list[Order] = Field(description="newest first")
     next_cursor: str | None = None
 
 
-class AdminProductPage(BaseModel):
+class AdminProductPage(_Model):
     items: list[Product] = Field(description="by name, archived ones included")
     next_cursor: str | None = None
 
@@ -375,7 +386,7 @@ class ImageUploadRequest(_Request):
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
 
 
-class ImageUpload(BaseModel):
+class ImageUpload(_Model):
     """A presigned S3 POST: send ``fields`` and then the file (form field ``file``) to ``url``."""
 
     url: str

@@ -32,8 +32,8 @@ def _metrics() -> Metrics:
 def _tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
-    # Only what we call: boto3/botocore (DynamoDB, RDS token). psycopg 3 is traced by hand.
-    return Tracer(service=settings().service_name, patch_modules=("boto3", "botocore"))
+    # Only what we call: botocore (every AWS client, shop.aws.client). psycopg 3 is traced by hand.
+    return Tracer(service=settings().service_name, patch_modules=("botocore",))
 
 
 logger: Lazy[Logger] = Lazy(_logger)
@@ -58,7 +58,7 @@ def tracer() -> Tracer | None:
     """The Tracer when tracing is on and this invocation is sampled, else None.
 
     Lambda's active tracing records the invocation's own segment without any SDK in the function;
-    the X-Ray SDK (and its patching of boto3) is only needed to add subsegments to a sampled trace,
+    the X-Ray SDK (and its patching of botocore) is only needed to add subsegments to a sampled trace,
     so it is imported on the first sampled invocation instead of on every cold start. Once loaded
     it stays loaded (the SDK itself skips unsampled invocations).
     """

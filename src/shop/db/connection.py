@@ -61,9 +61,9 @@ _token_cache: dict[tuple[str, int, str, str], tuple[str, float]] = {}
 
 
 def _rds_client() -> Any:
-    import boto3
+    from shop import aws
 
-    return boto3.client("rds", region_name=settings().database.region or None)
+    return aws.client("rds", region_name=settings().database.region or None)
 
 
 rds: Lazy[Any] = Lazy(_rds_client)

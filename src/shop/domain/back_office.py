@@ -183,17 +183,16 @@ def _s3() -> Any:
     URL names the bucket's regional endpoint, which the CSP's connect-src admits."""
     import os
 
-    import boto3
     from botocore.config import Config
 
-    from shop.aws import client_config
+    from shop.aws import client, client_config
 
     override = os.environ.get("AWS_ENDPOINT_URL_S3")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     config = client_config().merge(
         Config(signature_version="s3v4", s3={"addressing_style": "path" if override else "virtual"})
     )
-    return boto3.client("s3", config=config, endpoint_url=override or f"https://s3.{region}.amazonaws.com")
+    return client("s3", config=config, endpoint_url=override or f"https://s3.{region}.amazonaws.com")
 
 
 s3: Lazy[Any] = Lazy(_s3)

@@ -54,11 +54,9 @@ class UnsupportedEventError(ValueError):
 
 
 def _ses() -> Any:
-    import boto3
+    from shop.aws import client, client_config
 
-    from shop.aws import client_config
-
-    return boto3.client("ses", config=client_config())
+    return client("ses", config=client_config())
 
 
 ses: Lazy[Any] = Lazy(_ses)

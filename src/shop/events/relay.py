@@ -69,11 +69,9 @@ class BatchResult:
 
 def _events_client() -> Any:
     """EventBridge within a short budget (1 s connect, 2 s read, 2 attempts): the API waits on it."""
-    import boto3
+    from shop.aws import client, client_config
 
-    from shop.aws import client_config
-
-    return boto3.client("events", config=client_config())
+    return client("events", config=client_config())
 
 
 events_client: Lazy[Any] = Lazy(_events_client)

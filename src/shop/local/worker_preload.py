@@ -20,12 +20,13 @@ with contextlib.suppress(Exception):
     handler.resolvers()
 
 # What each worker's first DynamoDB and database calls would otherwise load: botocore's DynamoDB
-# service model (cached by boto3's default session; this throwaway client opens no connection)
-# and the PostgreSQL driver.
+# service model (cached by the function's one botocore session, shop.aws.session, which the workers
+# inherit; this throwaway client opens no connection) and the PostgreSQL driver.
 with contextlib.suppress(Exception):
-    import boto3
     import psycopg
     import psycopg.rows
 
-    boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    from shop import aws
+
+    aws.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     del psycopg
