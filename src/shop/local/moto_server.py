@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from moto.server import ThreadedMotoServer
 
+    from shop.local.services import cache_moto_dispatch
+
+    cache_moto_dispatch()
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(f"port {server.get_host_and_port()[1]}", flush=True)

@@ -348,6 +348,7 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     confirm_sign_up_like_cognito()
     isolate_dynamodb_transactions()
+    cache_moto_dispatch()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -691,6 +692,37 @@ def isolate_dynamodb_transactions() -> None:
     for name in _DYNAMODB_ITEM_OPERATIONS:
         setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
     DynamoDBBackend._shop_isolated = True  # type: ignore[attr-defined]
+
+
+# Hosts whose moto backend is remembered (cache_moto_dispatch); a bound, for odd Host headers.
+_DISPATCH_CACHE_SIZE = 1024
+
+
+def cache_moto_dispatch() -> None:
+    """Remember which moto backend serves a host. moto's server works it out again for every request,
+    under one lock for all of them: it lists moto's package directory (``os.listdir`` and an
+    ``isdir`` per entry, about 150 system calls) and then tries each backend's URL patterns. The
+    answer depends on the host alone (the moto package does not change while it runs), so it is
+    kept. Idempotent; this process's moto server only."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    if getattr(original, "_shop_cached", False):
+        return
+    known: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        # Called with the application's lock held (DomainDispatcherApplication.get_application).
+        try:
+            return known[host]
+        except KeyError:
+            backend = original(self, host)
+            if len(known) < _DISPATCH_CACHE_SIZE:
+                known[host] = backend
+            return backend
+
+    get_backend_for_host._shop_cached = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
 def confirm_sign_up_like_cognito() -> None:
