@@ -37,13 +37,12 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from moto.server import ThreadedMotoServer
-
+    from shop.local.moto_http import KeepAliveMotoServer
     from shop.local.services import cache_moto_dispatch
 
     cache_moto_dispatch()
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = KeepAliveMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(f"port {server.get_host_and_port()[1]}", flush=True)
     # Nothing reads stdout after the port line: keep a chatty library from filling the pipe.

@@ -342,14 +342,14 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
     """Start moto's threaded server on 127.0.0.1 (a free port when ``port`` is None)."""
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from shop.local.moto_http import KeepAliveMotoServer
 
     # werkzeug logs every request at INFO; keep the local platform's output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     confirm_sign_up_like_cognito()
     isolate_dynamodb_transactions()
     cache_moto_dispatch()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
+    server = KeepAliveMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
     return DynamoHandle(server=server, host=host, port=int(bound))

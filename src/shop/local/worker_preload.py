@@ -50,7 +50,9 @@ with contextlib.suppress(Exception):
     import boto3
 
     for service in SERVICE_MODELS:
-        boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        boto3.client(  # type: ignore[call-overload]
+            service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
 with contextlib.suppress(Exception):
     import stripe
 
