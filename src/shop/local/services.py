@@ -699,12 +699,28 @@ _DISPATCH_CACHE_SIZE = 1024
 
 
 def cache_moto_dispatch() -> None:
-    """Remember which moto backend serves a host. moto's server works it out again for every request,
-    under one lock for all of them: it lists moto's package directory (``os.listdir`` and an
-    ``isdir`` per entry, about 150 system calls) and then tries each backend's URL patterns. The
-    answer depends on the host alone (the moto package does not change while it runs), so it is
-    kept. Idempotent; this process's moto server only."""
+    """Remember two answers moto's server works out again for every request. Which backend serves a
+    host: under one lock for all requests, it lists moto's package directory (``os.listdir`` and an
+    ``isdir`` per entry, about 150 system calls) and then tries each backend's URL patterns; the
+    answer depends on the host alone (the moto package does not change while it runs). And the
+    method names of a service's response class (``inspect.getmembers`` over hundreds of
+    attributes), which depend on the class alone (nothing here patches those classes). Idempotent;
+    this process's moto server only."""
+    from moto.core import responses
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    names_of = responses.method_names_from_class  # type: ignore[attr-defined]
+    if not getattr(names_of, "_shop_cached", False):
+        method_names: dict[object, list[str]] = {}
+
+        def method_names_from_class(clazz: object) -> list[str]:
+            try:
+                return method_names[clazz]
+            except KeyError:
+                return method_names.setdefault(clazz, names_of(clazz))
+
+        method_names_from_class._shop_cached = True  # type: ignore[attr-defined]
+        responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
 
     original = DomainDispatcherApplication.get_backend_for_host
     if getattr(original, "_shop_cached", False):
