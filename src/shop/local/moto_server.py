@@ -38,9 +38,6 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     from shop.local.moto_http import KeepAliveMotoServer
-    from shop.local.services import cache_moto_dispatch
-
-    cache_moto_dispatch()
 
     server = KeepAliveMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -50,10 +47,12 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
     # Cognito as the storefront needs it: a confirmed sign-up verifies the address (before any
     # request can confirm one: the platform is not ready until its setup steps ran).
-    from shop.local.services import confirm_sign_up_like_cognito, isolate_dynamodb_transactions
+    from shop.local.services import cache_moto_dispatch, confirm_sign_up_like_cognito, isolate_dynamodb_transactions
 
     confirm_sign_up_like_cognito()
     isolate_dynamodb_transactions()
+    # After the port line: it imports moto's response machinery, which the start-up need not wait for.
+    cache_moto_dispatch()
     for module in WARM_BACKENDS:
         with contextlib.suppress(Exception):
             importlib.import_module(module)
