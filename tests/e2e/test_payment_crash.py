@@ -129,6 +129,12 @@ def test_a_payment_whose_webhook_died_with_the_platform_is_paid_after_the_restar
     recorded: dict[int, str] = {}
     proxy = HoldingProxy(first.url + STRIPE_WEBHOOK_PATH)
     try:
+        # The start-up replay (a thread, after "ready") must be done before the payment, or it may
+        # find the intent succeeded and pay the order itself, before the webhook this test holds.
+        deadline = time.monotonic() + 30
+        while "payment replay: pending orders checked at start" not in first.output():
+            assert time.monotonic() < deadline, first.output()
+            time.sleep(0.1)
         stripe_url, database_url = printed(first, "stripe"), printed(first, "postgres")
         catalog = api(first, "GET", "/api/products", params={"limit": 100}).json()["items"]
         product = next(p for p in catalog if p["stock"] >= 2)

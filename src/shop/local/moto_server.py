@@ -37,9 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from moto.server import ThreadedMotoServer
+    from shop.local.moto_http import KeepAliveMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = KeepAliveMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     print(f"port {server.get_host_and_port()[1]}", flush=True)
     # Nothing reads stdout after the port line: keep a chatty library from filling the pipe.
@@ -47,10 +47,12 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(devnull.fileno(), sys.stdout.fileno())
     # Cognito as the storefront needs it: a confirmed sign-up verifies the address (before any
     # request can confirm one: the platform is not ready until its setup steps ran).
-    from shop.local.services import confirm_sign_up_like_cognito, isolate_dynamodb_transactions
+    from shop.local.services import cache_moto_dispatch, confirm_sign_up_like_cognito, isolate_dynamodb_transactions
 
     confirm_sign_up_like_cognito()
     isolate_dynamodb_transactions()
+    # After the port line: it imports moto's response machinery, which the start-up need not wait for.
+    cache_moto_dispatch()
     for module in WARM_BACKENDS:
         with contextlib.suppress(Exception):
             importlib.import_module(module)

@@ -342,13 +342,14 @@ def start_dynamodb(port: int | None = None) -> DynamoHandle:
     """Start moto's threaded server on 127.0.0.1 (a free port when ``port`` is None)."""
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from shop.local.moto_http import KeepAliveMotoServer
 
     # werkzeug logs every request at INFO; keep the local platform's output readable.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     confirm_sign_up_like_cognito()
     isolate_dynamodb_transactions()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
+    cache_moto_dispatch()
+    server = KeepAliveMotoServer(ip_address="127.0.0.1", port=port or 0, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
     return DynamoHandle(server=server, host=host, port=int(bound))
@@ -691,6 +692,53 @@ def isolate_dynamodb_transactions() -> None:
     for name in _DYNAMODB_ITEM_OPERATIONS:
         setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
     DynamoDBBackend._shop_isolated = True  # type: ignore[attr-defined]
+
+
+# Hosts whose moto backend is remembered (cache_moto_dispatch); a bound, for odd Host headers.
+_DISPATCH_CACHE_SIZE = 1024
+
+
+def cache_moto_dispatch() -> None:
+    """Remember two answers moto's server works out again for every request. Which backend serves a
+    host: under one lock for all requests, it lists moto's package directory (``os.listdir`` and an
+    ``isdir`` per entry, about 150 system calls) and then tries each backend's URL patterns; the
+    answer depends on the host alone (the moto package does not change while it runs). And the
+    method names of a service's response class (``inspect.getmembers`` over hundreds of
+    attributes), which depend on the class alone (nothing here patches those classes). Idempotent;
+    this process's moto server only."""
+    from moto.core import responses
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    names_of = responses.method_names_from_class  # type: ignore[attr-defined]
+    if not getattr(names_of, "_shop_cached", False):
+        method_names: dict[object, list[str]] = {}
+
+        def method_names_from_class(clazz: object) -> list[str]:
+            try:
+                return method_names[clazz]
+            except KeyError:
+                return method_names.setdefault(clazz, names_of(clazz))
+
+        method_names_from_class._shop_cached = True  # type: ignore[attr-defined]
+        responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+
+    original = DomainDispatcherApplication.get_backend_for_host
+    if getattr(original, "_shop_cached", False):
+        return
+    known: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        # Called with the application's lock held (DomainDispatcherApplication.get_application).
+        try:
+            return known[host]
+        except KeyError:
+            backend = original(self, host)
+            if len(known) < _DISPATCH_CACHE_SIZE:
+                known[host] = backend
+            return backend
+
+    get_backend_for_host._shop_cached = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
 
 
 def confirm_sign_up_like_cognito() -> None:

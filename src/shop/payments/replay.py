@@ -72,13 +72,18 @@ def start_background(stop: threading.Event, interval: float = EXPIRY_INTERVAL_SE
     """The local platform's recovery of lost webhooks: replay now, then every ``interval`` s until ``stop``."""
 
     def loop() -> None:
+        first = True
         while True:
             try:
                 applied = replay()
                 if applied:
                     log.info("replayed %d settled payment(s) whose webhook was lost", len(applied))
+                if first:
+                    # The start-up pass is done (tests wait for this line before they pay).
+                    log.info("payment replay: pending orders checked at start")
             except Exception:
                 log.exception("the payment replay failed; it runs again in %.0fs", interval)
+            first = False
             if stop.wait(interval):
                 return
 
