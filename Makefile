@@ -33,8 +33,12 @@ $(STAMP):
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) venv --quiet --allow-existing --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $(VENV)
 	@# uv 0.13.8 has been seen to crash once mid-download on a cold cache; a second run resumes from the cache.
-	$(UV) pip sync --quiet --python $(PY) requirements/dev.txt || $(UV) pip sync --quiet --python $(PY) requirements/dev.txt
+	@# --compile-bytecode: every module loads from a .pyc (about 30 s once). Without it each new
+	@# interpreter (a test's subprocess, a worker, moto) compiles what it imports from source, and
+	@# where PYTHONDONTWRITEBYTECODE is set (these machines) it does so every time.
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements/dev.txt || $(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements/dev.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	@$(PY) -m compileall -q -j 0 src >/dev/null
 	@rm -f $(VENV)/.synced-* && touch $@
 
 dev: bootstrap
