@@ -18,7 +18,9 @@ Everything is byte-compiled first, as in the image.
 Prints the median of ``--runs`` fresh processes for each, the ratios, the handler module's own
 import cost and the biggest import-time contributors of the initialisation (``python -X
 importtime``), untraced and traced-sampled.
-Usage: ``python bench/bench_cold_start.py [--runs 7]``.
+Usage: ``python bench/bench_cold_start.py [--runs 7] [--compare TREE]``; ``--compare`` runs another
+checkout's handler (``git worktree add /tmp/before <rev>``) interleaved with this one's, for a
+before/after that a drifting machine cannot skew.
 """
 
 from __future__ import annotations
@@ -107,17 +109,20 @@ SAMPLED = {**TRACED, "_X_AMZN_TRACE_ID": TRACED["_X_AMZN_TRACE_ID"].replace("Sam
 
 
 def _run(
-    code: str, extra: list[str] | None = None, env: dict[str, str] | None = None
+    code: str, extra: list[str] | None = None, env: dict[str, str] | None = None, tree: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **ENV, **(env or {}), "PYTHONPATH": str(ROOT / "src")}
+    """``code`` in a fresh interpreter with ``tree``'s ``src`` first on the path (and as the task root)."""
+    env = {**os.environ, **ENV, **(env or {}), "PYTHONPATH": str(tree / "src")}
+    if "LAMBDA_TASK_ROOT" in env:
+        env["LAMBDA_TASK_ROOT"] = str(tree / "src")
     return subprocess.run(
-        [sys.executable, *(extra or []), "-c", code], capture_output=True, text=True, check=True, env=env, cwd=ROOT
+        [sys.executable, *(extra or []), "-c", code], capture_output=True, text=True, check=True, env=env, cwd=tree
     )
 
 
-def _importtime_top(env: dict[str, str] | None = None, limit: int = 8) -> list[tuple[str, float]]:
+def _importtime_top(env: dict[str, str] | None = None, limit: int = 8, tree: Path = ROOT) -> list[tuple[str, float]]:
     """Import self time per top-level package for the handler's initialisation."""
-    stderr = _run(HANDLER, ["-X", "importtime"], env=env).stderr
+    stderr = _run(HANDLER, ["-X", "importtime"], env=env, tree=tree).stderr
     per_package: dict[str, float] = defaultdict(float)
     for line in stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -127,21 +132,28 @@ def _importtime_top(env: dict[str, str] | None = None, limit: int = 8) -> list[t
     return sorted(per_package.items(), key=lambda kv: -kv[1])[:limit]
 
 
-def _ms(code: str, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+def _ms(code: str, env: dict[str, str] | None = None, tree: Path = ROOT) -> tuple[float, float, float]:
     """(wall, module import, CPU) milliseconds of one fresh process."""
-    total, module, cpu = (float(x) * 1000 for x in _run(code, env=env).stdout.split())
+    total, module, cpu = (float(x) * 1000 for x in _run(code, env=env, tree=tree).stdout.split())
     return total, module, cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="TREE",
+        help="another checkout (git worktree add /tmp/before REV): its handler runs interleaved with this one",
+    )
     args = parser.parse_args()
     # As in the image (pip byte-compiles the requirements, the Dockerfile the shop): every module
     # loads from its .pyc, never from source, whatever state this virtual environment is in.
     site_packages = next(p for p in sys.path if p.endswith("site-packages"))
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0", site_packages, str(ROOT / "src" / "shop")],
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", site_packages]
+        + [str(tree / "src" / "shop") for tree in (ROOT, args.compare) if tree],
         check=True,
         capture_output=True,
     )
@@ -163,6 +175,8 @@ def main() -> None:
             runs[key + "_cpu"].append(cpu)
             if key == "handler":
                 runs["module"].append(module)
+            if args.compare and key not in ("baseline", "stack"):
+                runs["compare_" + key + "_cpu"].append(_ms(code, env, args.compare)[2])
     med = {name: statistics.median(values) for name, values in runs.items()}
     base, base_cpu = med["baseline"], med["baseline_cpu"]
     print(f"cold init, median of {args.runs} fresh processes (python {sys.version.split()[0]}):")
@@ -180,10 +194,19 @@ def main() -> None:
         wall, cpu = med[key], med[key + "_cpu"]
         print(f"  {label:<54} {wall:8.1f} ms {wall / base:5.2f} x {cpu:8.1f} ms {cpu / base_cpu:5.2f} x")
     print(f"  import shop.api.handler alone                          {med['module']:8.1f} ms")
-    for label, env in (("no X-Ray", None), ("X-Ray, sampled", SAMPLED)):
-        print(f"largest import-time contributors, {label} (self time, ms):")
-        for package, ms in _importtime_top(env):
-            print(f"  {package:<28} {ms:8.1f}")
+    trees: list[tuple[str, Path]] = [("this tree", ROOT)]
+    if args.compare:
+        print(f"the same handler rows from {args.compare}, interleaved (CPU ms, ratio to this run's baseline):")
+        for key, label in rows:
+            if "compare_" + key + "_cpu" in med:
+                cpu = med["compare_" + key + "_cpu"]
+                print(f"  {label:<54} {cpu:8.1f} ms {cpu / base_cpu:5.2f} x")
+        trees.append((str(args.compare), args.compare))
+    for name, tree in trees:
+        for label, env in (("no X-Ray", None), ("X-Ray, sampled", SAMPLED)):
+            print(f"largest import-time contributors, {name}, {label} (self time, ms):")
+            for package, ms in _importtime_top(env, tree=tree):
+                print(f"  {package:<28} {ms:8.1f}")
 
 
 if __name__ == "__main__":
