@@ -53,6 +53,7 @@ from infra.settings import Settings
 from shop.declarations import (
     CACHE_TTL_SECONDS,
     CART_TTL_SECONDS,
+    LIBRARY_ENVIRONMENT,
     MEDIA_PREFIX,
     METRICS_NAMESPACE,
     SERVICE_NAME,
@@ -156,6 +157,7 @@ def function_environment(
         Env.LOG_LEVEL: log_level,
         Env.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        **LIBRARY_ENVIRONMENT,
     }
     for spec in TABLES:
         variables[spec.env] = tables[spec.logical].name

@@ -326,6 +326,8 @@ class Env(StrEnum):
     LOG_LEVEL = "LOG_LEVEL"
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    # Read by pydantic itself (see LIBRARY_ENVIRONMENT).
+    PYDANTIC_DISABLE_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
     # Customer accounts (Cognito user pool): the token verifier's pool, app client and issuer.
     COGNITO_USER_POOL_ID = "COGNITO_USER_POOL_ID"
     COGNITO_CLIENT_ID = "COGNITO_CLIENT_ID"
@@ -358,6 +360,12 @@ class Env(StrEnum):
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     SENDER_EMAIL = "SENDER_EMAIL"
     STOREFRONT_URL = "STOREFRONT_URL"
+
+
+# Settings of the libraries the API function runs, the same in AWS and locally. pydantic looks
+# for plugins (every installed distribution's entry points) the first time it builds a validator,
+# which Powertools does at import: the shop uses none, so the function skips that scan at cold start.
+LIBRARY_ENVIRONMENT: Mapping[str, str] = {Env.PYDANTIC_DISABLE_PLUGINS: "__all__"}
 
 
 AttributeType = Literal["S", "N", "B"]

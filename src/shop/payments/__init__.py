@@ -1,7 +1,8 @@
 """Payments through Stripe: a small typed gateway over the Stripe SDK (``shop.payments.stripe_gateway``).
 
-Importing this package is free at cold start: the Stripe SDK (about 0.6 s of imports) and the SSM
-client are loaded on the first payment call. Callers use the module-level functions::
+Importing this package is free at cold start: the gateway module loads on first use of one of its
+names, the Stripe SDK (about 0.6 s of imports) and the SSM client on the first payment call.
+Callers use the module-level functions::
 
     from shop import payments
 
@@ -14,6 +15,8 @@ client are loaded on the first payment call. Callers use the module-level functi
 Errors are :class:`PaymentError` subclasses (``shop.payments.errors``); none carries a secret.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from shop.payments.errors import (
     IntentNotFoundError,
     PaymentError,
@@ -22,20 +25,50 @@ from shop.payments.errors import (
     PaymentsUnavailableError,
     WebhookVerificationError,
 )
-from shop.payments.stripe_gateway import (
-    Intent,
-    Refund,
-    StripeGateway,
-    WebhookEvent,
-    cancel_intent,
-    create_intent,
-    gateway,
-    refund,
-    reset,
-    retrieve_intent,
-    stripe_idempotency_key,
-    verify_webhook,
+
+if TYPE_CHECKING:
+    from shop.payments.stripe_gateway import (
+        Intent,
+        Refund,
+        StripeGateway,
+        WebhookEvent,
+        cancel_intent,
+        create_intent,
+        gateway,
+        refund,
+        reset,
+        retrieve_intent,
+        stripe_idempotency_key,
+        verify_webhook,
+    )
+
+# The gateway module (its types, settings and the SSM/Stripe plumbing) is imported on first use of
+# one of its names: the error types are all the API's cold start needs (shop.api.app maps them).
+_GATEWAY_NAMES = frozenset(
+    {
+        "Intent",
+        "Refund",
+        "StripeGateway",
+        "WebhookEvent",
+        "cancel_intent",
+        "create_intent",
+        "gateway",
+        "refund",
+        "reset",
+        "retrieve_intent",
+        "stripe_idempotency_key",
+        "verify_webhook",
+    }
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _GATEWAY_NAMES:
+        from shop.payments import stripe_gateway
+
+        return getattr(stripe_gateway, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Intent",
