@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from shop.db import migrate, seed
-from shop.local.services import PostgresHandle
 
 SEARCH_MIGRATION = 7
-
-
-@pytest.fixture
-def scratch_db(postgres: PostgresHandle) -> Iterator[str]:
-    name = "scratch_catalog_search"
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres.url_for(name)
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_search_migration_fills_existing_rows_and_keeps_the_app_roles_grants(

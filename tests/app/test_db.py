@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -12,19 +11,6 @@ import pytest
 
 from shop import config
 from shop.db import connection, migrate, seed
-from shop.local.services import PostgresHandle
-
-
-@pytest.fixture
-def scratch_db(postgres: PostgresHandle) -> Iterator[str]:
-    """An empty database on the session's server."""
-    name = "scratch_migrations"
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres.url_for(name)
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_migrate_applies_everything_once_and_records_it(scratch_db: str) -> None:

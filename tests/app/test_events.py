@@ -306,19 +306,6 @@ def test_concurrent_relays_skip_each_others_rows(
     assert sorted(ids) == sorted(written)  # each row published once, by one of them
 
 
-@pytest.fixture
-def scratch_db(postgres: Any) -> Iterator[str]:
-    import psycopg
-
-    name = "scratch_outbox"
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    yield postgres.url_for(name)
-    with psycopg.connect(postgres.url_for("postgres"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 def test_migration_0006_runs_on_a_database_holding_orders_and_the_app_role_writes_events(scratch_db: str) -> None:
     import psycopg
 

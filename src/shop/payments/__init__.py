@@ -42,28 +42,11 @@ if TYPE_CHECKING:
         verify_webhook,
     )
 
-# The gateway module (its types, settings and the SSM/Stripe plumbing) is imported on first use of
-# one of its names: the error types are all the API's cold start needs (shop.api.app maps them).
-_GATEWAY_NAMES = frozenset(
-    {
-        "Intent",
-        "Refund",
-        "StripeGateway",
-        "WebhookEvent",
-        "cancel_intent",
-        "create_intent",
-        "gateway",
-        "refund",
-        "reset",
-        "retrieve_intent",
-        "stripe_idempotency_key",
-        "verify_webhook",
-    }
-)
-
 
 def __getattr__(name: str) -> Any:
-    if name in _GATEWAY_NAMES:
+    """The gateway's names (the rest of ``__all__``), importing ``stripe_gateway`` on first use: the
+    error types above are all the API's cold start needs (``shop.api.app`` maps them)."""
+    if name in __all__:
         from shop.payments import stripe_gateway
 
         return getattr(stripe_gateway, name)
